@@ -1,0 +1,1 @@
+"""Mapping layer: face frames -> head pose, channels, calibration, smoothing, rig targets (pure numpy)."""
