@@ -108,22 +108,24 @@ def astronaut_cases() -> list[tuple[float, float, tuple[float, float]]]:
 def dump_astronaut(out: str, model: str) -> None:
     from skimage import data
 
-    face = data.astronaut()  # RGB 512x512, face in the upper middle
-    # Pad so the face sits at the image centre (the camera's principal point): an in-plane
-    # rotation about the principal point is then exactly a head roll about the view axis.
-    canvas = np.zeros((768, 768, 3), np.uint8)
-    cy, cx = 180, 256  # roughly the face centre in the astronaut image
-    canvas[384 - cy:384 - cy + 512, 384 - cx:384 - cx + 512] = face
+    face = np.ascontiguousarray(data.astronaut())  # RGB 512x512, face near (224, 123)
+    size = 640
+    centre = size / 2.0
+    # Put the face at the image centre (the camera's principal point), enlarged 1.6x: an
+    # in-plane rotation about the principal point is then exactly a head roll about the
+    # view axis, and the face stays well inside the frame for every case.
+    base = np.array([[1.6, 0.0, centre - 1.6 * 224.0], [0.0, 1.6, centre - 1.6 * 123.0], [0, 0, 1]])
     collector = _Collector()
     cases = astronaut_cases()
     with _make_landmarker(model, video=False) as landmarker:
         for angle, scale, (dx, dy) in cases:
-            m = cv2.getRotationMatrix2D((384.0, 384.0), angle, scale)
+            m = cv2.getRotationMatrix2D((centre, centre), angle, scale)
             m[:, 2] += (dx, dy)
-            img = np.ascontiguousarray(cv2.warpAffine(canvas, m, (768, 768)))
+            img = cv2.warpAffine(face, m @ base, (size, size), flags=cv2.INTER_LINEAR)
+            img = np.ascontiguousarray(img)
             collector.add(landmarker.detect(Image(image_format=ImageFormat.SRGB, data=img)))
     np.savez(out, **collector.arrays(), timestamps_ms=np.arange(len(cases)) * 1000.0 / 30,
-             width=768, height=768, fps=30.0,
+             width=size, height=size, fps=30.0,
              angle_deg=np.array([c[0] for c in cases]), scale=np.array([c[1] for c in cases]),
              shift_px=np.array([c[2] for c in cases]))
 
