@@ -1,0 +1,241 @@
+"""Bake a take's mapped values to keyframes: one action per animated data-block.
+
+Shape keys go to an action on the mesh's Key data-block, bones and custom properties to
+an action on their object. The take's timestamps are resampled onto scene frames
+(frame = start + t * fps), keys are optionally reduced, and each f-curve is written once
+with keyframe_points.add + foreach_set: never a keyframe_insert loop. Works with Blender
+4.2's Action.fcurves and 4.4+/5.x layered actions (layers / strips / channelbags / slots).
+Only data is created (no mode switches, no frame changes), so an operator's undo step
+covers it all.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+import bpy
+import numpy as np
+
+from . import keyframes
+from .rig_apply import BoneState, euler_order
+from .targets import BONE, LOCATION, SHAPE_KEY, Target, find_object, parse_target, pose_bone, quoted
+
+LAYERED_ACTIONS = bpy.app.version >= (4, 4, 0)
+LINEAR = bpy.types.Keyframe.bl_rna.properties["interpolation"].enum_items["LINEAR"].value
+ROTATION_PATHS = {"QUATERNION": "rotation_quaternion", "AXIS_ANGLE": "rotation_axis_angle"}
+
+# progress(fraction done in 0..1) -> False to cancel; None or True to go on
+ProgressCallback = Callable[[float], "bool | None"]
+
+
+class BakeError(Exception):
+    """A bake that cannot be done, with what the user can do about it."""
+
+
+class BakeCancelled(BakeError):
+    """The progress callback asked to stop; nothing was left behind."""
+
+
+@dataclass
+class BakeSettings:
+    """What the bake operator passes in (copied from its properties, so no context here)."""
+
+    fps: float
+    start_frame: float = 1.0
+    name: str = "FaceMocap"  # actions are called "<name>_<object>" (+ "_shapes" for shape keys)
+    reduce_tolerance: float = 0.0  # > 0: drop keys that linear interpolation predicts this closely
+    assign: bool = True  # make the new actions active on their data-blocks
+
+
+@dataclass
+class BakeResult:
+    """What a bake made, for the operator's report."""
+
+    actions: list[bpy.types.Action] = field(default_factory=list)
+    fcurve_count: int = 0
+    key_count: int = 0
+    frame_range: tuple[float, float] = (0.0, 0.0)
+    skipped: list[str] = field(default_factory=list)  # targets not baked, in words
+    kept_previous: list[str] = field(default_factory=list)  # replaced actions given a fake user
+
+
+@dataclass
+class _Curve:
+    data_path: str
+    index: int
+    group: str
+    values: np.ndarray
+
+
+@dataclass
+class _Owner:
+    """One data-block that gets one action."""
+
+    id_data: bpy.types.ID
+    id_type: str  # 'OBJECT' or 'KEY'
+    action_name: str
+    curves: list[_Curve] = field(default_factory=list)
+    new_props: dict[str, float] = field(default_factory=dict)  # custom properties to create
+
+
+def scene_fps(scene: bpy.types.Scene) -> float:
+    """The scene's real frame rate (fps / fps_base)."""
+    return scene.render.fps / scene.render.fps_base
+
+
+def bake_values(values: Mapping[Target, np.ndarray], times_s: np.ndarray, settings: BakeSettings,
+                progress: ProgressCallback | None = None) -> BakeResult:
+    """Bake per-target value arrays (one value per take frame at times_s) into actions."""
+    times = _check_times(times_s, settings)
+    result = BakeResult()
+    owners = _plan(values, times, settings, result)
+    frame_total = keyframes.frame_count(times[-1] - times[0], settings.fps)
+    frames = settings.start_frame + np.arange(frame_total, dtype=np.float64)
+    result.frame_range = (float(frames[0]), float(frames[-1]))
+    curve_total = sum(len(owner.curves) for owner in owners) or 1
+    written: list[tuple[_Owner, bpy.types.Action, object]] = []
+    try:
+        for owner in owners:
+            action, slot, writer = _new_action(owner)
+            written.append((owner, action, slot))
+            for curve in owner.curves:
+                result.key_count += _write_curve(writer(curve), frames, curve.values, settings.reduce_tolerance)
+                result.fcurve_count += 1
+                if progress is not None and progress(result.fcurve_count / curve_total) is False:
+                    raise BakeCancelled("bake cancelled")
+    except BaseException:
+        for _owner, action, _slot in written:
+            bpy.data.actions.remove(action)
+        raise
+    for owner, action, slot in written:
+        result.actions.append(action)
+        for prop_name, value in owner.new_props.items():
+            owner.id_data[prop_name] = value
+        if settings.assign:
+            _assign(owner.id_data, action, slot, result)
+        else:
+            action.use_fake_user = True
+    return result
+
+
+def _check_times(times_s: np.ndarray, settings: BakeSettings) -> np.ndarray:
+    times = np.asarray(times_s, np.float64).ravel()
+    if len(times) == 0:
+        raise BakeError("the take has no frames to bake")
+    if not np.all(np.isfinite(times)) or np.any(np.diff(times) <= 0.0):
+        raise BakeError("the take's timestamps do not increase: re-record or re-import it")
+    if not settings.fps > 0.0:
+        raise BakeError(f"the scene frame rate must be positive, got {settings.fps}")
+    return times
+
+
+def _plan(values: Mapping[Target, np.ndarray], times: np.ndarray, settings: BakeSettings,
+          result: BakeResult) -> list[_Owner]:
+    """Resolve targets to data-blocks and data paths, and compute every curve's values."""
+    owners: dict[tuple[str, str], _Owner] = {}
+    bone_axes: dict[tuple[str, str], dict[tuple[str, int], np.ndarray]] = defaultdict(dict)
+
+    def owner_for(id_data: bpy.types.ID, id_type: str, suffix: str, obj_name: str) -> _Owner:
+        key = (id_type, id_data.name)
+        if key not in owners:
+            owners[key] = _Owner(id_data, id_type, f"{settings.name}_{obj_name}{suffix}")
+        return owners[key]
+
+    for raw, series in values.items():
+        target = parse_target(raw)
+        series = np.asarray(series, np.float64).ravel()
+        if len(series) != len(times):
+            raise BakeError(f"{raw} has {len(series)} values for {len(times)} frames")
+        sampled = keyframes.resample(times, series, settings.fps)
+        if sampled is None:
+            result.skipped.append(f"{target.name}: no value in any frame")
+            continue
+        obj = find_object(target.object_name)
+        if target.kind == SHAPE_KEY:
+            key = getattr(getattr(obj, "data", None), "shape_keys", None)
+            if key is None or target.name not in key.key_blocks:
+                result.skipped.append(f"shape key {target.name!r} not found on {target.object_name!r}")
+                continue
+            owner_for(key, "KEY", "_shapes", obj.name).curves.append(
+                _Curve(f"key_blocks[{quoted(target.name)}].value", 0, "", sampled))
+        elif target.kind == BONE:
+            if pose_bone(target) is None:
+                result.skipped.append(f"bone {target.name!r} not found on {target.object_name!r}")
+                continue
+            bone_axes[target.bone_key][(target.channel, target.axis)] = sampled
+        elif obj is None:
+            result.skipped.append(f"object {target.object_name!r} not found for property {target.name!r}")
+        else:
+            owner = owner_for(obj, "OBJECT", "", obj.name)
+            owner.curves.append(_Curve(f"[{quoted(target.name)}]", 0, "", sampled))
+            if target.name not in obj:  # an f-curve only animates a property that exists
+                owner.new_props[target.name] = float(sampled[0])
+    for (arm_name, bone_name), axes in bone_axes.items():
+        arm = find_object(arm_name)
+        owner_for(arm, "OBJECT", "", arm.name).curves.extend(_bone_curves(arm.pose.bones[bone_name], axes))
+    return list(owners.values())
+
+
+def _bone_curves(bone: bpy.types.PoseBone, axes: dict[tuple[str, int], np.ndarray]) -> list[_Curve]:
+    """Location and rotation curves of one bone, rotations converted to its rotation mode."""
+    prefix = f"pose.bones[{quoted(bone.name)}]"
+    curves = [_Curve(f"{prefix}.location", axis, bone.name, series)
+              for (channel, axis), series in sorted(axes.items()) if channel == LOCATION]
+    rotation = {axis: series for (channel, axis), series in axes.items() if channel != LOCATION}
+    if not rotation:
+        return curves
+    mode = bone.rotation_mode
+    if mode not in ROTATION_PATHS:
+        return curves + [_Curve(f"{prefix}.rotation_euler", axis, bone.name, series)
+                         for axis, series in sorted(rotation.items())]
+    state = BoneState.read(bone)
+    euler = np.tile(np.asarray(state.euler(), np.float64), (len(next(iter(rotation.values()))), 1))
+    for axis, series in rotation.items():
+        euler[:, axis] = series
+    quats = keyframes.continuous_quaternions(keyframes.euler_to_quaternion(euler, euler_order(mode)),
+                                             np.asarray(state.rotation_quaternion))
+    channels = quats if mode == "QUATERNION" else keyframes.quaternion_to_axis_angle(quats)
+    path = f"{prefix}.{ROTATION_PATHS[mode]}"
+    return curves + [_Curve(path, i, bone.name, channels[:, i]) for i in range(4)]
+
+
+def _new_action(owner: _Owner):
+    """A new empty action for one data-block, and a function making its f-curves."""
+    action = bpy.data.actions.new(owner.action_name)
+    if not LAYERED_ACTIONS:
+        action.id_root = owner.id_type
+        return action, None, lambda c: action.fcurves.new(c.data_path, index=c.index, action_group=c.group)
+    slot = action.slots.new(id_type=owner.id_type, name=owner.id_data.name)
+    strip = action.layers.new("Face Mocap").strips.new(type="KEYFRAME")
+    fcurves = strip.channelbag(slot, ensure=True).fcurves
+    return action, slot, lambda c: fcurves.new(c.data_path, index=c.index, group_name=c.group)
+
+
+def _write_curve(fcurve: bpy.types.FCurve, frames: np.ndarray, values: np.ndarray, tolerance: float) -> int:
+    """Fill an empty f-curve in one go (linear interpolation); returns the key count."""
+    if tolerance > 0.0:
+        kept = keyframes.reduce_keys(frames, values, tolerance)
+        frames, values = frames[kept], values[kept]
+    count = len(frames)
+    points = fcurve.keyframe_points
+    points.add(count)
+    co = np.empty(2 * count, np.float32)
+    co[0::2], co[1::2] = frames, values
+    points.foreach_set("co", co)
+    points.foreach_set("interpolation", np.full(count, LINEAR, np.int32))
+    fcurve.update()
+    return count
+
+
+def _assign(id_data: bpy.types.ID, action: bpy.types.Action, slot, result: BakeResult) -> None:
+    """Make the action active on the data-block; an action it replaces is kept in the file."""
+    anim = id_data.animation_data or id_data.animation_data_create()
+    previous = anim.action
+    if previous is not None and not previous.use_fake_user:
+        previous.use_fake_user = True
+        result.kept_previous.append(previous.name)
+    anim.action = action
+    if slot is not None:
+        anim.action_slot = slot

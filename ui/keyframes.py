@@ -1,0 +1,110 @@
+"""Keyframe arithmetic for baking, in plain numpy: resampling, key reduction, rotations.
+
+No bpy here, so each piece is checked against mathutils or brute force in the tests.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_EPS_FRAMES = 1e-6  # a take of exactly N/fps seconds gets N+1 keys despite float rounding
+
+
+def frame_count(duration_s: float, fps: float) -> int:
+    """Scene frames covered by a take of this length: one key per frame, both ends included."""
+    return int(np.floor(max(duration_s, 0.0) * fps + _EPS_FRAMES)) + 1
+
+
+def resample(times_s: np.ndarray, values: np.ndarray, fps: float) -> np.ndarray | None:
+    """Values at times 0, 1/fps, 2/fps... after the first sample; None if all are NaN.
+
+    Times are relative to times_s[0]. NaN samples (no face) are bridged linearly from the
+    neighbouring valid samples, and the ends hold the first/last valid value.
+    """
+    times = np.asarray(times_s, np.float64)
+    values = np.asarray(values, np.float64)
+    valid = np.isfinite(values)
+    if not valid.any():
+        return None
+    t = times - times[0]
+    sample_t = np.arange(frame_count(t[-1], fps)) / fps
+    return np.interp(sample_t, t[valid], values[valid])
+
+
+def reduce_keys(frames: np.ndarray, values: np.ndarray, tolerance: float) -> np.ndarray:
+    """Indices of the keys to keep so that linear interpolation stays within tolerance.
+
+    Ramer-Douglas-Peucker with vertical distance, run level by level: each pass splits
+    every segment whose worst sample is off by more than `tolerance` at that sample, so
+    a pass is a few vectorised numpy calls. The first and last keys are always kept.
+    """
+    frames = np.asarray(frames, np.float64)
+    values = np.asarray(values, np.float64)
+    n = len(values)
+    if n <= 2 or tolerance <= 0.0:
+        return np.arange(n)
+    keep = np.zeros(n, bool)
+    keep[[0, -1]] = True
+    positions = np.arange(n)
+    while True:
+        kept = np.flatnonzero(keep)
+        error = np.abs(values - np.interp(frames, frames[kept], values[kept]))
+        segment_max = np.maximum.reduceat(error, kept[:-1])
+        if not (segment_max > tolerance).any():
+            return kept
+        segment = np.searchsorted(kept, positions, side="right") - 1
+        segment = np.minimum(segment, len(kept) - 2)
+        worst = (error > tolerance) & (error == segment_max[segment])
+        _, first = np.unique(segment[worst], return_index=True)
+        keep[np.flatnonzero(worst)[first]] = True
+
+
+def euler_to_quaternion(euler: np.ndarray, order: str = "XYZ") -> np.ndarray:
+    """(N,3) Euler angles in Blender's convention ('XYZ': X applied first) -> (N,4) w,x,y,z."""
+    euler = np.asarray(euler, np.float64).reshape(-1, 3)
+    result = np.zeros((len(euler), 4))
+    result[:, 0] = 1.0
+    for axis_name in order:  # q = q_last * ... * q_first
+        axis = "XYZ".index(axis_name)
+        half = euler[:, axis] * 0.5
+        elemental = np.zeros((len(euler), 4))
+        elemental[:, 0] = np.cos(half)
+        elemental[:, 1 + axis] = np.sin(half)
+        result = quaternion_multiply(elemental, result)
+    return result
+
+
+def quaternion_multiply(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Hamilton product of (N,4) w,x,y,z arrays: the rotation b followed by a."""
+    aw, ax, ay, az = a.T
+    bw, bx, by, bz = b.T
+    return np.stack([aw * bw - ax * bx - ay * by - az * bz,
+                     aw * bx + ax * bw + ay * bz - az * by,
+                     aw * by - ax * bz + ay * bw + az * bx,
+                     aw * bz + ax * by - ay * bx + az * bw], axis=1)
+
+
+def continuous_quaternions(quats: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
+    """Flip signs so consecutive quaternions stay in one hemisphere (no 360-degree spins)."""
+    quats = np.array(quats, np.float64).reshape(-1, 4)
+    if len(quats) == 0:
+        return quats
+    if reference is not None and np.dot(quats[0], reference) < 0.0:
+        quats[0] = -quats[0]
+    flips = np.einsum("ij,ij->i", quats[1:], quats[:-1]) < 0.0
+    signs = np.cumprod(np.where(flips, -1.0, 1.0))
+    quats[1:] *= signs[:, None]
+    return quats
+
+
+def quaternion_to_axis_angle(quats: np.ndarray) -> np.ndarray:
+    """(N,4) w,x,y,z -> (N,4) angle,x,y,z as Blender's rotation_axis_angle (axis Y at zero angle)."""
+    quats = np.asarray(quats, np.float64).reshape(-1, 4)
+    quats = quats * np.where(quats[:, :1] < 0.0, -1.0, 1.0)
+    sin_half = np.linalg.norm(quats[:, 1:], axis=1)
+    angle = 2.0 * np.arctan2(sin_half, quats[:, 0])
+    axis = np.zeros((len(quats), 3))
+    axis[:, 1] = 1.0
+    moving = sin_half > 1e-12
+    axis[moving] = quats[moving, 1:] / sin_half[moving, None]
+    return np.column_stack([angle, axis])

@@ -1,0 +1,184 @@
+"""Live preview on the rig: apply one frame of mapped values, and snapshot/restore the rig.
+
+Preview writes shape key values, pose-bone rotations/locations and custom properties;
+the snapshot records exactly those, so Stop Capture (and a bake) leave the rig as it was.
+Only data is written: no mode switches, no operators, so it is safe inside undo steps.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+import bpy
+from mathutils import Euler, Quaternion
+
+from .targets import (BONE, LOCATION, SHAPE_KEY, ParsedTarget, Target, find_object, parse_target,
+                      pose_bone, shape_key_block)
+
+_MISSING = object()  # a custom property that did not exist before the preview
+
+
+@dataclass
+class BoneState:
+    """Everything preview may change on one pose bone."""
+
+    rotation_mode: str
+    rotation_euler: tuple[float, float, float]
+    rotation_quaternion: tuple[float, float, float, float]
+    rotation_axis_angle: tuple[float, float, float, float]
+    location: tuple[float, float, float]
+
+    @classmethod
+    def read(cls, bone: bpy.types.PoseBone) -> "BoneState":
+        return cls(bone.rotation_mode, tuple(bone.rotation_euler), tuple(bone.rotation_quaternion),
+                   tuple(bone.rotation_axis_angle), tuple(bone.location))
+
+    def write(self, bone: bpy.types.PoseBone) -> None:
+        bone.rotation_mode = self.rotation_mode
+        bone.rotation_euler = self.rotation_euler
+        bone.rotation_quaternion = self.rotation_quaternion
+        bone.rotation_axis_angle = self.rotation_axis_angle
+        bone.location = self.location
+
+    def euler(self) -> Euler:
+        """The bone's rotation as Euler angles in its own order (XYZ for quaternion/axis-angle)."""
+        return rotation_as_euler(self.rotation_mode, self.rotation_euler, self.rotation_quaternion,
+                                 self.rotation_axis_angle)
+
+
+@dataclass
+class RigSnapshot:
+    """The values preview touches on a rig, keyed by names, to put back with restore_rig()."""
+
+    shape_keys: dict[tuple[str, str], float] = field(default_factory=dict)
+    bones: dict[tuple[str, str], BoneState] = field(default_factory=dict)
+    props: dict[tuple[str, str], Any] = field(default_factory=dict)
+
+
+def euler_order(rotation_mode: str) -> str:
+    """The Euler order the mapped angles are read in for a bone in this rotation mode."""
+    return rotation_mode if len(rotation_mode) == 3 else "XYZ"
+
+
+def rotation_as_euler(mode: str, euler: Iterable[float], quaternion: Iterable[float],
+                      axis_angle: Iterable[float]) -> Euler:
+    """A bone rotation, whatever its mode, as Euler angles in euler_order(mode)."""
+    order = euler_order(mode)
+    if mode == "QUATERNION":
+        return Quaternion(quaternion).normalized().to_euler(order)
+    if mode == "AXIS_ANGLE":
+        angle, *axis = axis_angle
+        return Quaternion(axis, angle).to_euler(order)
+    return Euler(euler, order)
+
+
+def snapshot_rig(targets: Iterable[Target]) -> RigSnapshot:
+    """Record what applying values to these targets would change; missing data is skipped."""
+    snap = RigSnapshot()
+    for target in map(parse_target, targets):
+        if target.kind == SHAPE_KEY:
+            block = shape_key_block(target)
+            if block is not None:
+                snap.shape_keys[(target.object_name, target.name)] = block.value
+        elif target.kind == BONE:
+            bone = pose_bone(target)
+            if bone is not None and target.bone_key not in snap.bones:
+                snap.bones[target.bone_key] = BoneState.read(bone)
+        else:
+            obj = find_object(target.object_name)
+            if obj is not None:
+                snap.props[(target.object_name, target.name)] = _plain(obj.get(target.name, _MISSING))
+    return snap
+
+
+def restore_rig(snapshot: RigSnapshot) -> list[str]:
+    """Put back every value in the snapshot; returns what could not be restored, in words."""
+    problems = []
+    for (obj_name, key_name), value in snapshot.shape_keys.items():
+        block = shape_key_block(ParsedTarget(SHAPE_KEY, obj_name, key_name))
+        if block is None:
+            problems.append(f"shape key {key_name!r} on {obj_name!r} is gone")
+        else:
+            block.value = value
+    for (arm_name, bone_name), state in snapshot.bones.items():
+        bone = pose_bone(ParsedTarget(BONE, arm_name, bone_name))
+        if bone is None:
+            problems.append(f"bone {bone_name!r} on {arm_name!r} is gone")
+        else:
+            state.write(bone)
+    for (obj_name, prop_name), value in snapshot.props.items():
+        obj = find_object(obj_name)
+        if obj is None:
+            problems.append(f"object {obj_name!r} is gone")
+        elif value is _MISSING:
+            obj.pop(prop_name, None)
+        else:
+            obj[prop_name] = value
+    return problems
+
+
+def apply_frame(values: Mapping[Target, float], snapshot: RigSnapshot | None = None) -> list[Target]:
+    """Write one frame of mapped values to the rig; returns the targets that were not found.
+
+    Bone rotation axes not in `values` keep the snapshot's pose (else the current pose).
+    NaN values (no face this frame) leave their target as it is.
+    """
+    missing: list[Target] = []
+    rotations: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
+    for raw, value in values.items():
+        if value != value:  # NaN
+            continue
+        target = parse_target(raw)
+        if target.kind == SHAPE_KEY:
+            block = shape_key_block(target)
+            if block is None:
+                missing.append(raw)
+            else:
+                block.value = value
+        elif target.kind == BONE:
+            bone = pose_bone(target)
+            if bone is None:
+                missing.append(raw)
+            elif target.channel == LOCATION:
+                bone.location[target.axis] = value
+            else:
+                rotations[target.bone_key][target.axis] = value
+        else:
+            obj = find_object(target.object_name)
+            if obj is None:
+                missing.append(raw)
+            else:
+                obj[target.name] = float(value)
+    for key, axes in rotations.items():
+        bone = pose_bone(ParsedTarget(BONE, *key))
+        base = snapshot.bones.get(key) if snapshot is not None else None
+        _set_rotation(bone, axes, base or BoneState.read(bone))
+    return missing
+
+
+def _set_rotation(bone: bpy.types.PoseBone, axes: Mapping[int, float], base: BoneState) -> None:
+    """Set the given Euler axes on a bone, converting to its rotation mode."""
+    euler = base.euler() if base.rotation_mode == bone.rotation_mode else BoneState.read(bone).euler()
+    for axis, value in axes.items():
+        euler[axis] = value
+    mode = bone.rotation_mode
+    if mode == "QUATERNION":
+        quat = euler.to_quaternion()
+        if quat.dot(Quaternion(bone.rotation_quaternion)) < 0.0:
+            quat.negate()  # stay near the current value so interpolation does not spin
+        bone.rotation_quaternion = quat
+    elif mode == "AXIS_ANGLE":
+        axis, angle = euler.to_quaternion().to_axis_angle()
+        bone.rotation_axis_angle = (angle, *axis)
+    else:
+        bone.rotation_euler = euler
+
+
+def _plain(value: Any) -> Any:
+    """A custom property value detached from Blender (arrays and groups become lists/dicts)."""
+    for method in ("to_dict", "to_list"):
+        if hasattr(value, method):
+            return getattr(value, method)()
+    return value
