@@ -1,0 +1,54 @@
+"""The bundled capture interpreter: Blender's own Python plus the wheels the extension ships.
+
+Blender installs an extension's wheels into one site-packages folder under the user's
+extensions folder (`<EXTENSIONS>/.local/lib/pythonX.Y/site-packages`) and puts it on its
+own sys.path; a child process does not inherit that, so it goes on the child's PYTHONPATH
+after the add-on folder (for `python -m capture`). No pip at run time.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import bpy
+
+from .session import CaptureError, child_environment
+
+ADDON_ROOT = Path(__file__).resolve().parents[1]
+BUNDLED_MODULE = "mediapipe"  # the wheel whose presence means "bundled mode can run"
+
+
+def wheels_site_packages() -> Path:
+    """The folder where Blender installs extension wheels (shared by all extensions)."""
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    return Path(bpy.utils.user_resource("EXTENSIONS"), ".local", "lib", version, "site-packages")
+
+
+def bundled_python_path() -> list[str]:
+    """PYTHONPATH of the bundled capture process: the add-on folder, then the wheels."""
+    return [str(ADDON_ROOT), str(wheels_site_packages())]
+
+
+def check_bundled() -> None:
+    """Raise CaptureError when the extension's wheels are not installed for this Blender."""
+    site = wheels_site_packages()
+    if not (site / BUNDLED_MODULE).is_dir():
+        raise CaptureError(
+            f"The bundled capture packages are not installed (no {BUNDLED_MODULE} in {site}). "
+            "Install Face Mocap from its extension zip for this platform, or choose Custom Python "
+            "in Preferences > Add-ons > Face Mocap")
+
+
+def bundled_interpreter() -> tuple[str, list[str]]:
+    """(interpreter, PYTHONPATH entries) for bundled mode, after checking the wheels are there."""
+    check_bundled()
+    return sys.executable, bundled_python_path()
+
+
+def bundled_capture_command(args: list[str], token: str | None = None) -> tuple[list[str], dict[str, str]]:
+    """argv and environment that run `python -m capture ARGS` on Blender's Python with the wheels."""
+    interpreter, python_path = bundled_interpreter()
+    env = child_environment(token, python_path)
+    env["PYTHONNOUSERSITE"] = "1"  # packages pip-installed in ~/.local must not shadow the wheels
+    return [interpreter, "-m", "capture", *args], env
