@@ -1,0 +1,142 @@
+"""Channels: one vector of named values per frame, computed from pose + blendshapes.
+
+Names are stable (CHANNEL_NAMES). NaN means "no value" (no face in that frame), never 0.
+
+Conventions, in Blender's frame for a character facing -Y with +X on its left and +Z up
+(the subject faces the camera; camera space maps x->X, y->Z, z->-Y):
+- ARKit shapes: MediaPipe scores in ARKit camelCase, `_neutral` dropped, tongueOut = 0.
+- headPitch, headRoll, headYaw (radians): the head's rotation relative to the neutral
+  pose as Blender XYZ Euler angles about X, Y, Z, so an object facing -Y with
+  rotation_euler = (headPitch, headRoll, headYaw) follows the head. headYaw > 0: turns to
+  the subject's left; headPitch > 0: nods down; headRoll > 0: tilts toward the left shoulder.
+- headX, headY, headZ (metres): head translation relative to the neutral, X = subject's
+  left, Y = away from the camera (-Y is toward it), Z = up.
+- eyeLeftYaw/Pitch, eyeRightYaw/Pitch (radians): gaze in head space from the iris centre
+  relative to the eye corners; same signs as the head (yaw > 0 looks left, pitch > 0 down).
+- jawAngle (radians): opening of the chin about the jaw hinge in head space, relative to
+  the canonical face (0 about closed, > 0 open).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..capture.protocol import BLENDSHAPE_NAMES
+from .canonical import CanonicalFace
+from .pose import HeadPose
+
+ARKIT_NAMES: tuple[str, ...] = BLENDSHAPE_NAMES[1:] + ("tongueOut",)
+HEAD_ROTATION = ("headPitch", "headRoll", "headYaw")  # Blender XYZ Euler order
+HEAD_LOCATION = ("headX", "headY", "headZ")
+EYE_LEFT = ("eyeLeftPitch", "eyeLeftYaw")
+EYE_RIGHT = ("eyeRightPitch", "eyeRightYaw")
+JAW = ("jawAngle",)
+CHANNEL_NAMES: tuple[str, ...] = ARKIT_NAMES + HEAD_ROTATION + HEAD_LOCATION + EYE_LEFT + EYE_RIGHT + JAW
+CHANNEL_INDEX = {name: i for i, name in enumerate(CHANNEL_NAMES)}
+N_CHANNELS = len(CHANNEL_NAMES)
+N_SHAPES = len(ARKIT_NAMES)
+
+# camera/canonical space (x right, y up, z toward camera) -> Blender (x left-of-subject, -y fwd, z up)
+TO_BLENDER = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
+
+EYE_RADIUS_CM = 1.2  # average human eyeball; iris offset / radius = sin(gaze angle)
+_IRIS = {"left": 473, "right": 468}
+_CORNERS = {"left": (263, 362), "right": (33, 133)}
+_JAW_HINGE = (234, 454)  # beside the ears: they barely move when the mouth opens
+_CHIN = 152
+
+
+def channel_kind(name: str) -> str:
+    """'shape' (0..1 score), 'rotation' (radians) or 'location' (metres)."""
+    if name in HEAD_LOCATION:
+        return "location"
+    if name in ARKIT_NAMES:
+        return "shape"
+    return "rotation"
+
+
+def euler_xyz_from_matrix(m: np.ndarray) -> np.ndarray:
+    """(N,3,3) rotation -> (N,3) Blender XYZ Euler (R = Rz @ Ry @ Rx)."""
+    y = np.arcsin(np.clip(-m[:, 2, 0], -1.0, 1.0))
+    x = np.arctan2(m[:, 2, 1], m[:, 2, 2])
+    z = np.arctan2(m[:, 1, 0], m[:, 0, 0])
+    return np.stack([x, y, z], axis=1)
+
+
+def matrix_from_euler_xyz(e: np.ndarray) -> np.ndarray:
+    """(N,3) Blender XYZ Euler -> (N,3,3) rotation matrices."""
+    cx, cy, cz = np.cos(e.T)
+    sx, sy, sz = np.sin(e.T)
+    m = np.empty((len(e), 3, 3))
+    m[:, 0] = np.stack([cy * cz, sx * sy * cz - cx * sz, cx * sy * cz + sx * sz], 1)
+    m[:, 1] = np.stack([cy * sz, sx * sy * sz + cx * cz, cx * sy * sz - sx * cz], 1)
+    m[:, 2] = np.stack([-sy, sx * cy, cx * cy], 1)
+    return m
+
+
+def shapes_from_mediapipe(blendshapes: np.ndarray) -> np.ndarray:
+    """(N,52) MediaPipe scores (with `_neutral`) -> (N,52) ARKit order (tongueOut = 0)."""
+    bs = np.asarray(blendshapes, np.float64).reshape(-1, len(BLENDSHAPE_NAMES))
+    tongue = np.where(np.isnan(bs[:, :1]), np.nan, 0.0)
+    return np.concatenate([bs[:, 1:], tongue], axis=1)
+
+
+def head_channels(pose: HeadPose, neutral_rotation: np.ndarray | None = None,
+                  neutral_translation_cm: np.ndarray | None = None) -> np.ndarray:
+    """(N,6): headPitch, headRoll, headYaw (rad), headX, headY, headZ (m) relative to neutral."""
+    rot = TO_BLENDER @ pose.rotation @ TO_BLENDER.T
+    if neutral_rotation is not None:
+        rot = rot @ (TO_BLENDER @ np.asarray(neutral_rotation) @ TO_BLENDER.T).T
+    loc = pose.translation
+    if neutral_translation_cm is not None:
+        loc = loc - np.asarray(neutral_translation_cm)
+    return np.concatenate([euler_xyz_from_matrix(rot), loc @ TO_BLENDER.T / 100.0], axis=1)
+
+
+def gaze_channels(head_landmarks: np.ndarray) -> np.ndarray:
+    """(N,4): eyeLeftPitch, eyeLeftYaw, eyeRightPitch, eyeRightYaw in radians."""
+    out = []
+    for side in ("left", "right"):
+        a, b = _CORNERS[side]
+        centre = 0.5 * (head_landmarks[:, a] + head_landmarks[:, b])
+        offset = (head_landmarks[:, _IRIS[side]] - centre) / EYE_RADIUS_CM
+        out.append(np.arcsin(np.clip(-offset[:, 1], -1.0, 1.0)))  # pitch > 0: looking down
+        out.append(np.arcsin(np.clip(offset[:, 0], -1.0, 1.0)))  # yaw > 0: toward +X (left)
+    return np.stack(out, axis=1)
+
+
+def jaw_channel(head_landmarks: np.ndarray, face: CanonicalFace) -> np.ndarray:
+    """(N,1) jaw opening in radians about the hinge, 0 at the canonical (closed) face."""
+    def angle(points: np.ndarray) -> np.ndarray:
+        hinge = 0.5 * (points[..., _JAW_HINGE[0], :] + points[..., _JAW_HINGE[1], :])
+        v = points[..., _CHIN, :] - hinge
+        return np.arctan2(-v[..., 1], v[..., 2])  # grows as the chin swings down and back
+
+    return (angle(head_landmarks) - angle(face.vertices))[:, None]
+
+
+def compute_channels(pose: HeadPose, blendshapes: np.ndarray, face: CanonicalFace,
+                     neutral_rotation: np.ndarray | None = None,
+                     neutral_translation_cm: np.ndarray | None = None) -> np.ndarray:
+    """(N, N_CHANNELS) raw channels in CHANNEL_NAMES order; NaN where there is no value."""
+    shapes = shapes_from_mediapipe(blendshapes)
+    head = head_channels(pose, neutral_rotation, neutral_translation_cm)
+    if pose.head_landmarks.shape[1] > max(_IRIS.values()):
+        gaze = gaze_channels(pose.head_landmarks)
+    else:  # no iris landmarks: no gaze values
+        gaze = np.full((len(head), 4), np.nan)
+    # frames without a pose already hold NaN in head, gaze and jaw; shapes may still exist
+    # (a Live Link take has scores but no landmarks)
+    return np.concatenate([shapes, head, gaze, jaw_channel(pose.head_landmarks, face)], axis=1)
+
+
+def merge_channels(channels: np.ndarray, names, values: np.ndarray) -> np.ndarray:
+    """Overwrite channels by name with finite values from another source (e.g. a CSV take)."""
+    out = channels.copy()
+    values = np.asarray(values, np.float64).reshape(len(out), -1)
+    for col, name in enumerate(names):
+        idx = CHANNEL_INDEX.get(name)
+        if idx is not None:
+            finite = np.isfinite(values[:, col])
+            out[finite, idx] = values[finite, col]
+    return out
