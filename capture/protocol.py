@@ -6,8 +6,10 @@ raises ProtocolError, and every size is checked before anything is allocated.
 
 from __future__ import annotations
 
+import hmac
 import json
 import math
+import secrets
 import struct
 from dataclasses import dataclass, field
 from typing import Iterator, Union
@@ -34,6 +36,7 @@ MAX_PAYLOAD = max(MAX_FRAME_BYTES, _PREVIEW_HEAD.size + MAX_PREVIEW_BYTES, MAX_J
 HEADER_SIZE = _HEADER.size
 
 HELLO, FRAME, STATUS, ERROR, HEARTBEAT, PREVIEW, BYE = range(1, 8)
+ACCEPTED = "accepted"  # Status.state of the server's answer to a good Hello
 
 # The 52 scores in MediaPipe's order (index 0 is `_neutral`).
 BLENDSHAPE_NAMES: tuple[str, ...] = (
@@ -330,3 +333,22 @@ def read_message(stream) -> Message | None:
     if len(payload) != length:
         raise ProtocolError(f"connection closed in the middle of a message ({len(payload)} of {length} bytes)")
     return decode_payload(kind, payload)
+
+
+def new_token() -> str:
+    """A fresh random session token (hex) for the server to hand to the capture process."""
+    return secrets.token_hex(TOKEN_BYTES // 2)
+
+
+def answer_hello(message: Message, token: str) -> Union[Status, Error]:
+    """Server side of the handshake: the reply to a connection's first message.
+
+    Status(ACCEPTED) means go on; an Error is sent back and the connection closed."""
+    if not isinstance(message, Hello):
+        return Error(code="protocol", message="the first message must be Hello")
+    if message.version != PROTOCOL_VERSION:
+        return Error(code="version", message=f"protocol version {message.version} is not supported "
+                                             f"(Blender speaks {PROTOCOL_VERSION})")
+    if not hmac.compare_digest(message.token.encode("utf-8"), token.encode("utf-8")):
+        return Error(code="unauthorized", message="wrong session token")
+    return Status(state=ACCEPTED)

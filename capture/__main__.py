@@ -1,0 +1,104 @@
+"""`python -m capture`: offline (--out TAKE) or live (--connect 127.0.0.1:PORT) face capture."""
+
+from __future__ import annotations
+
+import os
+
+# Before OpenCV loads: its own warnings would bury our one-line error messages.
+os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+
+import argparse  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
+import threading  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from .errors import EXIT_INTERNAL, CaptureError  # noqa: E402
+from .landmarker import RUNNING_MODES, LandmarkerOptions  # noqa: E402
+from .pipeline import CaptureSettings  # noqa: E402
+from .progress import PROGRESS_MODES  # noqa: E402
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line (see README.md in this folder)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m capture",
+        description="Track faces with MediaPipe FaceLandmarker: into a take file (--out) or live into Blender (--connect).")
+    parser.add_argument("--source", required=True, metavar="SOURCE",
+                        help="webcam:N, a video file, an image file or a folder of images")
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--out", type=Path, metavar="TAKE", help="offline: write every frame to this take file")
+    target.add_argument("--connect", metavar="127.0.0.1:PORT", help="live: stream to Blender listening here")
+    src = parser.add_argument_group("source")
+    src.add_argument("--width", type=int, help="camera image width to request")
+    src.add_argument("--height", type=int, help="camera image height to request")
+    src.add_argument("--fps", type=float, help="camera frame rate to request; frame spacing of an image folder")
+    src.add_argument("--mirror", action="store_true", help="flip images left-right (selfie view)")
+    src.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
+    mp = parser.add_argument_group("FaceLandmarker (MediaPipe's option names)")
+    defaults = LandmarkerOptions()
+    mp.add_argument("--model", help="face_landmarker.task (default: $FACE_MOCAP_MODEL, bundled copy, user cache)")
+    mp.add_argument("--running-mode", choices=RUNNING_MODES, default=defaults.running_mode)
+    mp.add_argument("--num-faces", type=int, default=defaults.num_faces)
+    mp.add_argument("--min-face-detection-confidence", type=float, default=defaults.min_face_detection_confidence)
+    mp.add_argument("--min-face-presence-confidence", type=float, default=defaults.min_face_presence_confidence)
+    mp.add_argument("--min-tracking-confidence", type=float, default=defaults.min_tracking_confidence)
+    off = parser.add_argument_group("offline (--out)")
+    off.add_argument("--progress", choices=PROGRESS_MODES, default="auto",
+                     help="bar on a terminal (auto), or one JSON line {done, total} per update on stdout (jsonl)")
+    live = parser.add_argument_group("live (--connect)")
+    live.add_argument("--token-stdin", action="store_true",
+                      help="read the session token from one line of stdin (default: $FACE_MOCAP_TOKEN)")
+    live.add_argument("--preview-fps", type=float, default=5.0, help="preview JPEGs per second, 0 = off")
+    live.add_argument("--realtime", action="store_true", help="play a video file at its own speed")
+    parser.add_argument("--rerun", type=Path, metavar="FILE.rrd", help="also log the session for the Rerun viewer")
+    parser.add_argument("--verbose", action="store_true", help="keep MediaPipe's own log output")
+    return parser
+
+
+def settings_from(args: argparse.Namespace) -> CaptureSettings:
+    """Plain settings object from parsed arguments."""
+    return CaptureSettings(
+        source=args.source, width=args.width, height=args.height, fps=args.fps, mirror=args.mirror,
+        model=args.model, max_frames=args.max_frames, realtime=args.realtime, quiet_native_logs=not args.verbose,
+        landmarker=LandmarkerOptions(
+            running_mode=args.running_mode, num_faces=args.num_faces,
+            min_face_detection_confidence=args.min_face_detection_confidence,
+            min_face_presence_confidence=args.min_face_presence_confidence,
+            min_tracking_confidence=args.min_tracking_confidence))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command; return the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.out is not None and args.running_mode == "LIVE_STREAM":
+        parser.error("--out records every frame, which needs --running-mode VIDEO")
+    if args.max_frames is not None and args.max_frames < 1:
+        parser.error("--max-frames must be at least 1")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        if args.out is not None:
+            from .offline import run_offline
+
+            return run_offline(settings_from(args), args.out, args.progress, stop, args.rerun)
+        from .live import read_token, run_live
+
+        token = read_token(args.token_stdin)
+        return run_live(settings_from(args), args.connect, token, args.preview_fps, stop, args.rerun)
+    except CaptureError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except Exception as exc:  # a bug: still one line for Blender, the traceback only with --verbose
+        if args.verbose:
+            raise
+        print(f"error: internal error {exc.__class__.__name__}: {exc} (run with --verbose for details)",
+              file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""Errors of the capture process; each carries the exit code and the protocol error code."""
+
+from __future__ import annotations
+
+# Exit codes of `python -m capture` (documented in README.md next to this file).
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_USAGE = 2
+EXIT_INPUT = 3
+EXIT_MODEL = 4
+EXIT_CONNECTION = 5
+EXIT_OUTPUT = 6
+EXIT_INTERRUPTED = 130
+
+
+class CaptureError(Exception):
+    """A problem the user can act on; `code` goes into the protocol Error message."""
+
+    exit_code = EXIT_INTERNAL
+    code = "internal"
+
+
+class InputError(CaptureError):
+    """The video, image folder or camera cannot be opened or read."""
+
+    exit_code = EXIT_INPUT
+    code = "input"
+
+
+class ModelError(CaptureError):
+    """The face_landmarker.task model is missing, damaged or cannot be loaded."""
+
+    exit_code = EXIT_MODEL
+    code = "model"
+
+
+class ConnectionFailed(CaptureError):
+    """Blender cannot be reached, rejected the session, or broke the protocol."""
+
+    exit_code = EXIT_CONNECTION
+    code = "connection"
+
+
+class OutputError(CaptureError):
+    """The take (or Rerun recording) cannot be written."""
+
+    exit_code = EXIT_OUTPUT
+    code = "output"
+
+
+class UsageError(CaptureError):
+    """Options that contradict each other."""
+
+    exit_code = EXIT_USAGE
+    code = "usage"

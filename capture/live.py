@@ -1,0 +1,241 @@
+"""Live mode: connect to Blender on 127.0.0.1, authenticate, stream frames until told to stop.
+
+The process ends when its input ends, on SIGTERM/SIGINT, or as soon as Blender closes the
+socket, so it never outlives Blender.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+
+import cv2
+
+from .errors import EXIT_OK, CaptureError, ConnectionFailed, UsageError
+from .landmarker import Landmarker
+from .pipeline import CaptureSettings, open_inputs, track
+from .protocol import (ACCEPTED, MAX_PREVIEW_BYTES, Bye, Error, FaceFrame, Heartbeat, Hello, Message, Preview,
+                       ProtocolError, Status, encode, read_message)
+from .sources import VideoFrame
+
+TOKEN_ENV = "FACE_MOCAP_TOKEN"
+HEARTBEAT_INTERVAL_S = 0.5  # the spec promises at least one a second
+HANDSHAKE_TIMEOUT_S = 10.0
+SEND_TIMEOUT_S = 5.0
+PREVIEW_MAX_SIDE = 320
+
+
+def parse_address(text: str) -> tuple[str, int]:
+    """'127.0.0.1:PORT' (or localhost / [::1]) -> (host, port); only this machine is allowed."""
+    host, sep, port_text = text.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise UsageError(f"--connect expects 127.0.0.1:PORT, not '{text}'")
+    loopback = host == "localhost"
+    try:
+        loopback = loopback or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        pass
+    if not loopback:
+        raise UsageError(f"--connect only connects to this machine (127.0.0.1), not '{host}'")
+    return host, int(port_text)
+
+
+def read_token(from_stdin: bool) -> str:
+    """The session token from one line of stdin or from FACE_MOCAP_TOKEN (never from argv)."""
+    token = sys.stdin.readline().strip() if from_stdin else os.environ.get(TOKEN_ENV, "").strip()
+    if not token:
+        where = "standard input" if from_stdin else f"the environment variable {TOKEN_ENV}"
+        raise UsageError(f"no session token on {where} (Blender passes it; it is never a command-line argument)")
+    return token
+
+
+class Connection:
+    """The socket to Blender: sending from the capture loop, a reader thread watching for close."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.address = f"{host}:{port}"
+        try:
+            self._sock = socket.create_connection((host, port), timeout=SEND_TIMEOUT_S)
+        except OSError as exc:
+            raise ConnectionFailed(f"cannot connect to Blender at {self.address}: {exc.strerror or exc}") from None
+        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._stream = self._sock.makefile("rb")
+        self.closed_reason: str | None = None  # set when Blender ends the session
+        self.peer_error: Error | None = None
+        self._last_heartbeat = 0.0
+
+    def send(self, message: Message) -> None:
+        """Send one message; a vanished peer becomes ConnectionFailed."""
+        try:
+            self._sock.sendall(encode(message))
+        except socket.timeout:
+            raise ConnectionFailed(f"Blender stopped reading for {SEND_TIMEOUT_S:g} s") from None
+        except OSError as exc:
+            self.closed_reason = self.closed_reason or f"connection lost ({exc.strerror or exc})"
+            raise ConnectionClosed(self.closed_reason) from None
+
+    def send_quietly(self, message: Message) -> None:
+        """Best effort, for errors on the way out."""
+        try:
+            self.send(message)
+        except CaptureError:
+            pass
+
+    def heartbeat_if_due(self) -> None:
+        """Send a Heartbeat when the last one is HEARTBEAT_INTERVAL_S old."""
+        now = time.monotonic()
+        if now - self._last_heartbeat >= HEARTBEAT_INTERVAL_S:
+            self._last_heartbeat = now
+            self.send(Heartbeat(timestamp_us=time.time_ns() // 1000))
+
+    def handshake(self, token: str) -> None:
+        """Send Hello and wait for Blender's answer: Status 'accepted' or an Error."""
+        self.send(Hello(token=token))
+        self._sock.settimeout(HANDSHAKE_TIMEOUT_S)
+        try:
+            reply = read_message(self._stream)
+        except socket.timeout:
+            raise ConnectionFailed(f"Blender did not answer the handshake within {HANDSHAKE_TIMEOUT_S:g} s") from None
+        except (ProtocolError, OSError) as exc:
+            raise ConnectionFailed(f"bad handshake answer from Blender: {exc}") from None
+        finally:
+            self._sock.settimeout(SEND_TIMEOUT_S)
+        if isinstance(reply, Error):
+            raise ConnectionFailed(f"Blender rejected the session: {reply.message} ({reply.code})")
+        if not (isinstance(reply, Status) and reply.state == ACCEPTED):
+            raise ConnectionFailed("Blender closed the connection during the handshake (wrong token or version?)")
+
+    def watch(self, stop: threading.Event) -> None:
+        """Start a thread that sets `stop` when Blender closes the socket, says Bye or errors."""
+        threading.Thread(target=self._read_loop, args=(stop,), name="receiver", daemon=True).start()
+
+    def _read_loop(self, stop: threading.Event) -> None:
+        while True:
+            try:
+                message = read_message(self._stream)
+            except socket.timeout:
+                continue
+            except (ProtocolError, OSError, ValueError) as exc:
+                self.closed_reason = f"connection lost ({exc})"
+                break
+            if message is None:
+                self.closed_reason = "Blender closed the connection"
+                break
+            if isinstance(message, Bye):
+                self.closed_reason = "Blender asked to stop"
+                break
+            if isinstance(message, Error):
+                self.peer_error = message
+                self.closed_reason = f"Blender reported an error: {message.message}"
+                break
+        stop.set()
+
+    def close(self) -> None:
+        """Close the socket (Blender sees end of stream)."""
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self._stream.close()
+        self._sock.close()
+
+
+class ConnectionClosed(ConnectionFailed):
+    """Blender went away: the normal way a live session ends."""
+
+
+def preview_of(frame: VideoFrame, max_side: int = PREVIEW_MAX_SIDE, quality: int = 70) -> Preview | None:
+    """A downscaled JPEG of the frame, or None if it does not fit the protocol limit."""
+    width, height = frame.size
+    scale = min(1.0, max_side / max(width, height))
+    small = cv2.resize(frame.rgb, (max(1, round(width * scale)), max(1, round(height * scale))),
+                       interpolation=cv2.INTER_AREA) if scale < 1.0 else frame.rgb
+    ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(small, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok or len(jpeg) > MAX_PREVIEW_BYTES:
+        return None
+    return Preview(frame_index=frame.index, width=small.shape[1], height=small.shape[0], jpeg=jpeg.tobytes())
+
+
+def run_live(settings: CaptureSettings, address: str, token: str, preview_fps: float = 5.0,
+             stop: threading.Event | None = None, rerun_path: Path | None = None) -> int:
+    """Stream to Blender until the input ends, Blender closes, or `stop` is set; return the exit code."""
+    stop = stop or threading.Event()
+    conn = Connection(*parse_address(address))
+    source = landmarker = rerun = None
+    try:
+        conn.handshake(token)
+        conn.watch(stop)
+        conn.send(Status(state="loading_model"))
+        try:
+            model_path, source = open_inputs(settings)
+            landmarker = Landmarker(model_path, settings.landmarker, quiet=settings.quiet_native_logs)
+            if rerun_path is not None:
+                from .rerun_log import RerunLogger
+
+                rerun = RerunLogger(rerun_path, model_path)
+        except CaptureError as exc:
+            conn.send_quietly(Error(code=exc.code, message=str(exc)))
+            raise
+        conn.send(Status(state="model_loaded", detail=model_path.name))
+        conn.send(Status(state="running", fps=source.fps, detail=source.description))
+        _stream(conn, source, landmarker, settings, stop, preview_fps, rerun)
+        if conn.closed_reason:
+            raise ConnectionClosed(conn.closed_reason)
+        if stop.is_set():
+            conn.send_quietly(Bye(reason="stopped"))
+        else:
+            conn.send(Status(state="end_of_input", detail=source.description))
+            conn.send(Bye(reason="end_of_input"))
+        if rerun:
+            rerun.finish()
+            rerun = None
+        return EXIT_OK
+    except ConnectionClosed as exc:
+        if conn.peer_error is not None:
+            raise ConnectionFailed(conn.closed_reason or str(exc)) from None
+        print(f"capture stopped: {exc}", file=sys.stderr)
+        if rerun:
+            rerun.finish()
+            rerun = None
+        return EXIT_OK
+    except CaptureError as exc:
+        conn.send_quietly(Error(code=exc.code, message=str(exc)))
+        raise
+    finally:
+        if rerun is not None:
+            rerun.abort()
+        if landmarker is not None:
+            landmarker.close()
+        if source is not None:
+            source.close()
+        conn.close()
+
+
+def _stream(conn: Connection, source, landmarker: Landmarker, settings: CaptureSettings,
+            stop: threading.Event, preview_fps: float, rerun) -> None:
+    preview_interval = 1.0 / preview_fps if preview_fps > 0 else None
+    last_preview, last_status = 0.0, time.monotonic()
+    frames_since_status = 0
+    for frame, result in track(source, landmarker, stop, settings.max_frames, settings.realtime,
+                               idle=conn.heartbeat_if_due):
+        conn.send(result)
+        now = time.monotonic()
+        if preview_interval is not None and now - last_preview >= preview_interval:
+            last_preview = now
+            preview = preview_of(frame)
+            if preview is not None:
+                conn.send(preview)
+        frames_since_status += 1
+        if now - last_status >= 1.0:
+            conn.send(Status(state="running", fps=frames_since_status / (now - last_status),
+                             detail=source.description))
+            last_status, frames_since_status = now, 0
+        conn.heartbeat_if_due()
+        if rerun:
+            rerun.log(frame, result)

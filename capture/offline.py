@@ -1,0 +1,120 @@
+"""Offline mode: a whole video (or images) into a take file, as fast as the CPU allows."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+
+from .errors import EXIT_INTERRUPTED, EXIT_OK, OutputError
+from .landmarker import Landmarker
+from .model import MODEL_SHA256
+from .pipeline import CaptureSettings, open_inputs, track
+from .progress import Progress
+from .protocol import BLENDSHAPE_NAMES
+from .takes import TakeWriter
+
+
+def take_metadata(settings: CaptureSettings, source, width: int, height: int) -> dict:
+    """What a take records about how it was captured."""
+    options = settings.landmarker
+    return {
+        "source": source.description,
+        "image_size": [width, height],
+        "fps": source.fps,
+        "mirror": settings.mirror,
+        "running_mode": options.running_mode,
+        "num_faces": options.num_faces,
+        "min_face_detection_confidence": options.min_face_detection_confidence,
+        "min_face_presence_confidence": options.min_face_presence_confidence,
+        "min_tracking_confidence": options.min_tracking_confidence,
+        "model_sha256": MODEL_SHA256,
+        "blendshape_names": list(BLENDSHAPE_NAMES),
+        "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "producer": "face_mocap.capture",
+    }
+
+
+def _open_writer(out: Path, metadata: dict) -> TakeWriter:
+    try:
+        return TakeWriter(out, metadata)
+    except OSError as exc:
+        raise OutputError(f"cannot write take '{out}': {exc.strerror or exc}") from None
+
+
+def run_offline(settings: CaptureSettings, out: Path, progress_mode: str = "auto",
+                stop: threading.Event | None = None, rerun_path: Path | None = None) -> int:
+    """Capture every frame into `out` atomically and print a summary; return the exit code."""
+    stop = stop or threading.Event()
+    model_path, source = open_inputs(settings)
+    rerun = None
+    writer = None
+    try:
+        with Landmarker(model_path, settings.landmarker, quiet=settings.quiet_native_logs) as landmarker:
+            if rerun_path is not None:
+                from .rerun_log import RerunLogger
+
+                rerun = RerunLogger(rerun_path, model_path)
+            total = source.total if settings.max_frames is None else min(source.total or settings.max_frames,
+                                                                        settings.max_frames)
+            progress = Progress(progress_mode, total)
+            stats = {"frames": 0, "with_face": 0, "max_faces": 0}
+            started = time.monotonic()
+            first_ts = last_ts = 0
+            for frame, result in track(source, landmarker, stop, settings.max_frames):
+                if writer is None:
+                    writer = _open_writer(out, take_metadata(settings, source, result.width, result.height))
+                    first_ts = result.timestamp_us
+                writer.append(result)
+                if rerun:
+                    rerun.log(frame, result)
+                last_ts = result.timestamp_us
+                stats["frames"] += 1
+                stats["with_face"] += bool(result.faces)
+                stats["max_faces"] = max(stats["max_faces"], len(result.faces))
+                progress.update(stats["frames"])
+            elapsed = time.monotonic() - started
+            if stop.is_set() and not source.is_live:
+                raise KeyboardInterrupt
+            progress.finish(stats["frames"])
+            summary = {
+                "out": str(out), "source": source.description, "frames": stats["frames"],
+                "frames_with_face": stats["with_face"], "frames_without_face": stats["frames"] - stats["with_face"],
+                "max_faces": stats["max_faces"], "duration_s": round((last_ts - first_ts) / 1e6, 3),
+                "elapsed_s": round(elapsed, 3), "fps": round(stats["frames"] / max(elapsed, 1e-9), 1),
+            }
+            if writer is None:
+                raise OutputError(f"'{source.description}' delivered no frames; no take written")
+            try:
+                writer.finish({"frames_with_face": stats["with_face"], "max_faces": stats["max_faces"]})
+            except OSError as exc:
+                raise OutputError(f"cannot finish take '{out}': {exc.strerror or exc}") from None
+            writer = None
+            if rerun:
+                rerun.finish()
+                rerun = None
+                summary["rerun"] = str(rerun_path)
+    except KeyboardInterrupt:
+        print("interrupted: no take written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        if writer is not None:
+            writer.abort()
+        if rerun is not None:
+            rerun.abort()
+        source.close()
+    _print_summary(summary, progress_mode)
+    return EXIT_OK
+
+
+def _print_summary(summary: dict, progress_mode: str) -> None:
+    if progress_mode == "jsonl":
+        print(json.dumps({"summary": summary}), flush=True)
+        return
+    print(f"wrote {summary['out']}: {summary['frames']} frames of {summary['source']} "
+          f"({summary['frames_with_face']} with a face, {summary['frames_without_face']} without; "
+          f"up to {summary['max_faces']} face(s) in a frame), {summary['duration_s']:.2f} s of video, "
+          f"processed at {summary['fps']:.1f} fps")

@@ -1,0 +1,86 @@
+"""The stages offline and live capture share: source -> landmarker -> (image, FaceFrame)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+from .landmarker import Landmarker, LandmarkerOptions
+from .model import find_model
+from .protocol import FaceFrame
+from .sources import Source, VideoFrame, open_source, prefetch
+
+
+@dataclass
+class CaptureSettings:
+    """Everything the command line says about what to capture and how (no transport)."""
+
+    source: str
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+    mirror: bool = False
+    model: str | None = None
+    landmarker: LandmarkerOptions = None  # type: ignore[assignment]
+    max_frames: int | None = None
+    realtime: bool = False
+    quiet_native_logs: bool = True
+
+    def __post_init__(self) -> None:
+        if self.landmarker is None:
+            self.landmarker = LandmarkerOptions()
+
+
+def open_inputs(settings: CaptureSettings) -> tuple[Path, Source]:
+    """Check the options, find and verify the model and open the source (nothing is written yet)."""
+    settings.landmarker.check()
+    model_path = find_model(settings.model)
+    source = open_source(settings.source, settings.width, settings.height, settings.fps, settings.mirror)
+    return model_path, source
+
+
+class Pacer:
+    """Holds frames back to their own timestamps so a video file plays in real time."""
+
+    def __init__(self) -> None:
+        self._offset: float | None = None
+
+    def wait(self, timestamp_us: int, stop: threading.Event, idle: Callable[[], None] | None = None) -> None:
+        """Sleep until the frame is due, calling idle() at least every 0.25 s."""
+        now = time.monotonic()
+        if self._offset is None:
+            self._offset = now - timestamp_us / 1e6
+        due = self._offset + timestamp_us / 1e6
+        while not stop.is_set() and (remaining := due - time.monotonic()) > 0:
+            stop.wait(min(remaining, 0.25))
+            if idle:
+                idle()
+
+
+def track(source: Source, landmarker: Landmarker, stop: threading.Event, max_frames: int | None = None,
+          realtime: bool = False, idle: Callable[[], None] | None = None) -> Iterator[tuple[VideoFrame, FaceFrame]]:
+    """Yield (image, result) for each frame until the input ends, `stop` is set or max_frames."""
+    frames = source.frames() if source.is_live else prefetch(source.frames())
+    pacer = Pacer() if realtime and not source.is_live else None
+    streaming = landmarker.options.running_mode == "LIVE_STREAM"
+    try:
+        for count, frame in enumerate(frames):
+            if stop.is_set() or (max_frames is not None and count >= max_frames):
+                break
+            if pacer:
+                pacer.wait(frame.timestamp_us, stop, idle)
+            if streaming:
+                landmarker.submit(frame)
+                yield from landmarker.results()
+            else:
+                yield frame, landmarker.detect(frame)
+        deadline = time.monotonic() + 2.0
+        while streaming and landmarker.outstanding and time.monotonic() < deadline and not stop.is_set():
+            yield from landmarker.results(wait_s=0.1)
+    finally:
+        close = getattr(frames, "close", None)
+        if close:
+            close()
