@@ -1,0 +1,40 @@
+"""All bpy code of the add-on; this module only chains the modules' register/unregister."""
+
+from __future__ import annotations
+
+import bpy
+
+from . import (live, operators_capture, operators_mapping, operators_takes, panels, preferences, preview,
+               properties)
+
+# Order matters: property groups before the operators and panels that use them.
+_modules = (
+    properties,
+    preferences,
+    operators_capture,
+    operators_takes,
+    operators_mapping,
+    preview,
+    panels,
+)
+
+
+@bpy.app.handlers.persistent
+def _stop_before_load(*_args) -> None:
+    """Loading another file while capturing stops the capture (no orphan process)."""
+    live.stop_quietly()
+    preview.clear()
+
+
+def register() -> None:
+    for module in _modules:
+        module.register()
+    bpy.app.handlers.load_pre.append(_stop_before_load)
+
+
+def unregister() -> None:
+    if _stop_before_load in bpy.app.handlers.load_pre:
+        bpy.app.handlers.load_pre.remove(_stop_before_load)
+    live.stop_quietly()  # disabling the add-on while capturing stops the capture
+    for module in reversed(_modules):
+        module.unregister()

@@ -1,0 +1,206 @@
+"""Live capture on the main thread: start/stop a session and the timer that drives the rig.
+
+The receiver thread (session.py) only fills slots; `tick()` (a bpy.app.timers callback)
+takes the newest frame, maps it and applies it to the rig, mirrors the status into
+WindowManager.face_mocap, lists finished takes and reports a failure once.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import bpy
+
+from . import driver, takes_io
+from .session import CaptureError, CaptureSession
+
+log = logging.getLogger(__name__)
+
+TICK_S = 1.0 / 60.0
+
+
+class _Live:
+    """The one live capture of this Blender session (module state: bpy data cannot hold it)."""
+
+    session: CaptureSession | None = None
+    rig: driver.LiveRig | None = None
+    scene_name: str = ""
+    recording_name: str = ""
+    preview_seq: int = 0
+
+
+def session() -> CaptureSession | None:
+    """The running capture session, if any."""
+    return _Live.session
+
+
+def is_running() -> bool:
+    """True while a capture session is starting or running."""
+    return _Live.session is not None and _Live.session.active
+
+
+def start(context: bpy.types.Context, options) -> None:
+    """Launch the capture, snapshot the rig and start the timer; CaptureError when it cannot."""
+    if is_running():
+        raise CaptureError("A capture is already running: stop it first")
+    scene = context.scene
+    rig = driver.LiveRig.from_scene(scene)  # MappingError: reported by the operator
+    new_session = CaptureSession(options)
+    new_session.start()
+    _Live.session, _Live.rig, _Live.scene_name = new_session, rig, scene.name
+    _Live.preview_seq = 0
+    runtime = context.window_manager.face_mocap
+    runtime.state, runtime.last_error, runtime.face_found = "starting", "", False
+    if not bpy.app.timers.is_registered(tick):
+        bpy.app.timers.register(tick, first_interval=TICK_S)
+
+
+def stop(context: bpy.types.Context | None = None) -> Path | None:
+    """Stop the capture (process gone within 2 s), finish recording, restore the rig."""
+    current = _Live.session
+    if current is None:
+        return None
+    take = current.stop()
+    _finish(current.poll())
+    return take
+
+
+def stop_quietly() -> None:
+    """Stop without touching bpy data (unregister, file load)."""
+    current, _Live.session = _Live.session, None
+    if current is not None:
+        current.stop()
+    _Live.rig = None
+    if bpy.app.timers.is_registered(tick):
+        bpy.app.timers.unregister(tick)
+
+
+def start_recording(context: bpy.types.Context, name: str) -> Path:
+    """Record the following frames to a new take file; return its path."""
+    current = _Live.session
+    if current is None or not current.active:
+        raise CaptureError("Start Capture before recording")
+    scene = context.scene
+    path = takes_io.new_take_path(name)
+    current.start_recording(path, takes_io.take_metadata(scene, current.options.source, name))
+    _Live.recording_name = name
+    context.window_manager.face_mocap.recording = True
+    return path
+
+
+def stop_recording(context: bpy.types.Context) -> Path | None:
+    """Finish the take being recorded and list it."""
+    current = _Live.session
+    if current is None:
+        return None
+    path = current.stop_recording()
+    _list_finished(current)
+    context.window_manager.face_mocap.recording = False
+    return path
+
+
+def _scene() -> bpy.types.Scene | None:
+    return bpy.data.scenes.get(_Live.scene_name)
+
+
+def _list_finished(current: CaptureSession) -> None:
+    scene = _scene()
+    for path in current.pop_finished_takes():
+        if scene is not None:
+            takes_io.list_take(scene, path)
+
+
+def _runtime():
+    wm = bpy.context.window_manager
+    return wm.face_mocap if wm is not None else None
+
+
+def _mirror_status(status) -> None:
+    runtime = _runtime()
+    if runtime is None:
+        return
+    runtime.state = status.state
+    runtime.fps = status.fps
+    runtime.latency_ms = status.latency_ms
+    runtime.face_found = status.face_found
+    runtime.recording = status.recording
+    runtime.frames_recorded = status.frames_recorded
+    if status.last_error:
+        runtime.last_error = status.last_error
+
+
+def _finish(status) -> None:
+    """The session is over (stopped, ended or failed): list takes, restore the rig, go idle."""
+    current = _Live.session
+    _Live.session = None
+    if current is not None:
+        _list_finished(current)
+        error = current.take_error()
+        if error:
+            _report_error(error)
+    if _Live.rig is not None:
+        try:
+            _Live.rig.restore()
+        except ReferenceError:
+            pass  # the rig was deleted while capturing
+        _Live.rig = None
+    _mirror_status(status)
+    runtime = _runtime()
+    if runtime is not None:
+        runtime.state = "idle"
+        runtime.recording = False
+        runtime.face_found = False
+        runtime.fps = 0.0
+    from . import preview  # late: preview imports gpu, which is absent in some builds
+
+    preview.clear()
+
+
+def _report_error(message: str) -> None:
+    """Show a capture failure once, in the status bar and the Info log."""
+    log.error("capture failed: %s", message)
+    try:
+        bpy.ops.facemocap.report_problem(message=message)
+    except (RuntimeError, AttributeError) as exc:  # no window or operator not registered
+        log.debug("could not report through an operator: %s", exc)
+
+
+def tick() -> float | None:
+    """Timer callback: status, newest frame -> mapping -> rig, preview. Main thread only."""
+    current = _Live.session
+    if current is None:
+        return None
+    status = current.poll()
+    if not current.active:
+        _finish(status)
+        return None
+    _mirror_status(status)
+    _list_finished(current)
+    newest = current.take_frame()
+    if newest is not None and _Live.rig is not None:
+        frame, received_at = newest
+        try:
+            _Live.rig.apply(frame)
+        except ReferenceError:
+            _Live.rig = None  # the rig objects were deleted: keep capturing, drive nothing
+        current.note_applied(received_at)
+    scene = _scene()
+    if scene is not None and scene.face_mocap.show_preview:
+        from . import preview
+
+        preview_image, seq = current.take_preview(_Live.preview_seq)
+        if preview_image is not None:
+            _Live.preview_seq = seq
+            preview.show(preview_image, current.peek_frame())
+    return TICK_S
+
+
+def settle(timeout_s: float = 2.0, until=None) -> None:
+    """Run tick() until `until()` is true or the timeout passes (scripts and tests: no event loop)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if tick() is None or (until is not None and until()):
+            return
+        time.sleep(TICK_S)

@@ -1,0 +1,217 @@
+"""Operators for live capture: Start/Stop Capture, Calibrate Neutral, Record/Stop Recording."""
+
+from __future__ import annotations
+
+import bpy
+from bpy.props import StringProperty
+
+from ..mapping.errors import MappingError
+from . import driver, live, preferences
+from .session import CaptureError, CaptureOptions
+
+
+def capture_source(settings) -> str:
+    """The --source argument for the scene's Source settings."""
+    if settings.source_type == "WEBCAM":
+        return f"webcam:{settings.camera_index}"
+    return bpy.path.abspath(settings.video_path) if settings.video_path else ""
+
+
+def capture_options(context: bpy.types.Context, source: str | None = None, realtime: bool | None = None,
+                    preview: bool = True) -> CaptureOptions:
+    """Settings + preferences -> options for the capture process (plain data, no context)."""
+    settings = context.scene.face_mocap
+    interpreter, python_path = preferences.capture_python(context)
+    source = capture_source(settings) if source is None else source
+    extra = []
+    if source.startswith("webcam:") and settings.camera_resolution != "DEFAULT":
+        width, height = settings.camera_resolution.split("x")
+        extra += ["--width", width, "--height", height]
+    return CaptureOptions(
+        source=source, interpreter=interpreter, python_path=python_path, env=preferences.capture_env(context),
+        model=preferences.model_override(context),
+        preview_fps=settings.preview_fps if (preview and settings.show_preview) else 0.0,
+        realtime=settings.realtime if realtime is None else realtime,
+        num_faces=settings.num_faces, mirror=settings.mirror,
+        min_face_detection_confidence=settings.min_face_detection_confidence,
+        min_face_presence_confidence=settings.min_face_presence_confidence,
+        min_tracking_confidence=settings.min_tracking_confidence, extra_args=extra)
+
+
+class FACEMOCAP_OT_start_capture(bpy.types.Operator):
+    """Launch the capture process and drive the rig live with the tracked face"""
+
+    bl_idname = "facemocap.start_capture"
+    bl_label = "Start Capture"
+    bl_options = {"REGISTER"}
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        if live.is_running():
+            cls.poll_message_set("A capture is already running")
+            return False
+        if context.window_manager.face_mocap.importing:
+            cls.poll_message_set("Wait for the video import to finish")
+            return False
+        return True
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        try:
+            live.start(context, capture_options(context))
+        except (CaptureError, MappingError) as exc:
+            context.window_manager.face_mocap.last_error = str(exc)
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        settings = context.scene.face_mocap
+        if not (settings.target_mesh or settings.target_armature):
+            self.report({"WARNING"}, "Capturing without a target: pick a mesh or armature under Targets")
+        return {"FINISHED"}
+
+
+class FACEMOCAP_OT_stop_capture(bpy.types.Operator):
+    """Stop the capture process, finish any recording and restore the rig"""
+
+    bl_idname = "facemocap.stop_capture"
+    bl_label = "Stop Capture"
+    bl_options = {"REGISTER"}
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        if live.session() is None:
+            cls.poll_message_set("No capture is running")
+            return False
+        return True
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        take = live.stop(context)
+        if take is not None:
+            self.report({"INFO"}, f"Take saved: {take.name}")
+        return {"FINISHED"}
+
+
+class FACEMOCAP_OT_calibrate_neutral(bpy.types.Operator):
+    """Use the current face (live) or the active take's frame as the neutral pose and expression"""
+
+    bl_idname = "facemocap.calibrate_neutral"
+    bl_label = "Calibrate Neutral"
+    bl_options = {"REGISTER", "UNDO"}
+
+    from_take: bpy.props.BoolProperty(name="From Take", default=False,
+                                      description="Use a frame of the active take instead of the live face")
+    frame: bpy.props.IntProperty(name="Take Frame", min=0, default=0)
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        if live.is_running() or len(context.scene.face_mocap.takes):
+            return True
+        cls.poll_message_set("Start Capture (or record a take) and hold a neutral face")
+        return False
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        try:
+            if self.from_take or not live.is_running():
+                message = driver.calibrate_from_take(context.scene, self.frame)
+            else:
+                message = driver.calibrate_live(context.scene, live.session())
+        except (CaptureError, MappingError) as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        self.report({"INFO"}, message)
+        return {"FINISHED"}
+
+
+class FACEMOCAP_OT_clear_calibration(bpy.types.Operator):
+    """Forget the neutral calibration"""
+
+    bl_idname = "facemocap.clear_calibration"
+    bl_label = "Clear Calibration"
+    bl_options = {"REGISTER", "UNDO"}
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        if not context.scene.face_mocap.calibration:
+            cls.poll_message_set("There is no calibration")
+            return False
+        return True
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        context.scene.face_mocap.calibration = ""
+        driver.calibration_changed(context.scene)
+        return {"FINISHED"}
+
+
+class FACEMOCAP_OT_record(bpy.types.Operator):
+    """Record the live capture into a new take"""
+
+    bl_idname = "facemocap.record"
+    bl_label = "Record"
+    bl_options = {"REGISTER"}
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        if not live.is_running():
+            cls.poll_message_set("Start Capture before recording")
+            return False
+        if context.window_manager.face_mocap.recording:
+            cls.poll_message_set("Already recording")
+            return False
+        return True
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        try:
+            path = live.start_recording(context, context.scene.face_mocap.take_name)
+        except CaptureError as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        self.report({"INFO"}, f"Recording to {path}")
+        return {"FINISHED"}
+
+
+class FACEMOCAP_OT_stop_recording(bpy.types.Operator):
+    """Finish the take being recorded and add it to the takes list"""
+
+    bl_idname = "facemocap.stop_recording"
+    bl_label = "Stop Recording"
+    bl_options = {"REGISTER", "UNDO"}
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        if not context.window_manager.face_mocap.recording:
+            cls.poll_message_set("Not recording")
+            return False
+        return True
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        path = live.stop_recording(context)
+        if path is None:
+            self.report({"WARNING"}, "Nothing was recorded")
+            return {"CANCELLED"}
+        self.report({"INFO"}, f"Take saved: {path.name}")
+        return {"FINISHED"}
+
+
+class FACEMOCAP_OT_report_problem(bpy.types.Operator):
+    """Show a capture problem in the status bar and the Info log (used by the capture timer)"""
+
+    bl_idname = "facemocap.report_problem"
+    bl_label = "Report Capture Problem"
+    bl_options = {"INTERNAL"}
+
+    message: StringProperty()
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        self.report({"ERROR"}, self.message)
+        return {"FINISHED"}
+
+
+classes = (
+    FACEMOCAP_OT_start_capture,
+    FACEMOCAP_OT_stop_capture,
+    FACEMOCAP_OT_calibrate_neutral,
+    FACEMOCAP_OT_clear_calibration,
+    FACEMOCAP_OT_record,
+    FACEMOCAP_OT_stop_recording,
+    FACEMOCAP_OT_report_problem,
+)
+
+register, unregister = bpy.utils.register_classes_factory(classes)

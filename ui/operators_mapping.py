@@ -1,0 +1,221 @@
+"""Operators on mapping tables: rows, Auto-detect, presets (user config folder), Live Link CSV."""
+
+from __future__ import annotations
+
+import bpy
+from bpy.props import EnumProperty, StringProperty
+
+from ..capture.takes import TakeError
+from ..mapping.errors import MappingError
+from . import driver, takes_io
+
+
+def _targets(context: bpy.types.Context) -> list[bpy.types.Object]:
+    settings = context.scene.face_mocap
+    return [obj for obj in (settings.target_mesh, settings.target_armature) if obj is not None]
+
+
+def _targets_poll(cls, context: bpy.types.Context) -> bool:
+    if not _targets(context):
+        cls.poll_message_set("Pick a target mesh or armature under Targets")
+        return False
+    return True
+
+
+class FACEMOCAP_OT_mapping_row_add(bpy.types.Operator):
+    """Add a mapping row to this object's table"""
+
+    bl_idname = "facemocap.mapping_row_add"
+    bl_label = "Add Mapping Row"
+    bl_options = {"REGISTER", "UNDO"}
+
+    object_name: StringProperty(name="Object")
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        obj = bpy.data.objects.get(self.object_name)
+        if obj is None:
+            self.report({"ERROR"}, f"Object '{self.object_name}' not found")
+            return {"CANCELLED"}
+        character = obj.face_mocap
+        row = character.rows.add()
+        row.target_type = "SHAPE_KEY" if obj.type == "MESH" else "BONE_ROTATION"
+        character.active_row = len(character.rows) - 1
+        return {"FINISHED"}
+
+
+class FACEMOCAP_OT_mapping_row_remove(bpy.types.Operator):
+    """Remove the active mapping row from this object's table"""
+
+    bl_idname = "facemocap.mapping_row_remove"
+    bl_label = "Remove Mapping Row"
+    bl_options = {"REGISTER", "UNDO"}
+
+    object_name: StringProperty(name="Object")
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        obj = bpy.data.objects.get(self.object_name)
+        if obj is None or not 0 <= obj.face_mocap.active_row < len(obj.face_mocap.rows):
+            self.report({"ERROR"}, "Select a row to remove")
+            return {"CANCELLED"}
+        character = obj.face_mocap
+        character.rows.remove(character.active_row)
+        character.active_row = max(0, min(character.active_row, len(character.rows) - 1))
+        return {"FINISHED"}
+
+
+class FACEMOCAP_OT_auto_detect_mapping(bpy.types.Operator):
+    """Build the mapping tables from the shape-key and bone names of the targets"""
+
+    bl_idname = "facemocap.auto_detect_mapping"
+    bl_label = "Auto-detect"
+    bl_options = {"REGISTER", "UNDO"}
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        return _targets_poll(cls, context)
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        try:
+            mapped, unmapped = driver.auto_detect(context.scene)
+        except MappingError as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        if not mapped:
+            self.report({"WARNING"}, "No known shape key or bone names found: add rows by hand or load a preset")
+            return {"CANCELLED"}
+        message = f"Mapped {mapped} targets"
+        if unmapped:
+            message += f"; not mapped: {', '.join(unmapped[:8])}" + (" ..." if len(unmapped) > 8 else "")
+        self.report({"INFO"}, message)
+        return {"FINISHED"}
+
+
+def _preset_items(self, context):
+    return [(name, name, where) for name, where in driver.preset_names()] or [("", "(no presets)", "")]
+
+
+class FACEMOCAP_OT_load_preset(bpy.types.Operator):
+    """Fill the targets' mapping tables from a preset (built in or saved by you)"""
+
+    bl_idname = "facemocap.load_preset"
+    bl_label = "Load Mapping Preset"
+    bl_options = {"REGISTER", "UNDO"}
+    bl_property = "preset"
+
+    preset: EnumProperty(name="Preset", items=_preset_items)
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        return _targets_poll(cls, context)
+
+    def invoke(self, context: bpy.types.Context, event) -> set[str]:
+        context.window_manager.invoke_search_popup(self)
+        return {"RUNNING_MODAL"}
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        try:
+            count = driver.load_preset(context.scene, self.preset)
+        except MappingError as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        self.report({"INFO"}, f"Preset '{self.preset}': {count} rows")
+        return {"FINISHED"}
+
+
+class FACEMOCAP_OT_save_preset(bpy.types.Operator):
+    """Save the targets' mapping tables as a preset in your user config folder"""
+
+    bl_idname = "facemocap.save_preset"
+    bl_label = "Save Mapping Preset"
+    bl_options = {"REGISTER"}
+
+    name: StringProperty(name="Name", default="My Rig")
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        return _targets_poll(cls, context)
+
+    def invoke(self, context: bpy.types.Context, event) -> set[str]:
+        return context.window_manager.invoke_props_dialog(self)
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        try:
+            path = driver.save_preset(context.scene, self.name)
+        except (MappingError, OSError) as exc:
+            self.report({"ERROR"}, f"Cannot save the preset: {exc}")
+            return {"CANCELLED"}
+        self.report({"INFO"}, f"Preset saved: {path}")
+        return {"FINISHED"}
+
+
+class FACEMOCAP_OT_import_livelink(bpy.types.Operator):
+    """Import a Live Link Face CSV (Epic's iPhone app) as a take"""
+
+    bl_idname = "facemocap.import_livelink"
+    bl_label = "Import Live Link CSV"
+    bl_options = {"REGISTER", "UNDO"}
+
+    filepath: StringProperty(subtype="FILE_PATH")
+    filter_glob: StringProperty(default="*.csv", options={"HIDDEN"})
+
+    def invoke(self, context: bpy.types.Context, event) -> set[str]:
+        context.window_manager.fileselect_add(self)
+        return {"RUNNING_MODAL"}
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        try:
+            item, notes = driver.import_livelink(context.scene, bpy.path.abspath(self.filepath))
+        except (MappingError, TakeError, OSError) as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        message = f"Imported {item.frame_count} frames into take '{item.name}'"
+        if notes:
+            message += f" ({notes})"
+        self.report({"INFO"}, message)
+        return {"FINISHED"}
+
+
+class FACEMOCAP_OT_export_livelink(bpy.types.Operator):
+    """Export the selected take as a Live Link Face CSV"""
+
+    bl_idname = "facemocap.export_livelink"
+    bl_label = "Export Live Link CSV"
+    bl_options = {"REGISTER"}
+
+    filepath: StringProperty(subtype="FILE_PATH")
+    filter_glob: StringProperty(default="*.csv", options={"HIDDEN"})
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        if takes_io.active_take(context.scene) is None:
+            cls.poll_message_set("Select a take in the takes list")
+            return False
+        return True
+
+    def invoke(self, context: bpy.types.Context, event) -> set[str]:
+        self.filepath = takes_io.safe_name(takes_io.active_take(context.scene).name) + ".csv"
+        context.window_manager.fileselect_add(self)
+        return {"RUNNING_MODAL"}
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        take = takes_io.active_take(context.scene)
+        try:
+            path = driver.export_livelink(context.scene, takes_io.resolve(take), bpy.path.abspath(self.filepath))
+        except (MappingError, TakeError, OSError) as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        self.report({"INFO"}, f"Exported {path}")
+        return {"FINISHED"}
+
+
+classes = (
+    FACEMOCAP_OT_mapping_row_add,
+    FACEMOCAP_OT_mapping_row_remove,
+    FACEMOCAP_OT_auto_detect_mapping,
+    FACEMOCAP_OT_load_preset,
+    FACEMOCAP_OT_save_preset,
+    FACEMOCAP_OT_import_livelink,
+    FACEMOCAP_OT_export_livelink,
+)
+
+register, unregister = bpy.utils.register_classes_factory(classes)

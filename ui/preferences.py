@@ -1,0 +1,144 @@
+"""Add-on preferences (machine settings): capture interpreter, model path override, default camera."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import bpy
+from bpy.props import EnumProperty, IntProperty, StringProperty
+
+from .session import CaptureError, check_interpreter, child_environment
+
+ADDON_ID = __package__.rpartition(".")[0]  # the add-on's own package (bl_ext.<repo>.face_mocap)
+ADDON_ROOT = Path(__file__).resolve().parents[1]
+
+INTERPRETER_ITEMS = [
+    ("BUNDLED", "Bundled", "Blender's own Python with the packages shipped in the extension"),
+    ("CUSTOM", "Custom Python", "Any Python where mediapipe is installed (e.g. a venv you made)"),
+]
+
+# Run in the capture interpreter: can it import mediapipe and load the model?
+_CHECK_SCRIPT = """
+import json, sys
+out = {"python": sys.version.split()[0]}
+try:
+    import mediapipe, cv2, numpy
+    from mediapipe.tasks.python import vision
+    from mediapipe.tasks.python.core.base_options import BaseOptions
+    out.update(mediapipe=mediapipe.__version__, numpy=numpy.__version__)
+except Exception as exc:
+    out["error"] = "mediapipe is not usable here (" + type(exc).__name__ + ": " + str(exc) + ")"
+    print(json.dumps(out)); sys.exit(0)
+try:
+    from capture.model import find_model
+    path = find_model(sys.argv[1] or None)
+    options = vision.FaceLandmarkerOptions(base_options=BaseOptions(model_asset_path=str(path)))
+    vision.FaceLandmarker.create_from_options(options).close()
+    out["model"] = str(path)
+except Exception as exc:
+    out["error"] = "the model is not usable: " + str(exc)
+print(json.dumps(out))
+"""
+
+
+class FACEMOCAP_AP_preferences(bpy.types.AddonPreferences):
+    """Where the capture process runs and what it uses."""
+
+    bl_idname = ADDON_ID
+
+    interpreter: EnumProperty(name="Capture Interpreter", items=INTERPRETER_ITEMS, default="BUNDLED")
+    custom_python: StringProperty(name="Python", subtype="FILE_PATH",
+                                  description="A Python executable that has mediapipe installed")
+    model_path: StringProperty(name="Model Override", subtype="FILE_PATH",
+                               description="face_landmarker.task to use instead of the bundled one")
+    default_camera: IntProperty(name="Default Camera", min=0, max=63, default=0)
+
+    def draw(self, context: bpy.types.Context) -> None:
+        layout = self.layout
+        layout.prop(self, "interpreter", expand=True)
+        if self.interpreter == "CUSTOM":
+            layout.prop(self, "custom_python")
+        layout.prop(self, "model_path")
+        layout.prop(self, "default_camera")
+        row = layout.row()
+        row.operator(FACEMOCAP_OT_check_interpreter.bl_idname, icon="CHECKMARK")
+        result = context.window_manager.face_mocap.check_result
+        if result:
+            row.label(text=result)
+
+
+def get_preferences(context: bpy.types.Context | None = None):
+    """The preferences, or None when the add-on is registered without being enabled (scripts)."""
+    context = context or bpy.context
+    addon = context.preferences.addons.get(ADDON_ID)
+    return addon.preferences if addon else None
+
+
+def capture_env(context: bpy.types.Context | None = None) -> dict[str, str]:
+    """Extra environment of the capture process: bundled mode ignores the user's pip packages."""
+    prefs = get_preferences(context)
+    return {} if prefs is not None and prefs.interpreter == "CUSTOM" else {"PYTHONNOUSERSITE": "1"}
+
+
+def capture_python(context: bpy.types.Context | None = None) -> tuple[str, list[str]]:
+    """The capture interpreter and its PYTHONPATH (the add-on folder first); CaptureError if unusable."""
+    prefs = get_preferences(context)
+    if prefs is not None and prefs.interpreter == "CUSTOM":
+        return bpy.path.abspath(prefs.custom_python), [str(ADDON_ROOT)]
+    from .interpreter import bundled_interpreter  # CaptureError when the wheels are missing
+
+    return bundled_interpreter()
+
+
+def model_override(context: bpy.types.Context | None = None) -> str:
+    """The model path set in the preferences, or '' to let the capture process find it."""
+    prefs = get_preferences(context)
+    return bpy.path.abspath(prefs.model_path) if prefs is not None and prefs.model_path else ""
+
+
+def check_capture_python(interpreter: str, python_path: list[str], model: str,
+                         env: dict[str, str] | None = None) -> str:
+    """Run the interpreter; return '' when mediapipe and the model load there, else what is wrong."""
+    check_interpreter(interpreter)
+    try:
+        result = subprocess.run([interpreter, "-c", _CHECK_SCRIPT, model], capture_output=True, text=True,
+                                env=child_environment(None, python_path, env), timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise CaptureError(f"Cannot run {interpreter}: {exc}") from None
+    import json  # only needed here
+
+    try:
+        report = json.loads(result.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        tail = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise CaptureError(f"{interpreter} is not a usable Python: {tail}") from None
+    if "error" in report:
+        raise CaptureError(f"{report['error']}. Install mediapipe into that Python or choose Bundled")
+    return f"OK: Python {report['python']}, mediapipe {report['mediapipe']}, model {report['model']}"
+
+
+class FACEMOCAP_OT_check_interpreter(bpy.types.Operator):
+    """Run the capture interpreter and report whether mediapipe and the model are usable"""
+
+    bl_idname = "facemocap.check_interpreter"
+    bl_label = "Check"
+    bl_options = {"REGISTER"}
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        runtime = context.window_manager.face_mocap
+        try:
+            interpreter, python_path = capture_python(context)
+            runtime.check_result = check_capture_python(interpreter, python_path, model_override(context),
+                                                        capture_env(context))
+        except CaptureError as exc:
+            runtime.check_result = f"Problem: {exc}"
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        self.report({"INFO"}, runtime.check_result)
+        return {"FINISHED"}
+
+
+classes = (FACEMOCAP_AP_preferences, FACEMOCAP_OT_check_interpreter)
+
+register, unregister = bpy.utils.register_classes_factory(classes)

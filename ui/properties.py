@@ -1,0 +1,161 @@
+"""Blender properties: Scene.face_mocap (saved), Object.face_mocap (per-character mapping), runtime on the window manager."""
+
+from __future__ import annotations
+
+import bpy
+from bpy.props import (BoolProperty, CollectionProperty, EnumProperty, FloatProperty, IntProperty,
+                       PointerProperty, StringProperty)
+
+SOURCE_ITEMS = [
+    ("WEBCAM", "Webcam", "Capture from a camera"),
+    ("VIDEO", "Video File", "Capture from a video file"),
+]
+RESOLUTION_ITEMS = [
+    ("DEFAULT", "Camera Default", "Whatever the camera delivers"),
+    ("640x480", "640 x 480", ""),
+    ("1280x720", "1280 x 720", ""),
+    ("1920x1080", "1920 x 1080", ""),
+]
+SMOOTHING_ITEMS = [
+    ("off", "Off", "Raw values, no smoothing"),
+    ("light", "Light", "Little smoothing, least lag"),
+    ("medium", "Medium", "Balanced jitter and lag"),
+    ("strong", "Strong", "Steady, with more lag"),
+    ("custom", "Custom", "Set the One Euro parameters yourself"),
+]
+TARGET_TYPE_ITEMS = [
+    ("SHAPE_KEY", "Shape Key", "A shape key value on the mesh"),
+    ("BONE_ROTATION", "Bone Rotation", "A pose bone's rotation about one axis (radians)"),
+    ("BONE_LOCATION", "Bone Location", "A pose bone's location along one axis"),
+    ("PROPERTY", "Custom Property", "A custom property on the object"),
+]
+AXIS_ITEMS = [("X", "X", ""), ("Y", "Y", ""), ("Z", "Z", "")]
+
+
+def _is_mesh(_self, obj: bpy.types.Object) -> bool:
+    return obj.type == "MESH"
+
+
+def _is_armature(_self, obj: bpy.types.Object) -> bool:
+    return obj.type == "ARMATURE"
+
+
+class FACEMOCAP_PG_mapping_row(bpy.types.PropertyGroup):
+    """One row of a mapping table: source channel -> one target, with factor/offset/clamp."""
+
+    enabled: BoolProperty(name="Enabled", default=True)
+    source: StringProperty(name="Source", description="Channel name, e.g. jawOpen or headYaw")
+    target_type: EnumProperty(name="Type", items=TARGET_TYPE_ITEMS, default="SHAPE_KEY")
+    target: StringProperty(name="Target", description="Shape key, pose bone or custom property name")
+    axis: EnumProperty(name="Axis", items=AXIS_ITEMS, default="X")
+    factor: FloatProperty(name="Factor", default=1.0)
+    offset: FloatProperty(name="Offset", default=0.0)
+    min: FloatProperty(name="Min", default=-1e9)
+    max: FloatProperty(name="Max", default=1e9)
+
+
+class FACEMOCAP_PG_character(bpy.types.PropertyGroup):
+    """The mapping table of one character object (its shape keys or its bones)."""
+
+    preset: StringProperty(name="Preset", description="The preset this table was built from")
+    rows: CollectionProperty(type=FACEMOCAP_PG_mapping_row)
+    active_row: IntProperty(name="Active Row", default=0)
+
+
+class FACEMOCAP_PG_take(bpy.types.PropertyGroup):
+    """A take listed in the .blend: the file holds the raw frames."""
+
+    name: StringProperty(name="Name")
+    filepath: StringProperty(name="File", subtype="FILE_PATH")
+    frame_count: IntProperty(name="Frames")
+    duration: FloatProperty(name="Length", unit="TIME_ABSOLUTE", subtype="TIME_ABSOLUTE")
+    source: StringProperty(name="Source")
+    complete: BoolProperty(name="Complete", default=True)
+
+
+class FACEMOCAP_PG_settings(bpy.types.PropertyGroup):
+    """Scene.face_mocap: capture, targets, smoothing, calibration, takes and bake settings."""
+
+    source_type: EnumProperty(name="Source", items=SOURCE_ITEMS, default="WEBCAM")
+    camera_index: IntProperty(name="Camera", min=0, max=63, default=0,
+                              description="Camera index (0 is the first camera)")
+    camera_resolution: EnumProperty(name="Resolution", items=RESOLUTION_ITEMS, default="DEFAULT")
+    video_path: StringProperty(name="Video", subtype="FILE_PATH")
+    realtime: BoolProperty(name="Real Time", default=True,
+                           description="Play a video file at its own speed (off: as fast as possible)")
+    mirror: BoolProperty(name="Mirror", default=False, description="Flip the image (selfie view)")
+    num_faces: IntProperty(name="Faces", min=1, max=8, default=1)
+    min_face_detection_confidence: FloatProperty(name="Detection", min=0.0, max=1.0, default=0.5)
+    min_face_presence_confidence: FloatProperty(name="Presence", min=0.0, max=1.0, default=0.5)
+    min_tracking_confidence: FloatProperty(name="Tracking", min=0.0, max=1.0, default=0.5)
+
+    show_preview: BoolProperty(name="Camera Preview", default=True,
+                               description="Show the camera image with the tracked landmarks")
+    preview_fps: FloatProperty(name="Preview FPS", min=0.0, max=30.0, default=5.0)
+
+    target_mesh: PointerProperty(name="Mesh", type=bpy.types.Object, poll=_is_mesh,
+                                 description="Mesh whose shape keys the face drives")
+    target_armature: PointerProperty(name="Armature", type=bpy.types.Object, poll=_is_armature,
+                                     description="Armature whose bones the head, jaw and eyes drive")
+
+    smoothing: EnumProperty(name="Smoothing", items=SMOOTHING_ITEMS, default="medium")
+    min_cutoff: FloatProperty(name="Min Cutoff", min=0.001, default=1.0,
+                              description="One Euro minimum cutoff (Hz): lower is smoother when still")
+    beta: FloatProperty(name="Beta", min=0.0, default=0.05,
+                        description="One Euro speed coefficient: higher is less lag when moving")
+    d_cutoff: FloatProperty(name="Derivative Cutoff", min=0.001, default=1.0)
+
+    calibration: StringProperty(name="Calibration", description="Neutral calibration (JSON)")
+
+    takes: CollectionProperty(type=FACEMOCAP_PG_take)
+    active_take: IntProperty(name="Active Take", default=0)
+    take_name: StringProperty(name="Take Name", default="Take")
+
+    bake_start_frame: IntProperty(name="Start Frame", default=1)
+    bake_smoothing: BoolProperty(name="Smooth", default=True,
+                                 description="Zero-phase smoothing over the whole take before baking")
+    bake_reduce: BoolProperty(name="Reduce Keys", default=False,
+                              description="Remove keys that a straight line between neighbours predicts")
+    bake_tolerance: FloatProperty(name="Tolerance", min=0.0, default=0.001)
+    retarget_mesh: PointerProperty(name="Mesh", type=bpy.types.Object, poll=_is_mesh)
+    retarget_armature: PointerProperty(name="Armature", type=bpy.types.Object, poll=_is_armature)
+
+
+class FACEMOCAP_PG_runtime(bpy.types.PropertyGroup):
+    """WindowManager.face_mocap: what the capture is doing now (never saved)."""
+
+    state: StringProperty(name="State", default="idle")
+    fps: FloatProperty(name="FPS")
+    latency_ms: FloatProperty(name="Latency")
+    face_found: BoolProperty(name="Face Found")
+    recording: BoolProperty(name="Recording")
+    frames_recorded: IntProperty(name="Recorded Frames")
+    last_error: StringProperty(name="Last Error")
+    importing: BoolProperty(name="Importing")
+    import_progress: FloatProperty(name="Import Progress", subtype="PERCENTAGE", min=0.0, max=100.0)
+    check_result: StringProperty(name="Interpreter Check")
+
+
+classes = (
+    FACEMOCAP_PG_mapping_row,
+    FACEMOCAP_PG_character,
+    FACEMOCAP_PG_take,
+    FACEMOCAP_PG_settings,
+    FACEMOCAP_PG_runtime,
+)
+
+_register_classes, _unregister_classes = bpy.utils.register_classes_factory(classes)
+
+
+def register() -> None:
+    _register_classes()
+    bpy.types.Scene.face_mocap = PointerProperty(type=FACEMOCAP_PG_settings)
+    bpy.types.Object.face_mocap = PointerProperty(type=FACEMOCAP_PG_character)
+    bpy.types.WindowManager.face_mocap = PointerProperty(type=FACEMOCAP_PG_runtime)
+
+
+def unregister() -> None:
+    del bpy.types.WindowManager.face_mocap
+    del bpy.types.Object.face_mocap
+    del bpy.types.Scene.face_mocap
+    _unregister_classes()

@@ -1,0 +1,592 @@
+"""Capture session core: the capture subprocess, the local socket and the receiver thread.
+
+No bpy here: the thread only fills a latest-frame slot, the preview slot, the take
+writer and a status; the main thread (a bpy timer) reads them through poll()/take_frame().
+The child gets the session token through its environment, never its command line.
+"""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..capture import protocol
+from ..capture.takes import TakeError, TakeWriter
+
+log = logging.getLogger(__name__)
+
+TOKEN_ENV = "FACE_MOCAP_TOKEN"
+HELLO_TIMEOUT_S = 2.0  # a connection that does not authenticate by then is dropped
+STALL_TIMEOUT_S = 5.0  # no message at all for this long: the child is stalled
+STOP_GRACE_S = 1.0  # after terminate(), wait this long before kill()
+_RECV_BYTES = 1 << 16
+
+_live_sessions: "weakref.WeakSet[_ChildProcess]" = weakref.WeakSet()
+
+
+class CaptureError(Exception):
+    """A capture that cannot start or that failed, with what the user can do about it."""
+
+
+@dataclass
+class CaptureOptions:
+    """Everything needed to launch the capture process; built from the settings by the operator."""
+
+    source: str  # a video path or "webcam:N"
+    interpreter: str
+    python_path: list[str] = field(default_factory=list)  # PYTHONPATH entries, add-on folder first
+    env: dict[str, str] = field(default_factory=dict)  # extra environment (e.g. PYTHONNOUSERSITE)
+    model: str = ""
+    preview_fps: float = 5.0
+    realtime: bool = True
+    num_faces: int = 1
+    min_face_detection_confidence: float = 0.5
+    min_face_presence_confidence: float = 0.5
+    min_tracking_confidence: float = 0.5
+    mirror: bool = False
+    extra_args: list[str] = field(default_factory=list)
+
+    def capture_args(self) -> list[str]:
+        """Command-line options shared by live and offline runs (never the token)."""
+        args = ["--source", self.source,
+                "--num-faces", str(self.num_faces),
+                "--min-face-detection-confidence", f"{self.min_face_detection_confidence:g}",
+                "--min-face-presence-confidence", f"{self.min_face_presence_confidence:g}",
+                "--min-tracking-confidence", f"{self.min_tracking_confidence:g}"]
+        if self.model:
+            args += ["--model", self.model]
+        if self.mirror:
+            args.append("--mirror")
+        return args + list(self.extra_args)
+
+
+@dataclass
+class SessionStatus:
+    """What the panel shows; a copy is handed to the main thread."""
+
+    state: str = "idle"  # idle | starting | running | stopped | failed | ended
+    fps: float = 0.0
+    latency_ms: float = 0.0
+    face_found: bool = False
+    frames_received: int = 0
+    frames_recorded: int = 0
+    recording: bool = False
+    capture_state: str = ""  # the capture process's own Status.state
+    last_error: str = ""
+    rejected_connections: int = 0
+
+
+def check_source(source: str) -> None:
+    """Raise CaptureError when a video source cannot be read at all (cameras are checked by the child)."""
+    if source.startswith("webcam:"):
+        if not source[len("webcam:"):].isdigit():
+            raise CaptureError(f"Camera '{source}' is not valid: use webcam:0, webcam:1, ...")
+        return
+    if not source:
+        raise CaptureError("No source chosen: pick a video file or a camera in the Source box")
+    path = Path(source)
+    if not path.is_file():
+        raise CaptureError(f"Video file not found: {source}. Choose an existing file in the Source box")
+    if not os.access(path, os.R_OK):
+        raise CaptureError(f"Video file {source} cannot be read (permissions): fix its permissions or copy it")
+
+
+def check_interpreter(path: str) -> None:
+    """Raise CaptureError when the capture interpreter does not exist or cannot be run."""
+    if not path:
+        raise CaptureError("No capture interpreter set: choose Bundled or a Python with mediapipe "
+                           "in Preferences > Add-ons > Face Mocap")
+    if not Path(path).is_file():
+        raise CaptureError(f"Capture interpreter not found: {path}. Set a Python that has mediapipe in "
+                           "Preferences > Add-ons > Face Mocap (or choose Bundled), then press Check")
+    if not os.access(path, os.X_OK):
+        raise CaptureError(f"Capture interpreter {path} is not executable: fix its permissions or pick another")
+
+
+def child_environment(token: str | None, python_path: list[str], extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The child's environment: ours, the token, and PYTHONPATH = the add-on folder (+ wheels)."""
+    env = dict(os.environ)
+    env.update(extra or {})
+    env.pop(TOKEN_ENV, None)
+    if token is not None:
+        env[TOKEN_ENV] = token
+    env["PYTHONPATH"] = os.pathsep.join(python_path)
+    env["PYTHONUNBUFFERED"] = "1"  # progress lines and errors arrive as they are written
+    return env
+
+
+class _TailReader:
+    """Drain a child's pipe in a thread (so it never blocks) and keep the last lines."""
+
+    def __init__(self, stream, on_line=None, keep: int = 40) -> None:
+        self.lines: collections.deque[str] = collections.deque(maxlen=keep)
+        self._on_line = on_line
+        self._thread = threading.Thread(target=self._run, args=(stream,), daemon=True,
+                                        name="face_mocap-pipe")
+        self._thread.start()
+
+    def _run(self, stream) -> None:
+        try:
+            for raw in iter(stream.readline, b""):
+                line = raw.decode("utf-8", "replace").rstrip()
+                if not line:
+                    continue
+                self.lines.append(line)
+                if self._on_line is not None:
+                    self._on_line(line)
+        except (OSError, ValueError):
+            pass  # the pipe was closed under us while stopping
+        finally:
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout)
+
+    def last_message(self) -> str:
+        """The last line that looks like a message for the user (not a traceback frame)."""
+        for line in reversed(self.lines):
+            text = line.strip()
+            if text and not text.startswith(("File ", "Traceback", "^", "~")) and not line.startswith("  "):
+                return text
+        return ""
+
+
+class _ChildProcess:
+    """A capture subprocess that is always stopped: on stop(), on unregister and at exit."""
+
+    def __init__(self, args: list[str], env: dict[str, str], on_stdout_line=None) -> None:
+        flags = subprocess.CREATE_NO_WINDOW if os.name == "nt" else 0
+        try:
+            self.proc = subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                         stderr=subprocess.PIPE, creationflags=flags)
+        except OSError as exc:
+            raise CaptureError(f"Cannot run the capture interpreter {args[0]}: {exc.strerror or exc}. "
+                               "Check it in Preferences > Add-ons > Face Mocap") from None
+        self.stdout = _TailReader(self.proc.stdout, on_stdout_line)
+        self.stderr = _TailReader(self.proc.stderr)
+        _live_sessions.add(self)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def returncode(self) -> int | None:
+        return self.proc.poll()
+
+    def stop(self, grace_s: float = STOP_GRACE_S) -> None:
+        """Terminate, then kill if it has not exited after grace_s; always reaps it."""
+        if self.proc.poll() is None:
+            try:
+                self.proc.terminate()
+                self.proc.wait(grace_s)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(1.0)
+            except OSError:
+                pass
+        self.stdout.join(0.2)
+        self.stderr.join(0.2)
+        _live_sessions.discard(self)
+
+    def describe_exit(self) -> str:
+        """Why the process ended, in words, from its exit code and its last line on stderr."""
+        code = self.proc.poll()
+        last = self.stderr.last_message()
+        if code is not None and code < 0:
+            return f"The capture process was killed (signal {-code})" + (f": {last}" if last else "")
+        if last:
+            return last
+        return f"The capture process exited with code {code}"
+
+
+@atexit.register
+def stop_all() -> None:
+    """Stop every capture process this Blender started (add-on unregister, file load, exit)."""
+    for child in list(_live_sessions):
+        child.stop()
+
+
+class CaptureSession:
+    """One live capture: listener, child process, receiver thread, latest frame, take writer."""
+
+    def __init__(self, options: CaptureOptions) -> None:
+        self.options = options
+        self.token = protocol.new_token()
+        self.port = 0
+        self.child: _ChildProcess | None = None
+        self.started_at = 0.0
+        self._lock = threading.Lock()
+        self._stop_event = threading.Event()
+        self._server: socket.socket | None = None
+        self._threads: list[threading.Thread] = []
+        self._connections: set[socket.socket] = set()
+        self._authenticated: socket.socket | None = None
+        self._status = SessionStatus()
+        self._latest: tuple[protocol.FaceFrame, float] | None = None
+        self._frame_seq = 0
+        self._taken_seq = 0
+        self._preview: protocol.Preview | None = None
+        self._preview_seq = 0
+        self._receive_times: collections.deque[float] = collections.deque(maxlen=120)
+        self._last_message_at = 0.0
+        self._writer: TakeWriter | None = None
+        self._finished_takes: list[Path] = []
+        self._error_reported = False
+
+    # -- lifecycle (main thread) -------------------------------------------------------
+
+    def start(self) -> None:
+        """Listen on 127.0.0.1, launch the child with the token in its environment."""
+        check_interpreter(self.options.interpreter)
+        check_source(self.options.source)
+        if self.options.model and not Path(self.options.model).is_file():
+            raise CaptureError(f"Model file not found: {self.options.model}. Fix the model path in "
+                               "Preferences > Add-ons > Face Mocap, or clear it to use the bundled model")
+        server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        server.bind(("127.0.0.1", 0))
+        server.listen(4)
+        server.settimeout(0.2)  # lets the accept loop notice stop()
+        self._server = server
+        self.port = server.getsockname()[1]
+        self._status.state = "starting"
+        self._spawn_thread(self._accept_loop, "face_mocap-accept")
+        args = [self.options.interpreter, "-m", "capture", *self.options.capture_args(),
+                "--connect", f"127.0.0.1:{self.port}", "--preview-fps", f"{self.options.preview_fps:g}"]
+        if self.options.realtime:
+            args.append("--realtime")
+        try:
+            self.child = _ChildProcess(args, child_environment(self.token, self.options.python_path, self.options.env))
+        except CaptureError:
+            self._close_sockets()
+            self._status.state = "failed"
+            raise
+        self.started_at = self._last_message_at = time.monotonic()
+
+    def stop(self) -> Path | None:
+        """Stop the child (within 2 s), close every socket, finish the take being recorded."""
+        self._stop_event.set()
+        self._close_sockets()
+        if self.child is not None:
+            self.child.stop()
+        for thread in self._threads:
+            thread.join(0.5)
+        take = self.stop_recording()
+        with self._lock:
+            if self._status.state in ("starting", "running"):
+                self._status.state = "stopped"
+        return take
+
+    @property
+    def active(self) -> bool:
+        """True while the child may still be running."""
+        return self._status.state in ("starting", "running")
+
+    def poll(self) -> SessionStatus:
+        """Notice a dead or stalled child, then return a snapshot of the status (main thread)."""
+        if self.active and self.child is not None:
+            code = self.child.returncode()
+            stalled = (self._status.state == "running"
+                       and time.monotonic() - self._last_message_at > STALL_TIMEOUT_S)
+            if code is not None or stalled:
+                self._fail_or_end(code, stalled)
+        with self._lock:
+            status = SessionStatus(**vars(self._status))
+            if self._writer is not None:
+                status.frames_recorded = self._writer.frame_count + len(self._writer._rows)
+        now = time.monotonic()
+        recent = [t for t in self._receive_times if now - t <= 1.0]
+        status.fps = len(recent) / min(1.0, max(now - self.started_at, 1e-3)) if recent else 0.0
+        return status
+
+    def _fail_or_end(self, code: int | None, stalled: bool) -> None:
+        if stalled:
+            message = f"The capture process stopped sending for {STALL_TIMEOUT_S:g} s and was stopped"
+        elif code == 0 and not self._status.last_error:
+            message = ""
+        else:
+            message = self._status.last_error or self.child.describe_exit()
+        self._stop_event.set()
+        self._close_sockets()
+        self.child.stop()
+        self.stop_recording()
+        with self._lock:
+            self._status.state = "failed" if message else "ended"
+            self._status.last_error = message
+            self._status.face_found = False
+
+    def take_error(self) -> str:
+        """The error to report, once: later calls return '' until a new error happens."""
+        if self._status.state == "failed" and not self._error_reported:
+            self._error_reported = True
+            return self._status.last_error
+        return ""
+
+    # -- frames (main thread) ----------------------------------------------------------
+
+    def take_frame(self) -> tuple[protocol.FaceFrame, float] | None:
+        """The newest frame and its arrival time (monotonic) if it was not taken before."""
+        with self._lock:
+            if self._latest is None or self._frame_seq == self._taken_seq:
+                return None
+            self._taken_seq = self._frame_seq
+            return self._latest
+
+    def peek_frame(self) -> protocol.FaceFrame | None:
+        """The newest frame, taken or not (for Calibrate Neutral)."""
+        with self._lock:
+            return self._latest[0] if self._latest else None
+
+    def take_preview(self, last_seq: int) -> tuple[protocol.Preview | None, int]:
+        """The newest preview image if it is newer than last_seq, and its sequence number."""
+        with self._lock:
+            if self._preview_seq == last_seq:
+                return None, last_seq
+            return self._preview, self._preview_seq
+
+    def note_applied(self, received_at: float) -> None:
+        """Record how long a frame waited between arrival and being applied to the rig."""
+        with self._lock:
+            self._status.latency_ms = (time.monotonic() - received_at) * 1000.0
+
+    # -- recording (main thread) -------------------------------------------------------
+
+    def start_recording(self, path: str | os.PathLike, metadata: dict) -> None:
+        """Stream every following frame to a take file at path."""
+        if not self.active:
+            raise CaptureError("Start Capture before recording")
+        try:
+            writer = TakeWriter(path, metadata)
+        except OSError as exc:
+            raise CaptureError(f"Cannot write the take to {path}: {exc.strerror or exc}. "
+                               "Save the .blend somewhere writable") from None
+        with self._lock:
+            if self._writer is not None:
+                writer.abort()
+                raise CaptureError("Already recording")
+            self._writer = writer
+            self._status.recording = True
+
+    def stop_recording(self) -> Path | None:
+        """Finish the take being recorded (atomically); None when nothing was recording."""
+        with self._lock:
+            writer, self._writer = self._writer, None
+            self._status.recording = False
+        if writer is None:
+            return None
+        try:
+            path = writer.finish({"frame_count": writer.frame_count + len(writer._rows)})
+        except (OSError, TakeError) as exc:
+            log.error("could not finish take %s: %s", writer.path, exc)
+            return None
+        self._finished_takes.append(path)
+        return path
+
+    def pop_finished_takes(self) -> list[Path]:
+        """Takes finished since the last call (also those closed because the child died)."""
+        takes, self._finished_takes = self._finished_takes, []
+        return takes
+
+    # -- receiver (threads) ------------------------------------------------------------
+
+    def _spawn_thread(self, target, name: str, *args) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True, name=name)
+        self._threads.append(thread)
+        thread.start()
+
+    def _accept_loop(self) -> None:
+        while not self._stop_event.is_set():
+            try:
+                conn, _ = self._server.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return  # listener closed by stop()
+            with self._lock:
+                self._connections.add(conn)
+            self._spawn_thread(self._serve, "face_mocap-conn", conn)
+
+    def _serve(self, conn: socket.socket) -> None:
+        """Authenticate one connection, then decode its messages until it ends."""
+        decoder = protocol.Decoder()
+        pending: list = []
+        try:
+            conn.settimeout(HELLO_TIMEOUT_S)
+            hello = self._read_hello(conn, decoder, pending)
+            if hello is None:
+                return
+            conn.settimeout(0.25)
+            for message in pending:
+                self._handle(message)
+            while not self._stop_event.is_set():
+                try:
+                    data = conn.recv(_RECV_BYTES)
+                except socket.timeout:
+                    continue
+                if not data:
+                    return
+                for message in decoder.feed(data):
+                    self._handle(message)
+        except protocol.ProtocolError as exc:
+            log.warning("capture connection dropped: %s", exc)
+            with self._lock:
+                if conn is not self._authenticated:
+                    self._status.rejected_connections += 1
+                else:
+                    self._status.last_error = f"The capture process sent a malformed message ({exc})"
+        except OSError:
+            pass  # closed by stop() or by the peer
+        finally:
+            with self._lock:
+                self._connections.discard(conn)
+                if conn is self._authenticated:
+                    self._authenticated = None
+            conn.close()
+
+    def _read_hello(self, conn: socket.socket, decoder: protocol.Decoder, pending: list):
+        """Return the Hello when the first message authenticates, else None (connection dropped)."""
+        deadline = time.monotonic() + HELLO_TIMEOUT_S
+        while time.monotonic() < deadline and not self._stop_event.is_set():
+            try:
+                data = conn.recv(_RECV_BYTES)
+            except socket.timeout:
+                break
+            if not data:
+                break
+            messages = list(decoder.feed(data))  # ProtocolError: garbage, dropped by the caller
+            if not messages:
+                continue
+            hello = messages[0]
+            answer = protocol.answer_hello(hello, self.token)
+            with self._lock:
+                if self._authenticated is not None and isinstance(answer, protocol.Status):
+                    answer = protocol.Error(code="busy", message="another capture is already connected")
+                if isinstance(answer, protocol.Status):
+                    self._authenticated = conn
+                else:
+                    self._status.rejected_connections += 1
+            conn.sendall(protocol.encode(answer))  # the capture process waits for the answer
+            if not isinstance(answer, protocol.Status):
+                return None
+            with self._lock:
+                if self._status.state == "starting":
+                    self._status.state = "running"
+            pending.extend(messages[1:])
+            return hello
+        with self._lock:
+            self._status.rejected_connections += 1
+        return None
+
+    def _handle(self, message) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._last_message_at = now
+            if isinstance(message, protocol.FaceFrame):
+                self._latest = (message, now)
+                self._frame_seq += 1
+                self._receive_times.append(now)
+                self._status.frames_received += 1
+                self._status.face_found = bool(message.faces)
+                if self._writer is not None:
+                    try:
+                        self._writer.append(message)
+                    except OSError as exc:
+                        self._status.last_error = f"Recording stopped: cannot write the take ({exc})"
+                        self._writer.abort()
+                        self._writer = None
+                        self._status.recording = False
+            elif isinstance(message, protocol.Preview):
+                self._preview = message
+                self._preview_seq += 1
+            elif isinstance(message, protocol.Status):
+                self._status.capture_state = message.state
+            elif isinstance(message, protocol.Error):
+                self._status.last_error = message.message
+            elif isinstance(message, protocol.Hello):
+                raise protocol.ProtocolError("a second Hello on an authenticated connection")
+
+    def _close_sockets(self) -> None:
+        if self._server is not None:
+            try:
+                self._server.close()
+            except OSError:
+                pass
+        with self._lock:
+            connections = list(self._connections)
+        for conn in connections:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            conn.close()
+
+
+@dataclass
+class ImportProgress:
+    """Where an offline import stands."""
+
+    done: int = 0
+    total: int = 0
+    finished: bool = False
+    error: str = ""
+
+
+class OfflineImport:
+    """`python -m capture --source VIDEO --out TAKE --progress jsonl`, polled for progress."""
+
+    def __init__(self, options: CaptureOptions, out_path: str | os.PathLike) -> None:
+        check_interpreter(options.interpreter)
+        check_source(options.source)
+        if options.model and not Path(options.model).is_file():
+            raise CaptureError(f"Model file not found: {options.model}. Fix the model path in "
+                               "Preferences > Add-ons > Face Mocap, or clear it to use the bundled model")
+        self.out_path = Path(out_path)
+        self.out_path.parent.mkdir(parents=True, exist_ok=True)
+        self._progress = ImportProgress()
+        self._lock = threading.Lock()
+        args = [options.interpreter, "-m", "capture", *options.capture_args(),
+                "--out", str(self.out_path), "--progress", "jsonl"]
+        self.child = _ChildProcess(args, child_environment(None, options.python_path, options.env), self._on_line)
+
+    def _on_line(self, line: str) -> None:
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            return
+        if isinstance(obj, dict) and isinstance(obj.get("done"), int):
+            with self._lock:
+                self._progress.done = obj["done"]
+                if isinstance(obj.get("total"), int):
+                    self._progress.total = obj["total"]
+
+    def poll(self) -> ImportProgress:
+        """Progress so far; finished with error '' when the take is written."""
+        code = self.child.returncode()
+        with self._lock:
+            progress = ImportProgress(**vars(self._progress))
+        if code is None:
+            return progress
+        self.child.stop()
+        progress.finished = True
+        if code != 0 or not self.out_path.is_file():
+            progress.error = self.child.describe_exit()
+        return progress
+
+    def cancel(self) -> None:
+        """Stop the child and remove anything it left behind."""
+        self.child.stop()
+        for leftover in (self.out_path.with_name(self.out_path.name + ".partial"),):
+            leftover.unlink(missing_ok=True)

@@ -1,0 +1,139 @@
+"""Where takes live on disk and how they are listed in the .blend (Scene.face_mocap.takes)."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import bpy
+
+from ..capture.takes import TAKE_SUFFIX, TakeError, read_take
+
+ADDON_ID = __package__.rpartition(".")[0]
+TAKES_FOLDER = "face_mocap_takes"
+
+
+def user_data_dir(*parts: str) -> Path:
+    """A folder in the user's extension data (or config) folder, never inside the add-on."""
+    try:
+        base = Path(bpy.utils.extension_path_user(ADDON_ID, create=True))
+    except (ValueError, RuntimeError):  # registered as a plain module (scripts, tests)
+        base = Path(bpy.utils.user_resource("CONFIG", path=ADDON_ID, create=True))
+    folder = base.joinpath(*parts)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def takes_dir() -> Path:
+    """Next to the saved .blend; in the user's data folder while the file is unsaved."""
+    if bpy.data.filepath:
+        folder = Path(bpy.data.filepath).parent / TAKES_FOLDER
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+    return user_data_dir("takes")
+
+
+def safe_name(name: str) -> str:
+    """A take name usable as a file name on every platform."""
+    cleaned = re.sub(r"[^\w\- .]+", "_", name).strip(" .")
+    return cleaned or "Take"
+
+
+def new_take_path(name: str) -> Path:
+    """A path for a new take that does not overwrite an existing one."""
+    folder = takes_dir()
+    base = safe_name(name)
+    path = folder / f"{base}{TAKE_SUFFIX}"
+    counter = 1
+    while path.exists() or path.with_name(path.name + ".partial").exists():
+        counter += 1
+        path = folder / f"{base}_{counter:03d}{TAKE_SUFFIX}"
+    return path
+
+
+def unique_take_name(scene: bpy.types.Scene, name: str) -> str:
+    """A name not yet used in the scene's takes list (Take, Take.001, ...)."""
+    names = {take.name for take in scene.face_mocap.takes}
+    if name not in names:
+        return name
+    counter = 1
+    while f"{name}.{counter:03d}" in names:
+        counter += 1
+    return f"{name}.{counter:03d}"
+
+
+def take_metadata(scene: bpy.types.Scene, source: str, name: str) -> dict:
+    """Metadata written into a take file's header."""
+    settings = scene.face_mocap
+    return {
+        "name": name,
+        "source": source,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "scene_fps": scene.render.fps / scene.render.fps_base,
+        "capture": {
+            "num_faces": settings.num_faces,
+            "mirror": settings.mirror,
+            "min_face_detection_confidence": settings.min_face_detection_confidence,
+            "min_face_presence_confidence": settings.min_face_presence_confidence,
+            "min_tracking_confidence": settings.min_tracking_confidence,
+        },
+        "calibration": settings.calibration,
+    }
+
+
+def stored_path(path: Path) -> str:
+    """The path as stored in the .blend: relative (//) when the file is saved next to it."""
+    if bpy.data.filepath:
+        try:
+            return bpy.path.relpath(str(path))
+        except ValueError:  # another drive on Windows
+            pass
+    return str(path)
+
+
+def resolve(take) -> Path:
+    """The absolute path of a listed take."""
+    return Path(bpy.path.abspath(take.filepath))
+
+
+def list_take(scene: bpy.types.Scene, path: Path, name: str = "") -> "bpy.types.PropertyGroup":
+    """Add a take file to the scene's takes list (or refresh it if listed); return the item."""
+    takes = scene.face_mocap.takes
+    for index, item in enumerate(takes):
+        if resolve(item) == Path(path):
+            refresh(item)
+            return item
+    try:
+        take = read_take(path)
+        default_name = str(take.metadata.get("name") or Path(path).stem)
+    except TakeError:
+        default_name = Path(path).stem
+    item = takes.add()
+    item.name = unique_take_name(scene, name or default_name)
+    item.filepath = stored_path(Path(path))
+    refresh(item)
+    scene.face_mocap.active_take = len(takes) - 1
+    return item
+
+
+def refresh(item) -> None:
+    """Read a listed take's length, frame count, source and completeness from its file."""
+    try:
+        take = read_take(resolve(item))
+    except TakeError as exc:
+        item.complete = False
+        item.source = str(exc)
+        return
+    item.frame_count = take.frame_count
+    item.duration = take.duration_s
+    item.source = Path(str(take.metadata.get("source", ""))).name or str(take.metadata.get("source", ""))
+    item.complete = take.complete
+
+
+def active_take(scene: bpy.types.Scene):
+    """The selected item of the takes list, or None."""
+    settings = scene.face_mocap
+    if 0 <= settings.active_take < len(settings.takes):
+        return settings.takes[settings.active_take]
+    return None
