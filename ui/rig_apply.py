@@ -95,28 +95,33 @@ def snapshot_rig(targets: Iterable[Target]) -> RigSnapshot:
 
 def restore_rig(snapshot: RigSnapshot) -> list[str]:
     """Put back every value in the snapshot; returns what could not be restored, in words."""
-    problems = []
+    problems: dict[str, None] = {}  # ordered and without repeats
+
+    def gone(obj_name: str, what: str) -> None:
+        missing_object = find_object(obj_name) is None
+        problems[f"object {obj_name!r} is gone" if missing_object else f"{what} on {obj_name!r} is gone"] = None
+
     for (obj_name, key_name), value in snapshot.shape_keys.items():
         block = shape_key_block(ParsedTarget(SHAPE_KEY, obj_name, key_name))
         if block is None:
-            problems.append(f"shape key {key_name!r} on {obj_name!r} is gone")
+            gone(obj_name, f"shape key {key_name!r}")
         else:
             block.value = value
     for (arm_name, bone_name), state in snapshot.bones.items():
         bone = pose_bone(ParsedTarget(BONE, arm_name, bone_name))
         if bone is None:
-            problems.append(f"bone {bone_name!r} on {arm_name!r} is gone")
+            gone(arm_name, f"bone {bone_name!r}")
         else:
             state.write(bone)
     for (obj_name, prop_name), value in snapshot.props.items():
         obj = find_object(obj_name)
         if obj is None:
-            problems.append(f"object {obj_name!r} is gone")
+            gone(obj_name, "")
         elif value is _MISSING:
             obj.pop(prop_name, None)
         else:
             obj[prop_name] = value
-    return problems
+    return list(problems)
 
 
 def apply_frame(values: Mapping[Target, float], snapshot: RigSnapshot | None = None) -> list[Target]:

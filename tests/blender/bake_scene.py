@@ -1,0 +1,79 @@
+"""Scenes for the bake tests: a test character built with real bpy, and f-curve lookups."""
+
+from __future__ import annotations
+
+import bpy
+import numpy as np
+
+ARKIT_SAMPLE = ("jawOpen", "mouthSmileLeft", "mouthSmileRight", "eyeBlinkLeft", "eyeBlinkRight")
+BONES = (("neck", (0, 0, 1.4), (0, 0, 1.55), None),
+         ("head", (0, 0, 1.55), (0, 0, 1.8), "neck"),
+         ("jaw", (0, -0.02, 1.6), (0, -0.1, 1.55), "head"),
+         ("eye.L", (0.03, -0.08, 1.68), (0.03, -0.1, 1.68), "head"),
+         ("eye.R", (-0.03, -0.08, 1.68), (-0.03, -0.1, 1.68), "head"))
+
+
+def reset() -> None:
+    """An empty file, as a fresh Blender would have."""
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+
+
+def set_fps(fps: int) -> None:
+    bpy.context.scene.render.fps = fps
+    bpy.context.scene.render.fps_base = 1.0
+
+
+def face_mesh(name: str = "Face", shapes: tuple[str, ...] = ARKIT_SAMPLE) -> bpy.types.Object:
+    """A mesh object with a Basis and the given shape keys, each moving one vertex."""
+    mesh = bpy.data.meshes.new(name)
+    mesh.from_pydata([(0, 0, 0), (1, 0, 0), (0, 1, 0)], [], [(0, 1, 2)])
+    obj = bpy.data.objects.new(name, mesh)
+    bpy.context.scene.collection.objects.link(obj)
+    obj.shape_key_add(name="Basis")
+    for i, shape in enumerate(shapes):
+        block = obj.shape_key_add(name=shape)
+        block.data[i % 3].co.z = 0.1
+        block.value = 0.0  # Blender 5.0 starts a new key at 1.0, 4.2 at 0.0
+    return obj
+
+
+def head_rig(name: str = "Rig", rotation_modes: dict[str, str] | None = None) -> bpy.types.Object:
+    """An armature with neck, head, jaw and eye bones in XYZ Euler (edit mode only here, to build it)."""
+    arm = bpy.data.objects.new(name, bpy.data.armatures.new(name))
+    bpy.context.scene.collection.objects.link(arm)
+    bpy.context.view_layer.objects.active = arm
+    bpy.ops.object.mode_set(mode="EDIT")
+    for bone_name, head, tail, parent in BONES:
+        bone = arm.data.edit_bones.new(bone_name)
+        bone.head, bone.tail = head, tail
+        if parent:
+            bone.parent = arm.data.edit_bones[parent]
+    bpy.ops.object.mode_set(mode="OBJECT")
+    for bone in arm.pose.bones:  # XYZ Euler unless the test asks otherwise
+        bone.rotation_mode = (rotation_modes or {}).get(bone.name, "XYZ")
+    return arm
+
+
+def face_mocap_rig(rotation_modes: dict[str, str] | None = None) -> tuple[bpy.types.Object, bpy.types.Object]:
+    """The test character: mesh "Face" with ARKit shape keys and armature "Rig"."""
+    return face_mesh("Face"), head_rig("Rig", rotation_modes)
+
+
+def channelbag_fcurves(action: bpy.types.Action):
+    """The f-curves of an action made by the bake, on 4.2 (legacy) or 4.4+ (layered)."""
+    if hasattr(action, "layers") and action.layers:
+        return action.layers[0].strips[0].channelbags[0].fcurves
+    return action.fcurves
+
+
+def curves_by_path(id_data: bpy.types.ID) -> dict[tuple[str, int], bpy.types.FCurve]:
+    """{(data_path, index): fcurve} of the action active on a data-block."""
+    action = id_data.animation_data.action
+    return {(fc.data_path, fc.array_index): fc for fc in channelbag_fcurves(action)}
+
+
+def keys(fcurve: bpy.types.FCurve) -> np.ndarray:
+    """(N,2) frame, value of every key."""
+    co = np.empty(2 * len(fcurve.keyframe_points), np.float32)
+    fcurve.keyframe_points.foreach_get("co", co)
+    return co.reshape(-1, 2).astype(np.float64)

@@ -1,0 +1,268 @@
+"""Bake in real bpy: key counts, data paths, values, rotation modes, reduction, cancel."""
+
+from __future__ import annotations
+
+import math
+
+import bpy
+import numpy as np
+import pytest
+from mathutils import Euler, Quaternion
+
+from bake_scene import channelbag_fcurves, curves_by_path, face_mocap_rig, head_rig, keys, reset, set_fps
+from face_mocap.ui import bake
+from face_mocap.ui.targets import TargetError
+
+FPS = 24
+DURATION = 3.0
+
+
+@pytest.fixture(autouse=True)
+def fresh_file():
+    reset()
+    set_fps(FPS)
+
+
+def take_times(rate: float = 30.0, duration: float = DURATION, jitter: float = 0.004) -> np.ndarray:
+    """Timestamps like a webcam's: about `rate` Hz with jitter, first at an arbitrary clock."""
+    rng = np.random.default_rng(7)
+    times = 1234.5 + np.arange(0.0, duration + 1e-9, 1.0 / rate)
+    times[1:-1] += rng.uniform(-jitter, jitter, len(times) - 2)
+    return times
+
+
+def expected_at(times: np.ndarray, series: np.ndarray, frame: float, start: float = 1.0) -> float:
+    return float(np.interp((frame - start) / FPS, times - times[0], series))
+
+
+def test_shape_keys_and_bones_get_one_key_per_scene_frame_on_the_right_paths():
+    face, rig = face_mocap_rig()
+    times = take_times()
+    t = times - times[0]
+    values = {("shape_key", "Face", "jawOpen"): 0.5 + 0.5 * np.sin(t),
+              ("shape_key", "Face", "mouthSmileLeft"): t / DURATION,
+              ("bone", "Rig", "head", "rotation_euler", 0): 0.2 * np.sin(2 * t),
+              ("bone", "Rig", "head", "rotation_euler", "Z"): -0.3 * t,
+              ("bone", "Rig", "head", "location", 1): 0.01 * t}
+
+    result = bake.bake_values(values, times, bake.BakeSettings(fps=FPS, name="Take"))
+
+    assert sorted(a.name for a in result.actions) == ["Take_Face_shapes", "Take_Rig"]
+    shape_curves = curves_by_path(face.data.shape_keys)
+    bone_curves = curves_by_path(rig)
+    assert set(shape_curves) == {('key_blocks["jawOpen"].value', 0), ('key_blocks["mouthSmileLeft"].value', 0)}
+    assert set(bone_curves) == {('pose.bones["head"].rotation_euler', 0), ('pose.bones["head"].rotation_euler', 2),
+                                ('pose.bones["head"].location', 1)}
+    assert bone_curves[('pose.bones["head"].rotation_euler', 0)].group.name == "head"
+    for fcurve in [*shape_curves.values(), *bone_curves.values()]:
+        frames = keys(fcurve)[:, 0]
+        assert abs(len(frames) - DURATION * FPS) <= 1
+        assert frames[0] == 1.0 and np.all(np.diff(frames) == 1.0)
+        assert all(k.interpolation == "LINEAR" for k in fcurve.keyframe_points)
+    assert result.fcurve_count == 5 and result.key_count == sum(len(fc.keyframe_points) for fc in
+                                                                 [*shape_curves.values(), *bone_curves.values()])
+    assert result.frame_range == (1.0, 1.0 + DURATION * FPS)
+
+
+def test_playing_the_baked_actions_moves_the_rig_like_the_take():
+    face, rig = face_mocap_rig()
+    times = take_times(rate=60.0)
+    t = times - times[0]
+    jaw = np.clip(np.sin(3 * t), 0, 1)
+    yaw = 0.4 * np.sin(t)
+    bake.bake_values({("shape_key", "Face", "jawOpen"): jaw, ("bone", "Rig", "head", "rotation_euler", 2): yaw},
+                     times, bake.BakeSettings(fps=FPS, start_frame=1))
+    scene = bpy.context.scene
+    for frame in (1, 10, 17, 40, 72):
+        scene.frame_set(frame)
+        jaw_value = face.data.shape_keys.key_blocks["jawOpen"].value
+        assert jaw_value == pytest.approx(expected_at(times, jaw, frame), abs=1e-5)
+        assert rig.pose.bones["head"].rotation_euler.z == pytest.approx(expected_at(times, yaw, frame), abs=1e-5)
+
+
+@pytest.mark.parametrize("mode", ["QUATERNION", "AXIS_ANGLE", "ZXY"])
+def test_rotations_are_converted_to_the_bones_rotation_mode(mode):
+    _face, rig = face_mocap_rig(rotation_modes={"head": mode})
+    times = take_times(duration=2.0)
+    t = times - times[0]
+    angles = np.stack([0.3 * np.sin(t), 0.5 * np.cos(2 * t), -1.2 * t], axis=1)  # yaw passes 180 degrees
+    values = {("bone", "Rig", "head", "rotation_euler", axis): angles[:, axis] for axis in range(3)}
+    bake.bake_values(values, times, bake.BakeSettings(fps=FPS))
+
+    paths = {path for path, _index in curves_by_path(rig)}
+    prop = {"QUATERNION": "rotation_quaternion", "AXIS_ANGLE": "rotation_axis_angle"}.get(mode, "rotation_euler")
+    assert paths == {f'pose.bones["head"].{prop}'}
+    order = mode if mode == "ZXY" else "XYZ"
+    bone = rig.pose.bones["head"]
+    for frame in (1, 20, 45):
+        bpy.context.scene.frame_set(frame)
+        want = Euler([expected_at(times, angles[:, a], frame) for a in range(3)], order).to_quaternion()
+        if mode == "QUATERNION":
+            got = Quaternion(bone.rotation_quaternion)
+        elif mode == "AXIS_ANGLE":
+            got = Quaternion(bone.rotation_axis_angle[1:], bone.rotation_axis_angle[0])
+        else:
+            got = bone.rotation_euler.to_quaternion()
+        assert abs(got.dot(want)) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_quaternion_curves_never_flip_sign_between_keys():
+    _face, rig = face_mocap_rig(rotation_modes={"head": "QUATERNION"})
+    times = take_times(duration=4.0)
+    yaw = 2.0 * np.pi * (times - times[0]) / 4.0  # one full turn
+    bake.bake_values({("bone", "Rig", "head", "rotation_euler", 2): yaw}, times, bake.BakeSettings(fps=FPS))
+    curves = curves_by_path(rig)
+    quats = np.stack([keys(curves[('pose.bones["head"].rotation_quaternion', i)])[:, 1] for i in range(4)], 1)
+    assert np.all(np.einsum("ij,ij->i", quats[1:], quats[:-1]) > 0.9)
+
+
+def test_axes_not_in_the_take_keep_the_bones_pose():
+    _face, rig = face_mocap_rig(rotation_modes={"jaw": "QUATERNION"})
+    posed = Euler((0.0, 0.25, -0.1), "XYZ")
+    rig.pose.bones["jaw"].rotation_quaternion = posed.to_quaternion()
+    times = take_times(duration=1.0)
+    opening = 0.3 * np.linspace(0, 1, len(times))
+    bake.bake_values({("bone", "Rig", "jaw", "rotation_euler", 0): opening}, times, bake.BakeSettings(fps=FPS))
+    bpy.context.scene.frame_set(FPS + 1)
+    euler = Quaternion(rig.pose.bones["jaw"].rotation_quaternion).to_euler("XYZ")
+    assert tuple(euler) == pytest.approx((0.3, 0.25, -0.1), abs=1e-5)
+
+
+def test_custom_properties_are_created_and_animated():
+    _face, rig = face_mocap_rig()
+    rig["existing"] = 5.0
+    times = take_times(duration=1.0)
+    ramp = np.linspace(0.0, 1.0, len(times))
+    bake.bake_values({("prop", "Rig", "mouth_open"): ramp, ("prop", "Rig", "existing"): 1.0 - ramp},
+                     times, bake.BakeSettings(fps=FPS))
+    assert set(curves_by_path(rig)) == {('["mouth_open"]', 0), ('["existing"]', 0)}
+    bpy.context.scene.frame_set(13)
+    assert rig["mouth_open"] == pytest.approx(expected_at(times, ramp, 13), abs=1e-5)
+    assert rig["existing"] == pytest.approx(expected_at(times, 1.0 - ramp, 13), abs=1e-5)
+
+
+def test_key_reduction_keeps_the_curve_within_tolerance_with_fewer_keys():
+    face, _rig = face_mocap_rig()
+    times = take_times(duration=10.0)
+    t = times - times[0]
+    rng = np.random.default_rng(3)
+    smile = np.clip(0.5 + 0.4 * np.sin(0.7 * t) + 0.01 * rng.standard_normal(len(t)), 0, 1)
+    blink = (np.abs((t % 3.0) - 1.5) < 0.08).astype(float)  # sharp blinks must survive
+    values = {("shape_key", "Face", "mouthSmileLeft"): smile, ("shape_key", "Face", "eyeBlinkLeft"): blink}
+    tolerance = 0.02
+
+    full = bake.bake_values(values, times, bake.BakeSettings(fps=FPS, name="Full", assign=False))
+    reduced = bake.bake_values(values, times, bake.BakeSettings(fps=FPS, name="Reduced", reduce_tolerance=tolerance))
+
+    assert reduced.key_count < full.key_count / 3
+    dense = {fc.data_path: fc for fc in channelbag_fcurves(full.actions[0])}
+    for fcurve in curves_by_path(face.data.shape_keys).values():
+        reference = keys(dense[fcurve.data_path])
+        sparse = keys(fcurve)
+        assert sparse[0, 0] == reference[0, 0] and sparse[-1, 0] == reference[-1, 0]
+        played = np.array([fcurve.evaluate(frame) for frame in reference[:, 0]])
+        assert np.max(np.abs(played - reference[:, 1])) <= tolerance + 1e-6
+    assert max(keys(dense['key_blocks["eyeBlinkLeft"].value'])[:, 1]) == 1.0
+
+
+def test_gaps_without_a_face_are_bridged_and_empty_targets_reported():
+    face, _rig = face_mocap_rig()
+    times = take_times(duration=2.0)
+    jaw = np.linspace(0.0, 1.0, len(times))
+    jaw[10:30] = np.nan
+    result = bake.bake_values({("shape_key", "Face", "jawOpen"): jaw,
+                               ("shape_key", "Face", "eyeBlinkLeft"): np.full(len(times), np.nan),
+                               ("shape_key", "Face", "noSuchShape"): jaw,
+                               ("bone", "Rig", "tail", "location", 0): jaw},
+                              times, bake.BakeSettings(fps=FPS))
+    curve = curves_by_path(face.data.shape_keys)[('key_blocks["jawOpen"].value', 0)]
+    frame_values = keys(curve)[:, 1]
+    assert np.all(np.isfinite(frame_values)) and np.all(np.diff(frame_values) >= -1e-6)
+    assert len(result.skipped) == 3
+    assert any("eyeBlinkLeft" in s for s in result.skipped)
+    assert any("noSuchShape" in s for s in result.skipped)
+    assert any("tail" in s for s in result.skipped)
+
+
+def test_cancelling_from_the_progress_callback_leaves_nothing_behind():
+    face, rig = face_mocap_rig()
+    times = take_times(duration=1.0)
+    values = {("shape_key", "Face", name): np.zeros(len(times)) for name in ("jawOpen", "eyeBlinkLeft")}
+    values[("bone", "Rig", "head", "location", 2)] = np.zeros(len(times))
+    seen = []
+    with pytest.raises(bake.BakeCancelled):
+        bake.bake_values(values, times, bake.BakeSettings(fps=FPS), progress=lambda f: seen.append(f) or len(seen) < 2)
+    assert len(bpy.data.actions) == 0
+    assert face.data.shape_keys.animation_data is None and rig.animation_data is None
+
+    seen.clear()
+    bake.bake_values(values, times, bake.BakeSettings(fps=FPS), progress=seen.append)
+    assert seen == pytest.approx([1 / 3, 2 / 3, 1.0])
+
+
+def test_an_action_the_bake_replaces_is_kept_in_the_file():
+    face, _rig = face_mocap_rig()
+    key = face.data.shape_keys
+    key.animation_data_create().action = old = bpy.data.actions.new("HandMade")
+    times = take_times(duration=1.0)
+    result = bake.bake_values({("shape_key", "Face", "jawOpen"): np.zeros(len(times))}, times,
+                              bake.BakeSettings(fps=FPS, name="Take"))
+    assert key.animation_data.action.name == "Take_Face_shapes"
+    assert old.use_fake_user and result.kept_previous == ["HandMade"]
+
+
+def test_start_frame_and_fractional_frame_rates():
+    face, _rig = face_mocap_rig()
+    times = take_times(duration=2.0)
+    settings = bake.BakeSettings(fps=30000 / 1001, start_frame=101)
+    result = bake.bake_values({("shape_key", "Face", "jawOpen"): np.ones(len(times))}, times, settings)
+    frames = keys(curves_by_path(face.data.shape_keys)[('key_blocks["jawOpen"].value', 0)])[:, 0]
+    assert frames[0] == 101 and abs(len(frames) - 2.0 * 30000 / 1001) <= 1
+    assert result.frame_range == (101.0, frames[-1])
+    bpy.context.scene.render.fps, bpy.context.scene.render.fps_base = 30000, 1001
+    assert bake.scene_fps(bpy.context.scene) == pytest.approx(29.97, abs=1e-3)
+
+
+def test_bad_input_is_refused_with_a_reason():
+    face_mocap_rig()
+    with pytest.raises(bake.BakeError, match="timestamps"):
+        bake.bake_values({("shape_key", "Face", "jawOpen"): np.zeros(3)}, np.array([0.0, 0.2, 0.1]),
+                         bake.BakeSettings(fps=FPS))
+    with pytest.raises(bake.BakeError, match="no frames"):
+        bake.bake_values({}, np.array([]), bake.BakeSettings(fps=FPS))
+    with pytest.raises(bake.BakeError, match="2 values for 3 frames"):
+        bake.bake_values({("shape_key", "Face", "jawOpen"): np.zeros(2)}, np.arange(3.0), bake.BakeSettings(fps=FPS))
+    with pytest.raises(TargetError, match="unknown target"):
+        bake.bake_values({("bone", "Rig", "head", "scale", 0): np.zeros(3)}, np.arange(3.0), bake.BakeSettings(fps=FPS))
+    assert len(bpy.data.actions) == 0
+
+
+def test_baking_leaves_the_rig_values_as_they_were():
+    face, rig = face_mocap_rig(rotation_modes={"head": "QUATERNION"})
+    face.data.shape_keys.key_blocks["jawOpen"].value = 0.25
+    rig.pose.bones["head"].rotation_quaternion = Euler((0.1, 0.2, 0.3)).to_quaternion()
+    before = (0.25, *rig.pose.bones["head"].rotation_quaternion, *rig.pose.bones["head"].location)
+    times = take_times(duration=1.0)
+    bake.bake_values({("shape_key", "Face", "jawOpen"): np.ones(len(times)),
+                      ("bone", "Rig", "head", "rotation_euler", 1): np.ones(len(times)),
+                      ("bone", "Rig", "head", "location", 1): np.ones(len(times))},
+                     times, bake.BakeSettings(fps=FPS))
+    bone = rig.pose.bones["head"]
+    after = (face.data.shape_keys.key_blocks["jawOpen"].value, *bone.rotation_quaternion, *bone.location)
+    assert after == pytest.approx(before) and bpy.context.mode == "OBJECT"
+
+
+def test_layered_actions_use_one_slot_per_data_block():
+    face, rig = face_mocap_rig()
+    times = take_times(duration=1.0)
+    result = bake.bake_values({("shape_key", "Face", "jawOpen"): np.ones(len(times)),
+                               ("bone", "Rig", "head", "location", 1): np.ones(len(times))},
+                              times, bake.BakeSettings(fps=FPS))
+    if not bake.LAYERED_ACTIONS:
+        assert {a.id_root for a in result.actions} == {"KEY", "OBJECT"}
+        return
+    for id_data, id_type in ((face.data.shape_keys, "KEY"), (rig, "OBJECT")):
+        anim = id_data.animation_data
+        assert [s.target_id_type for s in anim.action.slots] == [id_type]
+        assert anim.action_slot == anim.action.slots[0]
+    assert math.isclose(face.data.shape_keys.key_blocks["jawOpen"].value, 0.0)
