@@ -39,6 +39,27 @@ class CaptureError(Exception):
     """A capture that cannot start or that failed, with what the user can do about it."""
 
 
+# capture/errors.py codes (protocol Error.code) and exit codes -> what the user can do
+_EXIT_CODES = {3: "input", 4: "model", 5: "connection", 6: "output"}
+_HINTS = {
+    "camera": "Check that the camera is connected and not used by another program, "
+              "allow camera access for Blender, or pick another camera index under Source",
+    "input": "Choose a readable video file (mp4, mov, avi, mkv...) under Source",
+    "model": "Set a valid face_landmarker.task as Model Override in Preferences > Add-ons > Face Mocap, "
+             "or clear it to use the bundled model",
+    "output": "Save the .blend in a folder you can write to",
+}
+
+
+def with_hint(message: str, code: str, source: str) -> str:
+    """A capture process's error plus what to do about it."""
+    if code == "input" and source.startswith("webcam:"):
+        code = "camera"
+    hint = _HINTS.get(code)
+    message = message[0].upper() + message[1:] if message else message
+    return f"{message}. {hint}" if hint and hint not in message else message
+
+
 @dataclass
 class CaptureOptions:
     """Everything needed to launch the capture process; built from the settings by the operator."""
@@ -205,7 +226,7 @@ class _ChildProcess:
     def describe_exit(self) -> str:
         """Why the process ended, in words, from its exit code and its last line on stderr."""
         code = self.proc.poll()
-        last = self.stderr.last_message()
+        last = self.stderr.last_message().removeprefix("error: ")
         if code is not None and code < 0:
             return f"The capture process was killed (signal {-code})" + (f": {last}" if last else "")
         if last:
@@ -318,7 +339,8 @@ class CaptureSession:
         elif code == 0 and not self._status.last_error:
             message = ""
         else:
-            message = self._status.last_error or self.child.describe_exit()
+            message = self._status.last_error or with_hint(
+                self.child.describe_exit(), _EXIT_CODES.get(code, ""), self.options.source)
         self._stop_event.set()
         self._close_sockets()
         self.child.stop()
@@ -514,7 +536,7 @@ class CaptureSession:
             elif isinstance(message, protocol.Status):
                 self._status.capture_state = message.state
             elif isinstance(message, protocol.Error):
-                self._status.last_error = message.message
+                self._status.last_error = with_hint(message.message, message.code, self.options.source)
             elif isinstance(message, protocol.Hello):
                 raise protocol.ProtocolError("a second Hello on an authenticated connection")
 
@@ -553,6 +575,7 @@ class OfflineImport:
         if options.model and not Path(options.model).is_file():
             raise CaptureError(f"Model file not found: {options.model}. Fix the model path in "
                                "Preferences > Add-ons > Face Mocap, or clear it to use the bundled model")
+        self.source = options.source
         self.out_path = Path(out_path)
         self.out_path.parent.mkdir(parents=True, exist_ok=True)
         self._progress = ImportProgress()
@@ -582,7 +605,7 @@ class OfflineImport:
         self.child.stop()
         progress.finished = True
         if code != 0 or not self.out_path.is_file():
-            progress.error = self.child.describe_exit()
+            progress.error = with_hint(self.child.describe_exit(), _EXIT_CODES.get(code, ""), self.source)
         return progress
 
     def cancel(self) -> None:

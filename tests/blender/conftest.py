@@ -1,0 +1,30 @@
+"""Blender-tier fixtures: the add-on registered in real bpy in a fresh, saved file."""
+
+from __future__ import annotations
+
+import bpy
+import pytest
+
+import face_mocap
+from face_mocap.ui import live
+from live_scene import ADDON_ID, disable_addon_entry, enable_addon_entry
+
+
+@pytest.fixture
+def addon(capture_python, model_path, tmp_path):
+    """A fresh empty file saved in tmp_path (takes go next to it), the add-on registered,
+    the test capture interpreter set as Custom Python in its preferences."""
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    enable_addon_entry()
+    face_mocap.register()
+    prefs = bpy.context.preferences.addons[ADDON_ID].preferences
+    prefs.interpreter = "CUSTOM"
+    prefs.custom_python = capture_python
+    prefs.model_path = str(model_path)
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "scene.blend"))
+    try:
+        yield face_mocap
+    finally:
+        live.stop_quietly()
+        face_mocap.unregister()
+        disable_addon_entry()

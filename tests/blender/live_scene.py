@@ -1,0 +1,89 @@
+"""Helpers for the add-on tests: the add-on's preferences entry, the test rig, the capture timer."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import bpy
+
+from face_mocap.mapping.channels import ARKIT_NAMES
+from face_mocap.ui import live
+
+ADDON_ID = "face_mocap"
+RIG_BONES = (("neck", (0, 0, 1.4), (0, 0, 1.55), None),
+             ("head", (0, 0, 1.55), (0, 0, 1.8), "neck"),
+             ("jaw", (0, -0.02, 1.6), (0, -0.1, 1.55), "head"),
+             ("eye.L", (0.03, -0.08, 1.68), (0.03, -0.1, 1.68), "head"),
+             ("eye.R", (-0.03, -0.08, 1.68), (-0.03, -0.1, 1.68), "head"))
+
+
+def enable_addon_entry() -> None:
+    """What enabling the add-on in Preferences does besides register(): an entry for its preferences."""
+    addons = bpy.context.preferences.addons
+    if ADDON_ID not in addons:
+        addons.new().module = ADDON_ID
+
+
+def disable_addon_entry() -> None:
+    addons = bpy.context.preferences.addons
+    if ADDON_ID in addons:
+        addons.remove(addons[ADDON_ID])
+
+
+def make_rig(shapes=ARKIT_NAMES) -> tuple[bpy.types.Object, bpy.types.Object]:
+    """The test character: mesh "Face" with ARKit-named shape keys, armature "Rig" with
+    neck, head, jaw and eye bones; both set as the scene's targets."""
+    mesh = bpy.data.meshes.new("Face")
+    mesh.from_pydata([(0, 0, 0), (1, 0, 0), (0, 1, 0)], [], [(0, 1, 2)])
+    face = bpy.data.objects.new("Face", mesh)
+    bpy.context.scene.collection.objects.link(face)
+    face.shape_key_add(name="Basis")
+    for i, name in enumerate(shapes):
+        block = face.shape_key_add(name=name)
+        block.data[i % 3].co.z = 0.1
+        block.value = 0.0  # Blender 5.0 starts a new key at 1.0
+    arm = bpy.data.objects.new("Rig", bpy.data.armatures.new("Rig"))
+    bpy.context.scene.collection.objects.link(arm)
+    bpy.context.view_layer.objects.active = arm
+    bpy.ops.object.mode_set(mode="EDIT")
+    for name, head, tail, parent in RIG_BONES:
+        bone = arm.data.edit_bones.new(name)
+        bone.head, bone.tail = head, tail
+        if parent:
+            bone.parent = arm.data.edit_bones[parent]
+    bpy.ops.object.mode_set(mode="OBJECT")
+    settings = bpy.context.scene.face_mocap
+    settings.target_mesh, settings.target_armature = face, arm
+    return face, arm
+
+
+def use_video(path: Path | str, realtime: bool = True) -> None:
+    """Set the scene's capture source to a video file."""
+    settings = bpy.context.scene.face_mocap
+    settings.source_type = "VIDEO"
+    settings.video_path = str(path)
+    settings.realtime = realtime
+
+
+def run_timer_until(condition, timeout_s: float) -> bool:
+    """Call the registered timer callback (bpy as a module has no event loop) until condition()."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        assert bpy.app.timers.is_registered(live.tick) or not live.is_running()
+        if live.tick() is None and not condition():
+            return condition()
+        time.sleep(live.TICK_S)
+    return condition()
+
+
+def process_gone(pid: int) -> bool:
+    """True when no process with this pid exists any more (exited and reaped)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
