@@ -1,0 +1,98 @@
+"""Bake onto rigs made by others: a Rigify rig generated in bpy, and FBHead from Live Link Face."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import addon_utils
+import bpy
+import numpy as np
+import pytest
+
+from bake_scene import curves_by_path, keys, reset, set_fps
+from face_mocap.ui import bake
+
+FPS = 30
+
+
+@pytest.fixture(scope="module")
+def rigify_blend(tmp_path_factory) -> Path:
+    """A human metarig generated with Rigify, saved once per module (generation takes seconds)."""
+    reset()
+    addon_utils.enable("rigify", default_set=True)
+    try:
+        bpy.ops.object.armature_human_metarig_add()
+        bpy.ops.pose.rigify_generate()
+        path = tmp_path_factory.mktemp("rigify") / "rigify_rig.blend"
+        bpy.ops.wm.save_as_mainfile(filepath=str(path), copy=True)
+    finally:
+        addon_utils.disable("rigify", default_set=True)
+    return path
+
+
+def open_blend(path: Path) -> None:
+    bpy.ops.wm.open_mainfile(filepath=str(path), load_ui=False)
+    set_fps(FPS)
+
+
+def world_matrices(rig: bpy.types.Object, frame: int) -> dict[str, np.ndarray]:
+    bpy.context.scene.frame_set(frame)
+    return {bone.name: np.array(bone.matrix) for bone in rig.pose.bones}
+
+
+def test_rigify_head_neck_jaw_and_eyes_follow_a_baked_take(rigify_blend):
+    open_blend(rigify_blend)
+    rig = bpy.data.objects["rig"]
+    times = np.arange(0.0, 2.0 + 1e-9, 1 / 60)
+    rise = np.clip(times / 1.0, 0.0, 1.0)  # from rest at frame 1 to full at 1 s and after
+    values = {("bone", "rig", "head", "rotation_euler", 0): 0.3 * rise,
+              ("bone", "rig", "head", "rotation_euler", 2): -0.4 * rise,
+              ("bone", "rig", "neck", "rotation_euler", 0): 0.2 * rise,
+              ("bone", "rig", "jaw_master", "rotation_euler", 0): 0.35 * rise}
+    for side in ("L", "R"):
+        values[("bone", "rig", f"eye.{side}", "location", 0)] = 0.03 * rise
+        values[("bone", "rig", f"eye.{side}", "location", 1)] = -0.02 * rise
+
+    result = bake.bake_values(values, times, bake.BakeSettings(fps=FPS, name="Take"))
+
+    assert [a.name for a in result.actions] == ["Take_rig"] and not result.skipped
+    curves = curves_by_path(rig)
+    for bone in ("head", "neck", "jaw_master"):  # Rigify controls are quaternion bones
+        assert all((f'pose.bones["{bone}"].rotation_quaternion', i) in curves for i in range(4))
+    assert all(abs(len(keys(fc)) - 2.0 * FPS) <= 1 for fc in curves.values())
+    rest, posed = world_matrices(rig, 1), world_matrices(rig, 1 + FPS + 10)
+    for driven in ("DEF-spine.006", "DEF-spine.004", "DEF-jaw", "ORG-eye.L", "ORG-eye.R", "DEF-lid.T.L"):
+        assert np.abs(posed[driven] - rest[driven]).max() > 1e-3, f"{driven} did not move"
+
+
+def test_fbhead_shape_keys_follow_a_baked_take(interop):
+    open_blend(interop / "Live_Link_Face.blend")
+    head = bpy.data.objects["FBHead"]
+    names = [block.name for block in head.data.shape_keys.key_blocks[1:]]
+    assert len(names) == 51
+    times = np.arange(0.0, 3.0 + 1e-9, 1 / 60)
+    rng = np.random.default_rng(5)
+    phases = rng.uniform(0, 2 * np.pi, len(names))
+    values = {("shape_key", "FBHead", name): 0.5 + 0.5 * np.sin(2 * times + phase) for name, phase in zip(names, phases)}
+    rest = evaluated_vertices(head)
+
+    result = bake.bake_values(values, times, bake.BakeSettings(fps=FPS, name="LLF", start_frame=20))
+
+    curves = curves_by_path(head.data.shape_keys)
+    assert len(curves) == 51 and result.key_count == sum(len(fc.keyframe_points) for fc in curves.values())
+    assert all(abs(len(fc.keyframe_points) - 3.0 * FPS) <= 1 for fc in curves.values())
+    bpy.context.scene.frame_set(50)
+    for name, phase in zip(names, phases):
+        expected = 0.5 + 0.5 * np.sin(2 * (50 - 20) / FPS + phase)
+        assert head.data.shape_keys.key_blocks[name].value == pytest.approx(expected, abs=1e-4)
+    assert np.abs(evaluated_vertices(head) - rest).max() > 1e-3  # the face really deforms
+
+
+def evaluated_vertices(obj: bpy.types.Object) -> np.ndarray:
+    """Vertex positions of the mesh as the depsgraph evaluates it (shape keys applied)."""
+    evaluated = obj.evaluated_get(bpy.context.evaluated_depsgraph_get())
+    mesh = evaluated.to_mesh()
+    co = np.empty(3 * len(mesh.vertices), np.float32)
+    mesh.vertices.foreach_get("co", co)
+    evaluated.to_mesh_clear()
+    return co.reshape(-1, 3)
