@@ -135,6 +135,8 @@ def _finish(status) -> None:
     """The session is over (stopped, ended or failed): list takes, restore the rig, go idle."""
     current = _Live.session
     _Live.session = None
+    if bpy.app.timers.is_registered(tick):  # also when called from tick() itself: safe in Blender
+        bpy.app.timers.unregister(tick)
     if current is not None:
         _list_finished(current)
         error = current.take_error()

@@ -30,6 +30,8 @@ TARGET_TYPE_ITEMS = [
     ("PROPERTY", "Custom Property", "A custom property on the object"),
 ]
 AXIS_ITEMS = [("X", "X", ""), ("Y", "Y", ""), ("Z", "Z", "")]
+# Blender 4.5+ warns about "//" paths unless the property says it supports them.
+RELATIVE_PATH = {"PATH_SUPPORTS_BLEND_RELATIVE"} if bpy.app.version >= (4, 5, 0) else set()
 
 
 def _is_mesh(_self, obj: bpy.types.Object) -> bool:
@@ -66,7 +68,7 @@ class FACEMOCAP_PG_take(bpy.types.PropertyGroup):
     """A take listed in the .blend: the file holds the raw frames."""
 
     name: StringProperty(name="Name")
-    filepath: StringProperty(name="File", subtype="FILE_PATH")
+    filepath: StringProperty(name="File", subtype="FILE_PATH", options=RELATIVE_PATH)
     frame_count: IntProperty(name="Frames")
     duration: FloatProperty(name="Length", unit="TIME_ABSOLUTE", subtype="TIME_ABSOLUTE")
     source: StringProperty(name="Source")
@@ -80,7 +82,7 @@ class FACEMOCAP_PG_settings(bpy.types.PropertyGroup):
     camera_index: IntProperty(name="Camera", min=0, max=63, default=0,
                               description="Camera index (0 is the first camera)")
     camera_resolution: EnumProperty(name="Resolution", items=RESOLUTION_ITEMS, default="DEFAULT")
-    video_path: StringProperty(name="Video", subtype="FILE_PATH")
+    video_path: StringProperty(name="Video", subtype="FILE_PATH", options=RELATIVE_PATH)
     realtime: BoolProperty(name="Real Time", default=True,
                            description="Play a video file at its own speed (off: as fast as possible)")
     mirror: BoolProperty(name="Mirror", default=False, description="Flip the image (selfie view)")

