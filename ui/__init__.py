@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import bpy
 
-from . import (live, operators_capture, operators_mapping, operators_takes, panels, preferences, preview,
-               properties)
+from . import (demo_head, live, operators_capture, operators_mapping, operators_takes, panels, preferences,
+               preview, properties)
 
 # Order matters: property groups before the operators and panels that use them.
 _modules = (
@@ -14,6 +14,7 @@ _modules = (
     operators_capture,
     operators_takes,
     operators_mapping,
+    demo_head,
     preview,
     panels,
 )

@@ -240,6 +240,19 @@ class FACEMOCAP_OT_add_demo_head(bpy.types.Operator):
         return {"FINISHED"}
 
 
-classes = (FACEMOCAP_OT_add_demo_head,)
+def _menu_entry(self, _context: bpy.types.Context) -> None:
+    self.layout.operator(FACEMOCAP_OT_add_demo_head.bl_idname, icon="MONKEY")
 
-register, unregister = bpy.utils.register_classes_factory(classes)
+
+classes = (FACEMOCAP_OT_add_demo_head,)
+_register_classes, _unregister_classes = bpy.utils.register_classes_factory(classes)
+
+
+def register() -> None:
+    _register_classes()
+    bpy.types.VIEW3D_MT_add.append(_menu_entry)  # Add > Add Demo Head, next to the other objects
+
+
+def unregister() -> None:
+    bpy.types.VIEW3D_MT_add.remove(_menu_entry)
+    _unregister_classes()
