@@ -73,7 +73,8 @@ def test_fbhead_shape_keys_follow_a_baked_take(interop):
     times = np.arange(0.0, 3.0 + 1e-9, 1 / 60)
     rng = np.random.default_rng(5)
     phases = rng.uniform(0, 2 * np.pi, len(names))
-    values = {("shape_key", "FBHead", name): 0.5 + 0.5 * np.sin(2 * times + phase) for name, phase in zip(names, phases)}
+    values = {("shape_key", "FBHead", name): 0.5 + 0.5 * np.sin(2 * times + phase)
+              for name, phase in zip(names, phases)}
     rest = evaluated_vertices(head)
 
     result = bake.bake_values(values, times, bake.BakeSettings(fps=FPS, name="LLF", start_frame=20))
