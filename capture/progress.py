@@ -23,14 +23,15 @@ class Progress:
         self.total = total
         self._interval = 1.0 / rate_hz
         self._last = 0.0
+        self._reported = -1
         self._start = time.monotonic()
 
     def update(self, done: int, force: bool = False) -> None:
         """Report progress if enough time has passed (or always when forced)."""
         now = time.monotonic()
-        if self.mode == "none" or (not force and now - self._last < self._interval):
+        if self.mode == "none" or (not force and now - self._last < self._interval) or done == self._reported:
             return
-        self._last = now
+        self._last, self._reported = now, done
         total = max(self.total or 0, done)
         if self.mode == "jsonl":
             self.out.write(json.dumps({"done": done, "total": total}) + "\n")

