@@ -138,7 +138,7 @@ class FACEMOCAP_OT_import_video(bpy.types.Operator):
         wm.face_mocap.importing = True
         wm.face_mocap.import_progress = 0.0
         wm.progress_begin(0, 100)
-        if context.window is None:  # no event loop: wait here
+        if bpy.app.background or context.window is None:  # no event loop: wait here
             while True:
                 result = self._step(context)
                 if result is not None:

@@ -80,6 +80,16 @@ def run_timer_until(condition, timeout_s: float) -> bool:
     return condition()
 
 
+def wait_for(condition, timeout_s: float) -> bool:
+    """Poll condition() until it holds or the timeout passes."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
 def process_gone(pid: int) -> bool:
     """True when no process with this pid exists any more (exited and reaped)."""
     try:
