@@ -216,9 +216,28 @@ class FACEMOCAP_OT_import_cancel(bpy.types.Operator):
 
 
 class _BakeBase:
-    """Shared by Bake and Retarget: the active take -> actions on the given rig."""
+    """Shared by Bake and Retarget: the active take -> actions on a rig named by two settings."""
 
-    def bake(self, context: bpy.types.Context, mesh, armature) -> set[str]:
+    mesh_setting = "target_mesh"
+    armature_setting = "target_armature"
+    missing_rig = "Pick a target mesh or armature under Targets"
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        if not _take_poll(cls, context):
+            return False
+        settings = context.scene.face_mocap
+        if not (getattr(settings, cls.mesh_setting) or getattr(settings, cls.armature_setting)):
+            cls.poll_message_set(cls.missing_rig)
+            return False
+        if live.is_running():
+            cls.poll_message_set("Stop Capture before baking")
+            return False
+        return True
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        settings = context.scene.face_mocap
+        mesh, armature = getattr(settings, self.mesh_setting), getattr(settings, self.armature_setting)
         take = takes_io.active_take(context.scene)
         wm = context.window_manager
         wm.progress_begin(0, 100)
@@ -228,7 +247,7 @@ class _BakeBase:
         except BakeCancelled:
             self.report({"WARNING"}, "Bake cancelled")
             return {"CANCELLED"}
-        except (BakeError, MappingError, TakeError) as exc:
+        except (BakeError, MappingError, TakeError, CaptureError) as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
         finally:
@@ -249,23 +268,6 @@ class FACEMOCAP_OT_bake_take(_BakeBase, bpy.types.Operator):
     bl_label = "Bake Take"
     bl_options = {"REGISTER", "UNDO"}
 
-    @classmethod
-    def poll(cls, context: bpy.types.Context) -> bool:
-        if not _take_poll(cls, context):
-            return False
-        settings = context.scene.face_mocap
-        if not (settings.target_mesh or settings.target_armature):
-            cls.poll_message_set("Pick a target mesh or armature under Targets")
-            return False
-        if live.is_running():
-            cls.poll_message_set("Stop Capture before baking")
-            return False
-        return True
-
-    def execute(self, context: bpy.types.Context) -> set[str]:
-        settings = context.scene.face_mocap
-        return self.bake(context, settings.target_mesh, settings.target_armature)
-
 
 class FACEMOCAP_OT_retarget_take(_BakeBase, bpy.types.Operator):
     """Bake the selected take onto another rig, with that rig's own mapping"""
@@ -274,22 +276,9 @@ class FACEMOCAP_OT_retarget_take(_BakeBase, bpy.types.Operator):
     bl_label = "Retarget Take"
     bl_options = {"REGISTER", "UNDO"}
 
-    @classmethod
-    def poll(cls, context: bpy.types.Context) -> bool:
-        if not _take_poll(cls, context):
-            return False
-        settings = context.scene.face_mocap
-        if not (settings.retarget_mesh or settings.retarget_armature):
-            cls.poll_message_set("Pick the other rig's mesh or armature under Retarget")
-            return False
-        if live.is_running():
-            cls.poll_message_set("Stop Capture before baking")
-            return False
-        return True
-
-    def execute(self, context: bpy.types.Context) -> set[str]:
-        settings = context.scene.face_mocap
-        return self.bake(context, settings.retarget_mesh, settings.retarget_armature)
+    mesh_setting = "retarget_mesh"
+    armature_setting = "retarget_armature"
+    missing_rig = "Pick the other rig's mesh or armature under Retarget"
 
 
 classes = (

@@ -186,8 +186,10 @@ class FACEMOCAP_PT_smoothing(_FaceMocapPanel, bpy.types.Panel):
         layout.prop(settings, "smoothing")
         if settings.smoothing == "custom":
             col = layout.column(align=True)
-            col.prop(settings, "min_cutoff")
-            col.prop(settings, "beta")
+            for kind in ("shape", "rotation", "location"):
+                row = col.row(align=True)
+                row.prop(settings, f"{kind}_min_cutoff", text=f"{kind.title()} Cutoff")
+                row.prop(settings, f"{kind}_beta", text="Beta")
             col.prop(settings, "d_cutoff")
         row = layout.row(align=True)
         row.operator(FACEMOCAP_OT_calibrate_neutral.bl_idname, icon="USER")

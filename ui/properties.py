@@ -101,11 +101,19 @@ class FACEMOCAP_PG_settings(bpy.types.PropertyGroup):
                                      description="Armature whose bones the head, jaw and eyes drive")
 
     smoothing: EnumProperty(name="Smoothing", items=SMOOTHING_ITEMS, default="medium")
-    min_cutoff: FloatProperty(name="Min Cutoff", min=0.001, default=1.0,
-                              description="One Euro minimum cutoff (Hz): lower is smoother when still")
-    beta: FloatProperty(name="Beta", min=0.0, default=0.05,
-                        description="One Euro speed coefficient: higher is less lag when moving")
-    d_cutoff: FloatProperty(name="Derivative Cutoff", min=0.001, default=1.0)
+    # Custom One Euro parameters per channel kind (defaults = the Medium preset)
+    shape_min_cutoff: FloatProperty(name="Shapes Min Cutoff", min=0.001, default=2.0,
+                                    description="Hz: lower is smoother while the face is still")
+    shape_beta: FloatProperty(name="Shapes Beta", min=0.0, default=30.0,
+                              description="Higher follows fast moves (blinks) with less lag")
+    rotation_min_cutoff: FloatProperty(name="Rotation Min Cutoff", min=0.001, default=0.5,
+                                       description="Hz, for head and eye rotation")
+    rotation_beta: FloatProperty(name="Rotation Beta", min=0.0, default=2.0)
+    location_min_cutoff: FloatProperty(name="Location Min Cutoff", min=0.001, default=0.5,
+                                       description="Hz, for head translation")
+    location_beta: FloatProperty(name="Location Beta", min=0.0, default=10.0)
+    d_cutoff: FloatProperty(name="Derivative Cutoff", min=0.001, default=1.0,
+                            description="Hz: how the speed estimate itself is smoothed")
 
     calibration: StringProperty(name="Calibration", description="Neutral calibration (JSON)")
 

@@ -9,14 +9,10 @@ from pathlib import Path
 import bpy
 
 from face_mocap.mapping.channels import ARKIT_NAMES
+from bake_scene import face_mesh, head_rig
 from face_mocap.ui import live
 
 ADDON_ID = "face_mocap"
-RIG_BONES = (("neck", (0, 0, 1.4), (0, 0, 1.55), None),
-             ("head", (0, 0, 1.55), (0, 0, 1.8), "neck"),
-             ("jaw", (0, -0.02, 1.6), (0, -0.1, 1.55), "head"),
-             ("eye.L", (0.03, -0.08, 1.68), (0.03, -0.1, 1.68), "head"),
-             ("eye.R", (-0.03, -0.08, 1.68), (-0.03, -0.1, 1.68), "head"))
 
 
 def enable_addon_entry() -> None:
@@ -33,27 +29,9 @@ def disable_addon_entry() -> None:
 
 
 def make_rig(shapes=ARKIT_NAMES) -> tuple[bpy.types.Object, bpy.types.Object]:
-    """The test character: mesh "Face" with ARKit-named shape keys, armature "Rig" with
-    neck, head, jaw and eye bones; both set as the scene's targets."""
-    mesh = bpy.data.meshes.new("Face")
-    mesh.from_pydata([(0, 0, 0), (1, 0, 0), (0, 1, 0)], [], [(0, 1, 2)])
-    face = bpy.data.objects.new("Face", mesh)
-    bpy.context.scene.collection.objects.link(face)
-    face.shape_key_add(name="Basis")
-    for i, name in enumerate(shapes):
-        block = face.shape_key_add(name=name)
-        block.data[i % 3].co.z = 0.1
-        block.value = 0.0  # Blender 5.0 starts a new key at 1.0
-    arm = bpy.data.objects.new("Rig", bpy.data.armatures.new("Rig"))
-    bpy.context.scene.collection.objects.link(arm)
-    bpy.context.view_layer.objects.active = arm
-    bpy.ops.object.mode_set(mode="EDIT")
-    for name, head, tail, parent in RIG_BONES:
-        bone = arm.data.edit_bones.new(name)
-        bone.head, bone.tail = head, tail
-        if parent:
-            bone.parent = arm.data.edit_bones[parent]
-    bpy.ops.object.mode_set(mode="OBJECT")
+    """The test character (mesh "Face" with ARKit-named shape keys, armature "Rig" with neck,
+    head, jaw and eye bones), set as the scene's targets."""
+    face, arm = face_mesh("Face", tuple(shapes)), head_rig("Rig")
     settings = bpy.context.scene.face_mocap
     settings.target_mesh, settings.target_armature = face, arm
     return face, arm
