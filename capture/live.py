@@ -172,16 +172,12 @@ def run_live(settings: CaptureSettings, address: str, token: str, preview_fps: f
         conn.handshake(token)
         conn.watch(stop)
         conn.send(Status(state="loading_model"))
-        try:
-            model_path, source = open_inputs(settings)
-            landmarker = Landmarker(model_path, settings.landmarker, quiet=settings.quiet_native_logs)
-            if rerun_path is not None:
-                from .rerun_log import RerunLogger
+        model_path, source = open_inputs(settings)
+        landmarker = Landmarker(model_path, settings.landmarker, quiet=settings.quiet_native_logs)
+        if rerun_path is not None:
+            from .rerun_log import RerunLogger
 
-                rerun = RerunLogger(rerun_path, model_path)
-        except CaptureError as exc:
-            conn.send_quietly(Error(code=exc.code, message=str(exc)))
-            raise
+            rerun = RerunLogger(rerun_path, model_path)
         conn.send(Status(state="model_loaded", detail=model_path.name))
         conn.send(Status(state="running", fps=source.fps, detail=source.description))
         _stream(conn, source, landmarker, settings, stop, preview_fps, rerun)
@@ -205,7 +201,8 @@ def run_live(settings: CaptureSettings, address: str, token: str, preview_fps: f
             rerun = None
         return EXIT_OK
     except CaptureError as exc:
-        conn.send_quietly(Error(code=exc.code, message=str(exc)))
+        if not isinstance(exc, ConnectionFailed):  # Blender learns why, then sees the socket close
+            conn.send_quietly(Error(code=exc.code, message=str(exc)))
         raise
     finally:
         if rerun is not None:
