@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 CM = 0.01  # the canonical face is in cm; Blender units are metres
 DEMO_NAME = "DemoHead"
-DEMO_PRESET = "Demo Head"  # mapping/presets entry for this rig, when the mapping layer has it
+DEMO_PRESET = "demo_head"  # mapping/presets/demo_head.json: shape keys + neck, head, eyes (jaw by shape key)
 BONES = ("neck", "head", "jaw", "eye.L", "eye.R")
 
 
