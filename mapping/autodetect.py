@@ -1,0 +1,189 @@
+"""Presets and auto-detection: build a MappingTable from a rig's shape-key and bone names.
+
+Preset files (mapping/presets/*.json, or a user's own file) are templates:
+- shape-key rows name an ARKit shape; they bind to every shape key whose name
+  normalises to it (naming.arkit_name), so one preset serves all naming conventions;
+- bone rows name a bone (Rigify) or a role ("@head", "@neck", "@jaw", "@eye.L", "@eye.R")
+  and give the axis in ARMATURE space (X = character's left, Y = back, Z = up). The axis
+  is turned into the bone's local axis with the bone's rest orientation when given
+  (`bone_rest`: name -> 3x3 armature-space matrix, e.g. bone.matrix_local.to_3x3()),
+  otherwise with the preset's assumed orientation ("orient": "up" or "forward").
+- rows sharing a "split" group (head/neck) share the motion: factors are rescaled over
+  the bones that exist, so a rig without a neck bone still turns its head fully.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from .channels import ARKIT_NAMES
+from .errors import RetargetError
+from .naming import arkit_name, bone_role, strip_rig_prefix
+from .retarget import AXES, DetectionReport, MappingRow, MappingTable
+
+PRESET_DIR = Path(__file__).resolve().parent / "presets"
+PRESET_FORMAT = "face_mocap.preset"
+# Rest orientation (columns = local X, Y, Z in armature space) of a bone with roll 0
+_ORIENT = {
+    "up": np.array([[1.0, 0, 0], [0, 0, -1], [0, 1, 0]]),  # points +Z, like a head or neck
+    "forward": np.diag([-1.0, -1.0, 1.0]),  # points -Y (out of the face), like a jaw or eye
+}
+_RIGIFY_MARKERS = ("jaw_master", "eyes", "eye_common", "lid.T.L", "brow.T.L.001", "ORG-face")
+
+
+def preset_names() -> list[str]:
+    """Names of the presets shipped with the add-on."""
+    return sorted(p.stem for p in PRESET_DIR.glob("*.json"))
+
+
+def load_preset(name_or_path: str | os.PathLike) -> dict:
+    """A shipped preset by name, or a preset file by path."""
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = PRESET_DIR / f"{name_or_path}.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError:
+        raise RetargetError(f"no preset '{name_or_path}' (shipped: {', '.join(preset_names())})") from None
+    except json.JSONDecodeError as exc:
+        raise RetargetError(f"preset '{path.name}' is not valid JSON: {exc}") from None
+    if not isinstance(data, dict) or data.get("format") != PRESET_FORMAT or not isinstance(data.get("rows"), list):
+        raise RetargetError(f"'{path.name}' is not a Face Mocap preset")
+    return data
+
+
+def local_axis(axis: str, rest: np.ndarray) -> tuple[int, float]:
+    """Armature-space axis -> (bone-local axis index, sign) for a bone rest orientation."""
+    row = np.asarray(rest, np.float64)[AXES.index(axis.upper())]
+    k = int(np.argmax(np.abs(row)))
+    return k, float(np.sign(row[k]))
+
+
+def _row(spec: dict, name: str, bone_rest: dict, factor_scale: float = 1.0, owner: str = "") -> MappingRow:
+    kind = spec["kind"]
+    factor = float(spec.get("factor", 1.0)) * factor_scale
+    offset, lo, hi = float(spec.get("offset", 0.0)), spec.get("min"), spec.get("max")
+    axis = -1
+    if kind.startswith("bone_"):
+        rest = bone_rest.get(name)
+        rest = _ORIENT[spec.get("orient", "up")] if rest is None else rest
+        axis, sign = local_axis(spec["axis"], rest)
+        if sign < 0:  # the local axis points the other way: negate value, offset and clamp
+            factor, offset = -factor, -offset
+            lo, hi = (None if hi is None else -hi), (None if lo is None else -lo)
+    return MappingRow.from_dict({"source": spec["source"], "kind": kind, "target": name,
+                                 "axis": AXES[axis] if axis >= 0 else None, "owner": owner,
+                                 "factor": factor, "offset": offset, "min": lo, "max": hi})
+
+
+def shape_key_table(shape_keys: Iterable[str], preset: dict | str = "arkit_shape_keys",
+                    owner: str = "") -> tuple[list[MappingRow], DetectionReport]:
+    """Rows binding ARKit channels to the shape keys that exist, with a report."""
+    preset = load_preset(preset) if isinstance(preset, (str, os.PathLike)) else preset
+    report = DetectionReport()
+    by_channel: dict[str, list[str]] = {}
+    for key in shape_keys:
+        channel = arkit_name(key)
+        if channel is None:
+            if key.lower() not in ("basis", "basis shape", "reference"):
+                report.unmapped_shape_keys.append(key)
+            continue
+        report.shape_keys[key] = channel
+        by_channel.setdefault(channel, []).append(key)
+    rows = []
+    for spec in preset["rows"]:
+        if spec.get("kind") != "shape_key":
+            continue
+        for key in by_channel.get(spec["source"], []):
+            rows.append(_row(spec, key, {}, owner=owner))
+    report.channels_without_shape_key = [n for n in ARKIT_NAMES if n not in by_channel]
+    return rows, report
+
+
+def _pick_bones(bones: list[str]) -> dict[str, str]:
+    """Role ('head', 'neck', 'jaw', 'eye.L', 'eye.R') -> bone; controls before DEF-, never ORG/MCH."""
+    found: dict[str, tuple[int, str]] = {}
+    for bone in bones:
+        prefix, _ = strip_rig_prefix(bone)
+        if prefix in ("ORG", "MCH"):
+            continue
+        role = bone_role(bone)
+        if role is None:
+            continue
+        key = role[0] if role[1] is None else f"{role[0]}.{role[1][0].upper()}"
+        rank = 1 if prefix == "DEF" else 0
+        if key not in found or rank < found[key][0]:
+            found[key] = (rank, bone)
+    return {key: bone for key, (_, bone) in found.items()}
+
+
+def is_rigify(bones: Iterable[str]) -> bool:
+    """True for a generated Rigify rig with a face (or its metarig-derived bone names)."""
+    names = set(bones)
+    return "head" in names and any(m in names for m in _RIGIFY_MARKERS)
+
+
+def bone_table(bones: Iterable[str], bone_rest: dict | None = None, preset: dict | str | None = None,
+               owner: str = "") -> tuple[list[MappingRow], DetectionReport]:
+    """Rows for head/neck/jaw/eyes (and Rigify lids, brows, lips) on the bones that exist."""
+    bones = list(bones)
+    bone_rest = bone_rest or {}
+    report = DetectionReport()
+    if not bones:
+        return [], report
+    if preset is None:
+        preset = "rigify" if is_rigify(bones) else "generic_armature"
+    preset = load_preset(preset) if isinstance(preset, (str, os.PathLike)) else preset
+    roles = _pick_bones(bones)
+    names = set(bones)
+    resolved: list[tuple[dict, str]] = []
+    for spec in preset["rows"]:
+        if not spec.get("kind", "").startswith("bone_"):
+            continue
+        wanted = spec["target"]
+        bone = roles.get(wanted[1:]) if wanted.startswith("@") else (wanted if wanted in names else None)
+        if bone is None:
+            if wanted not in report.missing_bones:
+                report.missing_bones.append(wanted)
+            continue
+        report.bones[wanted] = bone
+        resolved.append((spec, bone))
+    # share split groups (head/neck) over the bones that exist
+    totals: dict[tuple[str, str], float] = {}
+    for spec, _ in resolved:
+        if spec.get("split"):
+            key = (spec["split"], spec["source"])
+            totals[key] = totals.get(key, 0.0) + abs(float(spec.get("factor", 1.0)))
+    rows = []
+    for spec, bone in resolved:
+        scale = 1.0 / totals[(spec["split"], spec["source"])] if spec.get("split") else 1.0
+        rows.append(_row(spec, bone, bone_rest, scale, owner))
+    if resolved:
+        report.rig = str(preset.get("name", "generic"))
+    return rows, report
+
+
+def auto_detect(shape_keys: Iterable[str] = (), bones: Iterable[str] = (),
+                bone_rest: dict | None = None, mesh: str = "", armature: str = ""
+                ) -> tuple[MappingTable, DetectionReport]:
+    """Build a mapping table from plain name lists; the report says what was not mapped."""
+    shape_rows, report = shape_key_table(shape_keys, owner=mesh)
+    bone_rows, bone_report = bone_table(bones, bone_rest, owner=armature)
+    report.rig, report.bones, report.missing_bones = bone_report.rig, bone_report.bones, bone_report.missing_bones
+    return MappingTable(shape_rows + bone_rows), report
+
+
+def preset_table(name_or_path: str | os.PathLike, shape_keys: Iterable[str] = (),
+                 bones: Iterable[str] = (), bone_rest: dict | None = None) -> tuple[MappingTable, DetectionReport]:
+    """Apply one chosen preset (instead of guessing which) to a rig's names."""
+    preset = load_preset(name_or_path)
+    shape_rows, report = shape_key_table(shape_keys, preset)
+    bone_rows, bone_report = bone_table(bones, bone_rest, preset)
+    report.rig, report.bones, report.missing_bones = bone_report.rig, bone_report.bones, bone_report.missing_bones
+    return MappingTable(shape_rows + bone_rows), report
+
