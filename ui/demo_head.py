@@ -79,6 +79,7 @@ def _add_shape_keys(obj: bpy.types.Object, face: CanonicalFace) -> None:
     for name, offsets in build_shape_offsets(face).items():
         key = obj.shape_key_add(name=name, from_mix=False)
         key.slider_min, key.slider_max = 0.0, 1.0
+        key.value = 0.0  # Blender 5.0 starts a new key at 1.0
         key.data.foreach_set("co", (base + to_blender(offsets)).astype(np.float32).ravel())
 
 
