@@ -76,16 +76,8 @@ def run_offline(settings: CaptureSettings, out: Path, progress_mode: str = "auto
                 stats["with_face"] += bool(result.faces)
                 stats["max_faces"] = max(stats["max_faces"], len(result.faces))
                 progress.update(stats["frames"])
-            elapsed = time.monotonic() - started
             if stop.is_set() and not source.is_live:
                 raise KeyboardInterrupt
-            progress.finish(stats["frames"])
-            summary = {
-                "out": str(out), "source": source.description, "frames": stats["frames"],
-                "frames_with_face": stats["with_face"], "frames_without_face": stats["frames"] - stats["with_face"],
-                "max_faces": stats["max_faces"], "duration_s": round((last_ts - first_ts) / 1e6, 3),
-                "elapsed_s": round(elapsed, 3), "fps": round(stats["frames"] / max(elapsed, 1e-9), 1),
-            }
             if writer is None:
                 raise OutputError(f"'{source.description}' delivered no frames; no take written")
             try:
@@ -93,6 +85,14 @@ def run_offline(settings: CaptureSettings, out: Path, progress_mode: str = "auto
             except OSError as exc:
                 raise OutputError(f"cannot finish take '{out}': {exc.strerror or exc}") from None
             writer = None
+            elapsed = time.monotonic() - started  # decode, inference, encoding and writing
+            progress.finish(stats["frames"])
+            summary = {
+                "out": str(out), "source": source.description, "frames": stats["frames"],
+                "frames_with_face": stats["with_face"], "frames_without_face": stats["frames"] - stats["with_face"],
+                "max_faces": stats["max_faces"], "duration_s": round((last_ts - first_ts) / 1e6, 3),
+                "elapsed_s": round(elapsed, 3), "fps": round(stats["frames"] / max(elapsed, 1e-9), 1),
+            }
             if rerun:
                 rerun.finish()
                 rerun = None
