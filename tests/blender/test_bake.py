@@ -266,3 +266,17 @@ def test_layered_actions_use_one_slot_per_data_block():
         assert [s.target_id_type for s in anim.action.slots] == [id_type]
         assert anim.action_slot == anim.action.slots[0]
     assert math.isclose(face.data.shape_keys.key_blocks["jawOpen"].value, 0.0)
+
+
+def test_switching_baked_keys_to_bezier_keeps_the_same_curve():
+    face, _rig = face_mocap_rig()
+    times = take_times(duration=1.0)
+    jaw = np.abs(np.sin(5 * (times - times[0])))
+    bake.bake_values({("shape_key", "Face", "jawOpen"): jaw}, times, bake.BakeSettings(fps=FPS))
+    fcurve = curves_by_path(face.data.shape_keys)[('key_blocks["jawOpen"].value', 0)]
+    between = np.arange(1.25, FPS, 0.5)
+    linear = [fcurve.evaluate(frame) for frame in between]
+    for point in fcurve.keyframe_points:
+        assert tuple(point.handle_left) == tuple(point.co) == tuple(point.handle_right)
+        point.interpolation = "BEZIER"
+    assert [fcurve.evaluate(frame) for frame in between] == pytest.approx(linear, abs=1e-5)
