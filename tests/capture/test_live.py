@@ -101,6 +101,17 @@ def test_token_can_come_from_stdin(blender, spawn_capture, facedata):
     assert not of_type(messages, p.Preview)  # --preview-fps 0 turns previews off
 
 
+def test_live_stream_running_mode_streams_results_in_order(blender, spawn_capture, facedata):
+    proc = spawn_capture("--source", facedata / "grid/bbaf2n.mpg", "--running-mode", "LIVE_STREAM", "--realtime",
+                         "--connect", blender.address, token=TOKEN)
+    blender.accept()
+    frames = of_type(list(blender.messages()), p.FaceFrame)
+    assert proc.wait(timeout=30) == 0
+    indices = [f.index for f in frames]
+    assert len(frames) >= 10 and indices == sorted(set(indices))  # MediaPipe may skip frames when busy
+    assert all(len(f.faces) == 1 for f in frames)
+
+
 def test_wrong_token_is_rejected_and_the_process_says_so(blender, spawn_capture, facedata):
     proc = spawn_capture("--source", facedata / "grid/bbaf2n.mpg", "--connect", blender.address, token="f" * 32)
     blender.accept()  # answers Error(unauthorized)
