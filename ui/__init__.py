@@ -5,7 +5,7 @@ from __future__ import annotations
 import bpy
 
 from . import (demo_head, live, operators_capture, operators_mapping, operators_takes, panels, preferences,
-               preview, properties)
+               preview, properties, tracked_mesh)
 
 # Order matters: property groups before the operators and panels that use them.
 _modules = (
@@ -15,6 +15,7 @@ _modules = (
     operators_takes,
     operators_mapping,
     demo_head,
+    tracked_mesh,
     preview,
     panels,
 )

@@ -45,14 +45,14 @@ def to_blender(points_cm: np.ndarray) -> np.ndarray:
     return np.asarray(points_cm, np.float64) @ TO_BLENDER.T * CM
 
 
-def _face_mesh(name: str, face: CanonicalFace) -> bpy.types.Mesh:
+def face_mesh(name: str, face: CanonicalFace, open_eyes: bool = True) -> bpy.types.Mesh:
     """The canonical face as a smooth-shaded triangle mesh with its UVs (image-style v flipped).
 
-    The eye triangles are left out so the eyeballs show; the mouth triangles get material 1.
+    With open_eyes the eye triangles are left out so eyeballs show; mouth triangles get material 1.
     """
     mesh = bpy.data.meshes.new(name)
     verts = to_blender(face.vertices)
-    keep = ~eye_triangles(face)
+    keep = ~eye_triangles(face) if open_eyes else np.ones(len(face.triangles), bool)
     tris = np.asarray(face.triangles, np.int32)[keep]
     mesh.vertices.add(len(verts))
     mesh.vertices.foreach_set("co", verts.astype(np.float32).ravel())
@@ -175,7 +175,7 @@ def build_demo_head(context: bpy.types.Context, face: CanonicalFace, name: str =
     armature = _build_armature(context, collection, points, f"{name}Rig")
     armature.location = context.scene.cursor.location
 
-    face_obj = bpy.data.objects.new(name, _face_mesh(name, face))
+    face_obj = bpy.data.objects.new(name, face_mesh(name, face))
     collection.objects.link(face_obj)
     face_obj.data.materials.append(_material("FaceMocapSkin", (0.8, 0.62, 0.52, 1.0)))
     face_obj.data.materials.append(_material("FaceMocapMouth", (0.12, 0.03, 0.03, 1.0)))
