@@ -105,8 +105,10 @@ def gaze_channels(head_landmarks: np.ndarray) -> np.ndarray:
     return np.stack(out, axis=1)
 
 
-def jaw_channel(head_landmarks: np.ndarray, face: CanonicalFace) -> np.ndarray:
+def jaw_channel(head_landmarks: np.ndarray, face: CanonicalFace | None) -> np.ndarray:
     """(N,1) jaw opening in radians about the hinge, 0 at the canonical (closed) face."""
+    if face is None:  # no canonical face (a take without landmarks): no jaw value
+        return np.full((len(head_landmarks), 1), np.nan)
     def angle(points: np.ndarray) -> np.ndarray:
         hinge = 0.5 * (points[..., _JAW_HINGE[0], :] + points[..., _JAW_HINGE[1], :])
         v = points[..., _CHIN, :] - hinge
@@ -115,7 +117,7 @@ def jaw_channel(head_landmarks: np.ndarray, face: CanonicalFace) -> np.ndarray:
     return (angle(head_landmarks) - angle(face.vertices))[:, None]
 
 
-def compute_channels(pose: HeadPose, blendshapes: np.ndarray, face: CanonicalFace,
+def compute_channels(pose: HeadPose, blendshapes: np.ndarray, face: CanonicalFace | None,
                      neutral_rotation: np.ndarray | None = None,
                      neutral_translation_cm: np.ndarray | None = None) -> np.ndarray:
     """(N, N_CHANNELS) raw channels in CHANNEL_NAMES order; NaN where there is no value."""

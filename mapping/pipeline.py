@@ -1,0 +1,179 @@
+"""The mapping pipeline: pose -> channels -> calibrate -> smooth -> retarget.
+
+Each stage is a small function with a fixed contract (what it reads, what it may change);
+LivePipeline chains them per frame with stateful smoothing, map_take() chains them over a
+whole take for baking. Neither touches bpy: applying values to a rig is the ui's job.
+"""
+
+from __future__ import annotations
+
+import collections
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..capture.protocol import NUM_BLENDSHAPES, FaceFrame
+from ..capture.takes import Take
+from .calibration import Calibration, capture_neutral
+from .canonical import CanonicalFace
+from .channels import compute_channels, merge_channels
+from .errors import MappingError
+from .pose import HeadPose, PerspectiveCamera, PoseSolver
+from .retarget import MappingTable, Target
+from .smoothing import LiveSmoother, SmoothingSettings, preset, zero_phase
+
+
+# --- stages ------------------------------------------------------------------------------
+
+def pose_stage(solver: PoseSolver, landmarks: np.ndarray, image_size) -> HeadPose:
+    """Stage 1. Reads landmarks (N,478,3) and the image size; no state; NaN rows = no face."""
+    return solver.solve(landmarks, image_size)
+
+
+def channel_stage(pose: HeadPose, blendshapes: np.ndarray, face: CanonicalFace,
+                  calibration: Calibration | None = None, extra_names=(), extra_values=None) -> np.ndarray:
+    """Stage 2. Raw channels (N, N_CHANNELS); reads only the calibration's neutral pose.
+
+    Extra named values (e.g. a Live Link take's head angles) fill channels by name."""
+    cal = calibration or Calibration()
+    raw = compute_channels(pose, blendshapes, face, cal.neutral_rotation, cal.neutral_translation_cm)
+    if extra_values is not None and len(extra_names):
+        raw = merge_channels(raw, extra_names, extra_values)
+    return raw
+
+
+def calibrate_stage(raw: np.ndarray, calibration: Calibration | None) -> np.ndarray:
+    """Stage 3. Offset/range/gain/clamp per channel; returns a new array, no state."""
+    return raw.copy() if calibration is None else calibration.apply(raw)
+
+
+def smooth_stage(smoother: LiveSmoother, t: float, values: np.ndarray) -> np.ndarray:
+    """Stage 4 (live). Changes only the smoother's own state; returns a new array."""
+    return smoother.step(t, values)
+
+
+def retarget_stage(table: MappingTable, values: np.ndarray) -> tuple[list[Target], np.ndarray]:
+    """Stage 5. (targets, (N, T) values); reads the table only. NaN = leave the target alone."""
+    return table.evaluate_array(values)
+
+
+# --- live --------------------------------------------------------------------------------
+
+@dataclass
+class FrameResult:
+    """What one live frame produced: channel values and target values (NaN = no value)."""
+
+    timestamp_s: float
+    face_found: bool
+    channels: np.ndarray  # (N_CHANNELS,) calibrated and smoothed
+    targets: list[Target]
+    values: np.ndarray  # (T,) aligned with targets
+
+    def as_dict(self) -> dict[Target, float]:
+        """{target: value}."""
+        return dict(zip(self.targets, self.values.tolist()))
+
+
+class LivePipeline:
+    """Per-frame mapping for live capture; keep one per stream (it holds smoothing state)."""
+
+    def __init__(self, face: CanonicalFace, table: MappingTable, calibration: Calibration | None = None,
+                 smoothing: SmoothingSettings | str = "medium", camera: PerspectiveCamera | None = None,
+                 recent_s: float = 2.0) -> None:
+        self.face = face
+        self.solver = PoseSolver(face, camera)
+        self.table = table
+        self.calibration = calibration or Calibration()
+        self.smoother = LiveSmoother(smoothing)
+        self._recent: collections.deque = collections.deque()
+        self._recent_s = recent_s
+
+    def set_smoothing(self, smoothing: SmoothingSettings | str) -> None:
+        """Change smoothing (restarts the filters)."""
+        self.smoother = LiveSmoother(smoothing)
+
+    def set_calibration(self, calibration: Calibration) -> None:
+        """Use a new calibration (restarts the filters so nothing slides from old values)."""
+        self.calibration = calibration
+        self.smoother.reset()
+
+    def process(self, frame: FaceFrame) -> FrameResult:
+        """Map one FaceFrame from the capture process (its first face)."""
+        t = frame.timestamp_us / 1e6
+        if not frame.faces:
+            return self.process_arrays(t, None, None, (frame.width, frame.height))
+        face = frame.faces[0]
+        return self.process_arrays(t, face.landmarks, face.blendshapes, (frame.width, frame.height))
+
+    def process_arrays(self, t: float, landmarks, blendshapes, image_size) -> FrameResult:
+        """Map one frame given as arrays (landmarks (478,3), blendshapes (52,)); None = no face."""
+        if landmarks is None:
+            landmarks = np.full((478, 3), np.nan)
+            blendshapes = np.full(NUM_BLENDSHAPES, np.nan)
+        pose = pose_stage(self.solver, landmarks, image_size)
+        raw = channel_stage(pose, blendshapes, self.face, self.calibration)
+        found = bool(pose.present[0])
+        if found:
+            self._remember(t, pose, np.asarray(blendshapes, np.float64))
+        values = smooth_stage(self.smoother, t, calibrate_stage(raw, self.calibration)[0])
+        targets, out = retarget_stage(self.table, values)
+        return FrameResult(t, found, values, targets, out[0])
+
+    def _remember(self, t: float, pose: HeadPose, blendshapes: np.ndarray) -> None:
+        self._recent.append((t, pose, blendshapes))
+        while self._recent and self._recent[0][0] < t - self._recent_s:
+            self._recent.popleft()
+
+    def calibrate_recent(self, seconds: float = 0.5) -> Calibration:
+        """Neutral from the faces of the last `seconds` (keeps gains, ranges, clamps) and use it."""
+        if not self._recent:
+            raise MappingError("no face seen yet: look at the camera with a neutral face and try again")
+        last = self._recent[-1][0]
+        items = [(p, b) for t, p, b in self._recent if t >= last - seconds]
+        pose = HeadPose(*(np.concatenate([getattr(p, f) for p, _ in items]) for f in
+                          ("rotation", "translation", "scale", "metric_landmarks", "head_landmarks")))
+        # channels without any neutral: capture_neutral measures offsets from these
+        raw = compute_channels(pose, np.stack([b for _, b in items]), self.face)
+        self.set_calibration(capture_neutral(pose, raw, self.calibration))
+        return self.calibration
+
+
+# --- offline -----------------------------------------------------------------------------
+
+def take_channels(take: Take, face: CanonicalFace | None = None, calibration: Calibration | None = None,
+                  camera: PerspectiveCamera | None = None) -> np.ndarray:
+    """Raw channels (N, N_CHANNELS) of a take: pose from landmarks when it has them."""
+    n = take.frame_count
+    has_landmarks = bool(np.isfinite(take.landmarks[take.face_found]).any()) if n else False
+    if has_landmarks:
+        if face is None:
+            raise MappingError("this take has landmarks: pass face=load_canonical_face(model_path)")
+        size = take.image_size
+        if not all(size):
+            raise MappingError("the take does not record its image size, so head pose cannot be computed")
+        pose = PoseSolver(face, camera).solve(take.landmarks, size)
+    else:  # e.g. a Live Link CSV: scores and angles only
+        pose = HeadPose(np.full((n, 3, 3), np.nan), np.full((n, 3), np.nan), np.full(n, np.nan),
+                        np.full((n, 478, 3), np.nan), np.full((n, 478, 3), np.nan))
+    blend = np.where(take.face_found[:, None], take.blendshapes, np.nan)
+    return channel_stage(pose, blend, face, calibration, take.channel_names, take.channels)
+
+
+def map_take(take: Take, table: MappingTable, calibration: Calibration | None = None,
+             smoothing: SmoothingSettings | str = "medium", *, face: CanonicalFace | None = None,
+             camera: PerspectiveCamera | None = None, zero_phase_smoothing: bool = True
+             ) -> dict[Target, np.ndarray]:
+    """Bake a whole take: {target: (N,) values, NaN where there is no value}."""
+    raw = take_channels(take, face, calibration, camera)
+    values = calibrate_stage(raw, calibration)
+    times = take.timestamps_us / 1e6
+    settings = preset(smoothing) if isinstance(smoothing, str) else smoothing
+    if zero_phase_smoothing:
+        values = zero_phase(times, values, settings)
+    else:
+        smoother = LiveSmoother(settings)
+        values = np.stack([smoother.step(float(t), v) for t, v in zip(times, values)]) if len(values) else values
+    targets, out = retarget_stage(table, values)
+    return {t: out[:, i] for i, t in enumerate(targets)}
+
+
