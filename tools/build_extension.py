@@ -111,7 +111,8 @@ def provision_model(explicit: Path | None) -> Path:
     try:
         if explicit is not None:
             return capture_model.verify(explicit)
-        return capture_model.fetch()
+        path, _where_from = capture_model.fetch()
+        return path
     except ModelError as exc:
         raise BuildError(str(exc)) from None
 
@@ -161,6 +162,40 @@ def run_blender_build(stage_dir: Path, out_dir: Path, split_platforms: bool) -> 
     return sorted(made)
 
 
+_VERIFY_SCRIPT = """
+import sys, cv2, numpy, mediapipe
+from mediapipe.tasks.python import vision
+from mediapipe.tasks.python.core.base_options import BaseOptions
+ok, frame = cv2.VideoCapture(sys.argv[2]).read()
+assert ok, "cannot read " + sys.argv[2]
+options = vision.FaceLandmarkerOptions(base_options=BaseOptions(model_asset_path=sys.argv[1]),
+                                       output_face_blendshapes=True, output_facial_transformation_matrixes=True)
+with vision.FaceLandmarker.create_from_options(options) as landmarker:
+    image = mediapipe.Image(image_format=mediapipe.ImageFormat.SRGB, data=cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+    result = landmarker.detect(image)
+assert result.face_landmarks and len(result.face_blendshapes[0]) == 52, "no face found"
+print(f"numpy {numpy.__version__}, mediapipe {mediapipe.__version__}, opencv {cv2.__version__}: "
+      f"{len(result.face_landmarks)} face(s), {len(result.face_landmarks[0])} landmarks, 52 blendshapes")
+"""
+
+
+def verify_wheels(wheels: list[Path], model: Path, media: Path, numpy_pin: str = "numpy==1.26.4") -> str:
+    """Install numpy (Blender's) + exactly these wheels (--no-deps) in a scratch venv and run FaceLandmarker."""
+    with tempfile.TemporaryDirectory() as tmp:
+        venv = Path(tmp) / "venv"
+        python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+        steps = [[sys.executable, "-m", "venv", str(venv)],
+                 [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", numpy_pin],
+                 [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
+                  *map(str, wheels)],
+                 [str(python), "-c", _VERIFY_SCRIPT, str(model), str(media)]]
+        for command in steps:
+            result = subprocess.run(command, capture_output=True, text=True, cwd=tmp)
+            if result.returncode != 0:
+                raise BuildError(f"wheel check failed at {command[2:4]}:\n{result.stdout}{result.stderr[-2000:]}")
+        return result.stdout.strip()
+
+
 def build(out_dir: Path, model: Path | None = None, source: Path = REPO) -> list[Path]:
     """Build the extension zip(s) into out_dir; return their paths."""
     manifest = read_manifest(source)
@@ -176,8 +211,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=REPO / "dist", help="output folder (default: dist/)")
     parser.add_argument("--model", type=Path, help="a face_landmarker.task to bundle (default: the user cache)")
+    parser.add_argument("--verify", type=Path, metavar="VIDEO_OR_IMAGE",
+                        help="first check the wheels: a scratch venv with numpy 1.26.4 + exactly these wheels "
+                             "(--no-deps) runs FaceLandmarker on the first frame of this file")
     args = parser.parse_args(argv)
     try:
+        if args.verify is not None:
+            wheels = [fetch_wheel(Path(rel).name) for rel in read_manifest().get("wheels", [])]
+            log(verify_wheels(wheels, provision_model(args.model), args.verify.resolve()))
         zips = build(args.out.resolve(), args.model)
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
