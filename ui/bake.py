@@ -17,9 +17,10 @@ from typing import Callable, Mapping
 
 import bpy
 import numpy as np
+from mathutils import Euler
 
 from . import keyframes
-from .rig_apply import BoneState, euler_order
+from .rig_apply import BoneState
 from .targets import BONE, LOCATION, SHAPE_KEY, Target, find_object, parse_target, pose_bone, quoted
 
 LAYERED_ACTIONS = bpy.app.version >= (4, 4, 0)
@@ -179,26 +180,37 @@ def _plan(values: Mapping[Target, np.ndarray], times: np.ndarray, settings: Bake
 
 
 def _bone_curves(bone: bpy.types.PoseBone, axes: dict[tuple[str, int], np.ndarray]) -> list[_Curve]:
-    """Location and rotation curves of one bone, rotations converted to its rotation mode."""
+    """Location and rotation curves of one bone, XYZ Euler input converted to its rotation mode."""
     prefix = f"pose.bones[{quoted(bone.name)}]"
     curves = [_Curve(f"{prefix}.location", axis, bone.name, series)
               for (channel, axis), series in sorted(axes.items()) if channel == LOCATION]
     rotation = {axis: series for (channel, axis), series in axes.items() if channel != LOCATION}
-    if not rotation:
-        return curves
     mode = bone.rotation_mode
-    if mode not in ROTATION_PATHS:
+    if mode == "XYZ" or not rotation:
         return curves + [_Curve(f"{prefix}.rotation_euler", axis, bone.name, series)
                          for axis, series in sorted(rotation.items())]
-    state = BoneState.read(bone)
+    state = BoneState.read(bone)  # axes the take does not drive keep the bone's pose
     euler = np.tile(np.asarray(state.euler(), np.float64), (len(next(iter(rotation.values()))), 1))
     for axis, series in rotation.items():
         euler[:, axis] = series
-    quats = keyframes.continuous_quaternions(keyframes.euler_to_quaternion(euler, euler_order(mode)),
-                                             np.asarray(state.rotation_quaternion))
-    channels = quats if mode == "QUATERNION" else keyframes.quaternion_to_axis_angle(quats)
-    path = f"{prefix}.{ROTATION_PATHS[mode]}"
-    return curves + [_Curve(path, i, bone.name, channels[:, i]) for i in range(4)]
+    if mode in ROTATION_PATHS:
+        quats = keyframes.continuous_quaternions(keyframes.euler_to_quaternion(euler),
+                                                 np.asarray(state.rotation_quaternion))
+        channels = quats if mode == "QUATERNION" else keyframes.quaternion_to_axis_angle(quats)
+        path = f"{prefix}.{ROTATION_PATHS[mode]}"
+    else:
+        channels, path = _euler_in_order(euler, mode, state.rotation_euler), f"{prefix}.rotation_euler"
+    return curves + [_Curve(path, i, bone.name, channels[:, i]) for i in range(channels.shape[1])]
+
+
+def _euler_in_order(euler_xyz: np.ndarray, order: str, start) -> np.ndarray:
+    """XYZ Euler rows -> the same rotations in another Euler order, each close to the one before."""
+    out = np.empty_like(euler_xyz)
+    previous = Euler(start, order)
+    for i, row in enumerate(euler_xyz):  # mathutils: rare bone modes, ~1 us a frame
+        previous = Euler(row).to_matrix().to_euler(order, previous)
+        out[i] = previous
+    return out
 
 
 def _new_action(owner: _Owner):

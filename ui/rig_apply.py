@@ -43,7 +43,7 @@ class BoneState:
         bone.location = self.location
 
     def euler(self) -> Euler:
-        """The bone's rotation as Euler angles in its own order (XYZ for quaternion/axis-angle)."""
+        """The bone's rotation as XYZ Euler angles."""
         return rotation_as_euler(self.rotation_mode, self.rotation_euler, self.rotation_quaternion,
                                  self.rotation_axis_angle)
 
@@ -57,21 +57,17 @@ class RigSnapshot:
     props: dict[tuple[str, str], Any] = field(default_factory=dict)
 
 
-def euler_order(rotation_mode: str) -> str:
-    """The Euler order the mapped angles are read in for a bone in this rotation mode."""
-    return rotation_mode if len(rotation_mode) == 3 else "XYZ"
-
-
 def rotation_as_euler(mode: str, euler: Iterable[float], quaternion: Iterable[float],
                       axis_angle: Iterable[float]) -> Euler:
-    """A bone rotation, whatever its mode, as Euler angles in euler_order(mode)."""
-    order = euler_order(mode)
+    """A bone rotation, whatever its mode, as XYZ Euler angles (the mapping's convention)."""
     if mode == "QUATERNION":
-        return Quaternion(quaternion).normalized().to_euler(order)
+        return Quaternion(quaternion).normalized().to_euler("XYZ")
     if mode == "AXIS_ANGLE":
         angle, *axis = axis_angle
-        return Quaternion(axis, angle).to_euler(order)
-    return Euler(euler, order)
+        return Quaternion(axis, angle).to_euler("XYZ")
+    if mode == "XYZ":
+        return Euler(euler, "XYZ")
+    return Euler(euler, mode).to_matrix().to_euler("XYZ")
 
 
 def snapshot_rig(targets: Iterable[Target]) -> RigSnapshot:
@@ -128,6 +124,7 @@ def apply_frame(values: Mapping[Target, float], snapshot: RigSnapshot | None = N
     """Write one frame of mapped values to the rig; returns the targets that were not found.
 
     Bone rotation axes not in `values` keep the snapshot's pose (else the current pose).
+    Targets are tuples or mapping Targets with their owner set (see targets.bind()).
     NaN values (no face this frame) leave their target as it is.
     """
     missing: list[Target] = []
@@ -164,12 +161,14 @@ def apply_frame(values: Mapping[Target, float], snapshot: RigSnapshot | None = N
 
 
 def _set_rotation(bone: bpy.types.PoseBone, axes: Mapping[int, float], base: BoneState) -> None:
-    """Set the given Euler axes on a bone, converting to its rotation mode."""
+    """Set the given XYZ Euler axes on a bone, converting to its rotation mode."""
     euler = base.euler() if base.rotation_mode == bone.rotation_mode else BoneState.read(bone).euler()
     for axis, value in axes.items():
         euler[axis] = value
     mode = bone.rotation_mode
-    if mode == "QUATERNION":
+    if mode == "XYZ":
+        bone.rotation_euler = euler
+    elif mode == "QUATERNION":
         quat = euler.to_quaternion()
         if quat.dot(Quaternion(bone.rotation_quaternion)) < 0.0:
             quat.negate()  # stay near the current value so interpolation does not spin
@@ -177,8 +176,8 @@ def _set_rotation(bone: bpy.types.PoseBone, axes: Mapping[int, float], base: Bon
     elif mode == "AXIS_ANGLE":
         axis, angle = euler.to_quaternion().to_axis_angle()
         bone.rotation_axis_angle = (angle, *axis)
-    else:
-        bone.rotation_euler = euler
+    else:  # another Euler order: the closest angles to the current ones, so nothing jumps by 360
+        bone.rotation_euler = euler.to_matrix().to_euler(mode, bone.rotation_euler)
 
 
 def _plain(value: Any) -> Any:

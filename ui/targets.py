@@ -1,24 +1,31 @@
-"""Rig targets: the plain tuples a mapping table names, resolved to Blender data paths.
+"""Rig targets: what a mapping table drives, resolved to Blender data.
 
-A target is a tuple, hashable, so it can key a dict of values:
+A target keys a dict of values. It is either mapping.retarget.Target (kind, name, axis,
+owner: the object's name, '' for "the object the table belongs to": see bind()), or a
+plain tuple:
 - ("shape_key", object_name, key_name): a shape key value on a mesh object.
 - ("bone", armature_name, bone_name, "rotation_euler" | "location", axis): one axis
-  (0/1/2 or "X"/"Y"/"Z") of a pose bone; rotations are Euler angles in radians, applied in
-  whatever rotation mode the bone uses (quaternion and axis-angle bones are converted).
+  (0/1/2 or "X"/"Y"/"Z") of a pose bone. Rotations are XYZ Euler angles in radians,
+  bone-local, converted to whatever rotation mode the bone uses.
 - ("prop", object_name, prop_name): a custom property on an object.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Hashable
+from typing import Any, Hashable, Mapping, TypeVar
 
 import bpy
+
+from ..mapping.retarget import Target as MappingTarget
 
 Target = tuple  # see the module docstring
 SHAPE_KEY, BONE, PROP = "shape_key", "bone", "prop"
 ROTATION, LOCATION = "rotation_euler", "location"
 _AXES = {"X": 0, "Y": 1, "Z": 2, 0: 0, 1: 1, 2: 2}
+_MAPPING_KINDS = {"shape_key": (SHAPE_KEY, ""), "bone_rotation": (BONE, ROTATION),
+                  "bone_location": (BONE, LOCATION), "property": (PROP, "")}
+V = TypeVar("V")
 
 
 class TargetError(ValueError):
@@ -40,8 +47,15 @@ class ParsedTarget:
         return self.object_name, self.name
 
 
-def parse_target(target: Hashable) -> ParsedTarget:
-    """Check a target tuple and name its parts; raise TargetError if it is malformed."""
+def parse_target(target: Hashable, owner: str = "") -> ParsedTarget:
+    """Check a target and name its parts (owner: object for targets that name none)."""
+    if isinstance(target, ParsedTarget):
+        return target
+    if isinstance(target, MappingTarget):
+        kind, channel = _MAPPING_KINDS[target.kind]
+        if not (target.owner or owner):
+            raise TargetError(f"{target.label}: which object? Pick the target mesh or armature")
+        return ParsedTarget(kind, target.owner or owner, target.name, channel, max(target.axis, 0))
     if not isinstance(target, tuple) or not target:
         raise TargetError(f"a target must be a non-empty tuple, got {target!r}")
     kind = target[0]
@@ -53,6 +67,11 @@ def parse_target(target: Hashable) -> ParsedTarget:
             return ParsedTarget(kind, str(target[1]), str(target[2]), target[3], _AXES[axis])
     raise TargetError(f"unknown target {target!r}: expected ('shape_key', object, key), "
                       "('bone', armature, bone, 'rotation_euler'|'location', axis) or ('prop', object, name)")
+
+
+def bind(values: Mapping[Hashable, V], owner: str) -> dict[ParsedTarget, V]:
+    """The same values keyed by checked targets; those naming no object get `owner`."""
+    return {parse_target(target, owner): value for target, value in values.items()}
 
 
 def quoted(name: str) -> str:

@@ -92,18 +92,21 @@ def test_rotations_are_converted_to_the_bones_rotation_mode(mode):
     paths = {path for path, _index in curves_by_path(rig)}
     prop = {"QUATERNION": "rotation_quaternion", "AXIS_ANGLE": "rotation_axis_angle"}.get(mode, "rotation_euler")
     assert paths == {f'pose.bones["head"].{prop}'}
-    order = mode if mode == "ZXY" else "XYZ"
     bone = rig.pose.bones["head"]
     for frame in (1, 20, 45):
         bpy.context.scene.frame_set(frame)
-        want = Euler([expected_at(times, angles[:, a], frame) for a in range(3)], order).to_quaternion()
+        want = Euler([expected_at(times, angles[:, a], frame) for a in range(3)], "XYZ").to_quaternion()
         if mode == "QUATERNION":
             got = Quaternion(bone.rotation_quaternion)
         elif mode == "AXIS_ANGLE":
             got = Quaternion(bone.rotation_axis_angle[1:], bone.rotation_axis_angle[0])
         else:
             got = bone.rotation_euler.to_quaternion()
+            assert bone.rotation_euler.order == "ZXY"
         assert abs(got.dot(want)) == pytest.approx(1.0, abs=1e-5)
+    if mode == "ZXY":  # continuous angles: no 360-degree jumps between keys
+        curves = curves_by_path(rig)
+        assert all(np.abs(np.diff(keys(fc)[:, 1])).max() < 0.5 for fc in curves.values())
 
 
 def test_quaternion_curves_never_flip_sign_between_keys():
