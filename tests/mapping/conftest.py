@@ -57,3 +57,23 @@ def solver(canonical):
 
     return PoseSolver(canonical)
 
+
+
+@pytest.fixture(scope="session")
+def dump_take(mediapipe_dumps):
+    """name -> a capture Take holding that clip's MediaPipe output (as the recorder stores it)."""
+    from face_mocap.capture.takes import Take, empty_arrays
+
+    def make(name: str) -> Take:
+        dump = mediapipe_dumps[name]
+        arrays = empty_arrays(len(dump["present"]))
+        arrays["timestamps_us"] = np.round(dump["timestamps_ms"] * 1000).astype(np.int64)
+        arrays["face_found"] = dump["present"]
+        arrays["landmarks"] = dump["landmarks"]
+        arrays["blendshapes"] = dump["blendshapes"]
+        arrays["transforms"] = dump["matrices"]
+        meta = {"format_version": 1, "fps": float(dump["fps"]),
+                "image_size": [int(dump["width"]), int(dump["height"])]}
+        return Take(metadata=meta, **arrays)
+
+    return make

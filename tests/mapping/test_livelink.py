@@ -65,19 +65,9 @@ def test_round_trip_of_the_real_take(tmp_path, interop):
     np.testing.assert_allclose(take_channels(read_take(path)), take_channels(first), atol=1e-6)
 
 
-def test_round_trip_of_a_mediapipe_take(tmp_path, mediapipe_dumps, canonical):
-    from face_mocap.capture.takes import Take, empty_arrays
-
+def test_round_trip_of_a_mediapipe_take(tmp_path, mediapipe_dumps, dump_take, canonical):
     dump = mediapipe_dumps["face_noface"]
-    n = len(dump["present"])
-    arrays = empty_arrays(n)
-    arrays["timestamps_us"] = np.round(dump["timestamps_ms"] * 1000).astype(np.int64)
-    arrays["face_found"] = dump["present"]
-    arrays["landmarks"] = dump["landmarks"]
-    arrays["blendshapes"] = dump["blendshapes"]
-    arrays["transforms"] = dump["matrices"]
-    take = Take(metadata={"format_version": 1, "fps": float(dump["fps"]),
-                          "image_size": [int(dump["width"]), int(dump["height"])]}, **arrays)
+    take = dump_take("face_noface")
     out = tmp_path / "mp.csv"
     export_take(take, out, face=canonical)
     text = out.read_text().splitlines()

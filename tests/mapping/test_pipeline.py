@@ -1,0 +1,97 @@
+"""The staged pipeline: live per frame and offline per take agree; no face stays no value."""
+
+import numpy as np
+import pytest
+
+from face_mocap.capture.protocol import Face, FaceFrame
+from face_mocap.capture.takes import read_take, write_take
+from face_mocap.mapping import channels as ch
+from face_mocap.mapping.autodetect import auto_detect
+from face_mocap.mapping.errors import MappingError
+from face_mocap.mapping.livelink import read_livelink_csv
+from face_mocap.mapping.pipeline import LivePipeline, map_take
+from face_mocap.mapping.retarget import Target
+
+RIG = ["head", "neck", "jaw", "eye.L", "eye.R"]
+
+
+def _table():
+    keys = [n[0].upper() + n[1:] for n in ch.ARKIT_NAMES]  # PascalCase, as on FBHead
+    table, _ = auto_detect(keys, RIG)
+    return table
+
+
+def _frames(take):
+    w, h = take.image_size
+    for i in range(take.frame_count):
+        faces = []
+        if take.face_found[i]:
+            faces = [Face(take.landmarks[i], take.blendshapes[i], take.transforms[i])]
+        yield FaceFrame(i, int(take.timestamps_us[i]), w, h, faces)
+
+
+def test_live_and_offline_agree_frame_by_frame(dump_take, canonical):
+    take = dump_take("pexels")
+    table = _table()
+    for smoothing in ("off", "medium"):
+        live = LivePipeline(canonical, table, smoothing=smoothing)
+        results = [live.process(frame) for frame in _frames(take)]
+        offline = map_take(take, table, smoothing=smoothing, face=canonical, zero_phase_smoothing=False)
+        for j, target in enumerate(results[0].targets):
+            np.testing.assert_allclose([r.values[j] for r in results], offline[target], atol=1e-9)
+    assert len(results[0].targets) == 52 + 3 * 2 + 1 + 2 * 2
+
+
+def test_no_face_gives_no_value_live_and_offline(dump_take, canonical):
+    take = dump_take("face_noface")
+    table = _table()
+    live = LivePipeline(canonical, table)
+    results = [live.process(frame) for frame in _frames(take)]
+    lost = ~take.face_found
+    assert all(np.isnan(r.values).all() for r, gone in zip(results, lost) if gone)
+    assert all(np.isfinite(r.values).all() for r, gone in zip(results, lost) if not gone)
+    assert [r.face_found for r in results] == take.face_found.tolist()
+    baked = map_take(take, table, face=canonical)
+    blink = baked[Target("shape_key", "EyeBlinkLeft")]
+    assert np.isnan(blink[lost]).all() and np.isfinite(blink[~lost]).all()
+
+
+def test_calibrating_live_zeroes_the_neutral_head(dump_take, canonical):
+    take = dump_take("still")
+    live = LivePipeline(canonical, _table(), smoothing="off")
+    frames = list(_frames(take))
+    with pytest.raises(MappingError, match="no face seen yet"):
+        live.calibrate_recent()
+    for frame in frames[:30]:
+        live.process(frame)
+    cal = live.calibrate_recent(seconds=0.5)
+    assert cal.neutral_rotation is not None
+    after = [live.process(frame).channels for frame in frames[30:]]
+    head = np.degrees(np.array(after)[:, 52:55])
+    assert np.abs(np.median(head[:10], axis=0)).max() < 0.5  # right after: the neutral reads 0
+    assert np.abs(head).max() < 5.0  # later he drifts a little, as a still sitter does
+    blink = np.array(after)[:, ch.CHANNEL_INDEX["eyeBlinkLeft"]]
+    assert abs(np.median(blink)) < 0.05  # neutral expression offsets applied too
+
+
+def test_bake_a_recorded_take_file(tmp_path, dump_take, canonical):
+    path = write_take(tmp_path / "take.fmtake", dump_take("grid"))
+    take = read_take(path)
+    baked = map_take(take, _table(), face=canonical)
+    jaw = baked[Target("bone_rotation", "jaw", 0)]
+    assert jaw.shape == (take.frame_count,)
+    assert np.nanmax(np.abs(jaw)) > np.radians(1.0)  # the speaker's jaw moves
+    smile = baked[Target("shape_key", "MouthSmileLeft")]
+    assert np.all((smile >= 0) & (smile <= 1))
+
+
+def test_bake_a_live_link_take(interop):
+    take = read_livelink_csv(interop / "MySlate_3_Jason_Millers_iPhone.csv").take
+    baked = map_take(take, _table())  # no landmarks: no canonical face needed
+    assert np.isfinite(baked[Target("shape_key", "JawOpen")]).all()
+    assert np.isnan(baked[Target("bone_rotation", "jaw", 0)]).all()
+
+
+def test_a_take_with_landmarks_needs_the_canonical_face(dump_take):
+    with pytest.raises(MappingError, match="load_canonical_face"):
+        map_take(dump_take("grid"), _table())
