@@ -102,6 +102,15 @@ def add_camera_and_light(scene: bpy.types.Scene, target: bpy.types.Object) -> No
     scene.render.image_settings.file_format = "PNG"
 
 
+def set_frame_range_to_bake(scene: bpy.types.Scene, owners) -> None:
+    """Play exactly the baked frames."""
+    ranges = [owner.animation_data.action.frame_range for owner in owners
+              if owner.animation_data and owner.animation_data.action]
+    if ranges:
+        scene.frame_start = int(math.floor(min(r[0] for r in ranges)))
+        scene.frame_end = int(math.ceil(max(r[1] for r in ranges)))
+
+
 def frames_to_show(scene: bpy.types.Scene, count: int) -> list[int]:
     return [int(round(f)) for f in np.linspace(scene.frame_start, scene.frame_end, count)]
 
@@ -196,6 +205,7 @@ def run(video: Path | None, out: Path, docs: bool) -> dict[str, Path]:
     run_operator("import_video", filepath=str(video))
     log("Bake")
     run_operator("bake_take")
+    set_frame_range_to_bake(scene, (face.data.shape_keys, rig))
     bpy.ops.wm.save_as_mainfile(filepath=str(blend))
     add_camera_and_light(scene, face)
     outputs = {"blend": blend, "contact_sheet": out / "contact_sheet.png", "curves": out / "curves.png"}
