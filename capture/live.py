@@ -19,7 +19,7 @@ import cv2
 from .errors import EXIT_OK, CaptureError, ConnectionFailed, UsageError
 from .landmarker import Landmarker
 from .pipeline import CaptureSettings, open_inputs, track
-from .protocol import (ACCEPTED, MAX_PREVIEW_BYTES, Bye, Error, FaceFrame, Heartbeat, Hello, Message, Preview,
+from .protocol import (ACCEPTED, MAX_PREVIEW_BYTES, Bye, Error, Heartbeat, Hello, Message, Preview,
                        ProtocolError, Status, encode, read_message)
 from .sources import VideoFrame
 

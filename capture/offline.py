@@ -14,7 +14,7 @@ from .landmarker import Landmarker
 from .model import MODEL_SHA256
 from .pipeline import CaptureSettings, open_inputs, track
 from .progress import Progress
-from .protocol import BLENDSHAPE_NAMES
+from .protocol import BLENDSHAPE_NAMES, FaceFrame
 from .takes import TakeWriter
 
 
@@ -45,13 +45,28 @@ def _open_writer(out: Path, metadata: dict) -> TakeWriter:
         raise OutputError(f"cannot write take '{out}': {exc.strerror or exc}") from None
 
 
+class _Stats:
+    """Counts for the summary."""
+
+    def __init__(self) -> None:
+        self.frames = self.with_face = self.max_faces = 0
+        self.first_us = self.last_us = 0
+
+    def add(self, result: FaceFrame) -> None:
+        if not self.frames:
+            self.first_us = result.timestamp_us
+        self.last_us = result.timestamp_us
+        self.frames += 1
+        self.with_face += bool(result.faces)
+        self.max_faces = max(self.max_faces, len(result.faces))
+
+
 def run_offline(settings: CaptureSettings, out: Path, progress_mode: str = "auto",
                 stop: threading.Event | None = None, rerun_path: Path | None = None) -> int:
     """Capture every frame into `out` atomically and print a summary; return the exit code."""
     stop = stop or threading.Event()
-    model_path, source = open_inputs(settings)
-    rerun = None
-    writer = None
+    model_path, source = open_inputs(settings)  # every input problem shows up before anything is written
+    writer = rerun = None
     try:
         with Landmarker(model_path, settings.landmarker, quiet=settings.quiet_native_logs) as landmarker:
             if rerun_path is not None:
@@ -60,43 +75,30 @@ def run_offline(settings: CaptureSettings, out: Path, progress_mode: str = "auto
                 rerun = RerunLogger(rerun_path, model_path)
             total = source.total if settings.max_frames is None else min(source.total or settings.max_frames,
                                                                         settings.max_frames)
-            progress = Progress(progress_mode, total)
-            stats = {"frames": 0, "with_face": 0, "max_faces": 0}
+            progress, stats = Progress(progress_mode, total), _Stats()
             started = time.monotonic()
-            first_ts = last_ts = 0
             for frame, result in track(source, landmarker, stop, settings.max_frames):
-                if writer is None:
+                if writer is None:  # the image size is known now
                     writer = _open_writer(out, take_metadata(settings, source, result.width, result.height))
-                    first_ts = result.timestamp_us
                 writer.append(result)
                 if rerun:
                     rerun.log(frame, result)
-                last_ts = result.timestamp_us
-                stats["frames"] += 1
-                stats["with_face"] += bool(result.faces)
-                stats["max_faces"] = max(stats["max_faces"], len(result.faces))
-                progress.update(stats["frames"])
-            if stop.is_set() and not source.is_live:
+                stats.add(result)
+                progress.update(stats.frames)
+            if stop.is_set() and not source.is_live:  # a camera recording ends by being stopped
                 raise KeyboardInterrupt
             if writer is None:
                 raise OutputError(f"'{source.description}' delivered no frames; no take written")
             try:
-                writer.finish({"frames_with_face": stats["with_face"], "max_faces": stats["max_faces"]})
+                writer.finish({"frames_with_face": stats.with_face, "max_faces": stats.max_faces})
             except OSError as exc:
                 raise OutputError(f"cannot finish take '{out}': {exc.strerror or exc}") from None
             writer = None
             elapsed = time.monotonic() - started  # decode, inference, encoding and writing
-            progress.finish(stats["frames"])
-            summary = {
-                "out": str(out), "source": source.description, "frames": stats["frames"],
-                "frames_with_face": stats["with_face"], "frames_without_face": stats["frames"] - stats["with_face"],
-                "max_faces": stats["max_faces"], "duration_s": round((last_ts - first_ts) / 1e6, 3),
-                "elapsed_s": round(elapsed, 3), "fps": round(stats["frames"] / max(elapsed, 1e-9), 1),
-            }
+            progress.finish(stats.frames)
             if rerun:
                 rerun.finish()
                 rerun = None
-                summary["rerun"] = str(rerun_path)
     except KeyboardInterrupt:
         print("interrupted: no take written", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -106,7 +108,13 @@ def run_offline(settings: CaptureSettings, out: Path, progress_mode: str = "auto
         if rerun is not None:
             rerun.abort()
         source.close()
-    _print_summary(summary, progress_mode)
+    _print_summary({
+        "out": str(out), "source": source.description, "frames": stats.frames,
+        "frames_with_face": stats.with_face, "frames_without_face": stats.frames - stats.with_face,
+        "max_faces": stats.max_faces, "duration_s": round((stats.last_us - stats.first_us) / 1e6, 3),
+        "elapsed_s": round(elapsed, 3), "fps": round(stats.frames / max(elapsed, 1e-9), 1),
+        **({"rerun": str(rerun_path)} if rerun_path else {}),
+    }, progress_mode)
     return EXIT_OK
 
 

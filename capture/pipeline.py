@@ -63,7 +63,7 @@ class Pacer:
 def track(source: Source, landmarker: Landmarker, stop: threading.Event, max_frames: int | None = None,
           realtime: bool = False, idle: Callable[[], None] | None = None) -> Iterator[tuple[VideoFrame, FaceFrame]]:
     """Yield (image, result) for each frame until the input ends, `stop` is set or max_frames."""
-    frames = source.frames() if source.is_live else prefetch(source.frames())
+    frames = source.frames(stop) if source.is_live else prefetch(source.frames())
     pacer = Pacer() if realtime and not source.is_live else None
     streaming = landmarker.options.running_mode == "LIVE_STREAM"
     try:

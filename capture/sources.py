@@ -46,7 +46,8 @@ class Source:
     fps = 0.0  # nominal frame rate
     is_live = False  # a camera: never ends by itself, frames may be skipped
 
-    def frames(self) -> Iterator[VideoFrame]:
+    def frames(self, stop: threading.Event | None = None) -> Iterator[VideoFrame]:
+        """Decoded frames in order; a live source also ends when `stop` is set."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -89,7 +90,7 @@ class VideoFileSource(Source):
             self._cap.release()
             raise InputError(f"video '{path}' has no readable frames")
 
-    def frames(self) -> Iterator[VideoFrame]:
+    def frames(self, stop: threading.Event | None = None) -> Iterator[VideoFrame]:
         stamp = _Timestamps()
         index, bgr = 0, self._first
         self._first = None
@@ -137,7 +138,7 @@ class ImageSource(Source):
             raise InputError(f"cannot read image '{path}': not an image or damaged")
         return bgr
 
-    def frames(self) -> Iterator[VideoFrame]:
+    def frames(self, stop: threading.Event | None = None) -> Iterator[VideoFrame]:
         for index, path in enumerate(self.files):
             bgr = self._first if index == 0 else self._read(path)
             yield VideoFrame(index, round(index * 1e6 / self.fps), _to_rgb(bgr, self.mirror))
@@ -147,6 +148,7 @@ class CameraSource(Source):
     """A webcam read by a background thread that keeps only the newest frame (no lag builds up)."""
 
     is_live = True
+    stall_timeout_s = 5.0
 
     def __init__(self, index: int, width: int | None = None, height: int | None = None,
                  fps: float | None = None, mirror: bool = False, open_timeout_s: float = 5.0) -> None:
@@ -190,19 +192,23 @@ class CameraSource(Source):
             if not ok:
                 return
 
-    def frames(self) -> Iterator[VideoFrame]:
+    def frames(self, stop: threading.Event | None = None) -> Iterator[VideoFrame]:
         stamp = _Timestamps()
         index, item = 0, self._pending
-        while item is not None and not self._stop.is_set():
+        stop = stop or self._stop
+        while item is not None and not stop.is_set():
             us, bgr = item
             yield VideoFrame(index, stamp(us), _to_rgb(bgr, self.mirror))
             index += 1
-            while not self._stop.is_set():
+            waited = 0.0
+            while not stop.is_set():
                 try:
-                    item = self._latest.get(timeout=0.5)
+                    item = self._latest.get(timeout=0.25)
                     break
                 except queue.Empty:
-                    continue
+                    waited += 0.25
+                    if waited >= self.stall_timeout_s:
+                        raise InputError(f"{self.description} delivered no image for {waited:g} s") from None
         if item is None:
             raise InputError(f"{self.description} stopped delivering images (unplugged?)")
 
