@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import addon_utils
@@ -10,7 +11,9 @@ import numpy as np
 import pytest
 
 from bake_scene import curves_by_path, keys, reset, set_fps
-from face_mocap.ui import bake
+from face_mocap.mapping import autodetect, livelink, pipeline
+from face_mocap.mapping.channels import CHANNEL_INDEX, N_CHANNELS
+from face_mocap.ui import bake, targets
 
 FPS = 30
 
@@ -97,3 +100,64 @@ def evaluated_vertices(obj: bpy.types.Object) -> np.ndarray:
     mesh.vertices.foreach_get("co", co)
     evaluated.to_mesh_clear()
     return co.reshape(-1, 3)
+
+
+def test_live_link_take_baked_onto_fbhead_through_auto_detect(interop):
+    """The real iPhone take onto the character it was made for: CSV -> auto-detect -> map -> bake."""
+    open_blend(interop / "Live_Link_Face.blend")
+    head = bpy.data.objects["FBHead"]
+    imported = livelink.read_livelink_csv(interop / "MySlate_3_Jason_Millers_iPhone.csv")
+    take = imported.take
+    table, report = autodetect.auto_detect(shape_keys=list(head.data.shape_keys.key_blocks.keys()), mesh="FBHead")
+    assert len(report.shape_keys) == 51
+    values = pipeline.map_take(take, table, smoothing="off")
+    times = take.timestamps_us / 1e6
+    fps = bake.scene_fps(bpy.context.scene)
+
+    result = bake.bake_values(values, times, bake.BakeSettings(fps=fps, start_frame=1, name="MySlate_3"))
+
+    curves = curves_by_path(head.data.shape_keys)
+    assert len(curves) == 51 and not result.skipped
+    duration = take.duration_s
+    assert all(abs(len(fc.keyframe_points) - duration * fps) <= 1 for fc in curves.values())
+    column = csv_column(interop / "MySlate_3_Jason_Millers_iPhone.csv", "JawOpen")
+    jaw = keys(curves[('key_blocks["JawOpen"].value', 0)])
+    expected = np.interp((jaw[:, 0] - 1) / fps, times - times[0], np.clip(column, 0, 1))
+    assert np.abs(jaw[:, 1] - expected).max() < 1e-4
+    assert jaw[:, 1].max() - jaw[:, 1].min() > 0.2  # the jaw really opens and closes in this take
+    rest = evaluated_vertices(head)
+    widest = times[np.argmax(column)] - times[0]
+    bpy.context.scene.frame_set(1 + round(widest * fps))
+    assert np.abs(evaluated_vertices(head) - rest).max() > 1e-3
+
+
+def test_rigify_preset_via_auto_detect_drives_head_neck_jaw_and_eyes(rigify_blend):
+    open_blend(rigify_blend)
+    rig = bpy.data.objects["rig"]
+    bone_rest = {bone.name: np.array(bone.matrix_local.to_3x3()) for bone in rig.data.bones}
+    table, report = autodetect.auto_detect(bones=[b.name for b in rig.data.bones], bone_rest=bone_rest,
+                                           armature="rig")
+    assert report.rig == "rigify"
+    times = np.arange(0.0, 2.0 + 1e-9, 1 / 30)
+    channels = np.zeros((len(times), N_CHANNELS))
+    rise = np.clip(times, 0.0, 1.0)
+    for name, amount in (("headYaw", 0.5), ("headPitch", 0.3), ("jawAngle", 0.3),
+                         ("eyeLeftYaw", 0.3), ("eyeRightYaw", 0.3), ("eyeLeftPitch", 0.2), ("eyeRightPitch", 0.2)):
+        channels[:, CHANNEL_INDEX[name]] = amount * rise
+    values = targets.bind(table.evaluate(channels), rig.name)
+
+    bake.bake_values(values, times, bake.BakeSettings(fps=FPS, name="Take"))
+
+    curves = curves_by_path(rig)
+    for bone in ("head", "neck", "jaw_master", "eye.L", "eye.R"):
+        assert any(path.startswith(f'pose.bones["{bone}"]') for path, _ in curves), bone
+    rest, posed = world_matrices(rig, 1), world_matrices(rig, 1 + FPS + 10)
+    for driven in ("DEF-spine.006", "DEF-spine.004", "DEF-jaw", "ORG-eye.L", "ORG-eye.R"):
+        assert np.abs(posed[driven] - rest[driven]).max() > 1e-3, f"{driven} did not move"
+
+
+def csv_column(path: Path, name: str) -> np.ndarray:
+    """One column of a Live Link Face CSV, read with the csv module (independently of mapping/)."""
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    return np.array([float(row[name]) for row in rows])
