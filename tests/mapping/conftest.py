@@ -1,11 +1,12 @@
 """Fixtures for tests/mapping: real MediaPipe output, produced once per session.
 
 tests/mapping runs in the Blender env (no mediapipe), so mediapipe_dump.py runs in the
-capture interpreter as a subprocess; all clips are processed in parallel.
+capture interpreter as a subprocess (two clips at a time).
 """
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 from pathlib import Path
 
@@ -21,23 +22,40 @@ CLIPS = {
 }
 
 
+def _digest(*parts: bytes) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(hashlib.sha256(part).digest())
+    return h.hexdigest()[:16]
+
+
 @pytest.fixture(scope="session")
-def mediapipe_dumps(tmp_path_factory, capture_python, model_path, facedata) -> dict[str, dict]:
-    """name -> arrays of MediaPipe output (see mediapipe_dump.py), for CLIPS + 'astronaut'."""
-    out_dir = tmp_path_factory.mktemp("mediapipe")
-    script = str(HERE / "mediapipe_dump.py")
-    jobs = {"astronaut": [capture_python, script, "astronaut", str(out_dir / "astronaut.npz")]}
-    for name, clip in CLIPS.items():
-        jobs[name] = [capture_python, script, "video", str(facedata / clip),
-                      str(out_dir / f"{name}.npz")]
-    procs = {name: subprocess.Popen(cmd + ["--model", str(model_path)], stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT, text=True)
-             for name, cmd in jobs.items()}
-    dumps = {}
-    for name, proc in procs.items():
+def mediapipe_dumps(request, capture_python, model_path, facedata) -> dict[str, dict]:
+    """name -> arrays of MediaPipe output (see mediapipe_dump.py), for CLIPS + 'astronaut'.
+
+    Results are kept in pytest's cache under a hash of the script, model and clip bytes,
+    so MediaPipe runs again only when one of them changes."""
+    out_dir = Path(request.config.cache.mkdir("face_mocap_mediapipe"))
+    script = HERE / "mediapipe_dump.py"
+    common = (script.read_bytes(), Path(model_path).read_bytes())
+    jobs = {}
+    for name, clip in [("astronaut", None), *CLIPS.items()]:
+        source = [] if clip is None else [str(facedata / clip)]
+        out = out_dir / f"{name}-{_digest(*common, *(Path(s).read_bytes() for s in source))}.npz"
+        mode = "astronaut" if clip is None else "video"
+        jobs[name] = (out, [capture_python, str(script), mode, *source, str(out), "--model", str(model_path)])
+    pending = [(name, cmd) for name, (out, cmd) in jobs.items() if not out.exists()]
+    running: list = []
+    while pending or running:  # two at a time: MediaPipe uses several threads itself
+        while pending and len(running) < 2:
+            name, cmd = pending.pop(0)
+            running.append((name, subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)))
+        name, proc = running.pop(0)
         log, _ = proc.communicate(timeout=300)
         assert proc.returncode == 0, f"mediapipe_dump {name} failed:\n{log[-3000:]}"
-        with np.load(out_dir / f"{name}.npz") as data:
+    dumps = {}
+    for name, (out, _) in jobs.items():
+        with np.load(out) as data:
             dumps[name] = {key: data[key] for key in data.files}
     return dumps
 
