@@ -1,72 +1,315 @@
 """Glue between Blender data and the mapping layer: tables on objects, live pipeline, bake, presets.
 
-The operators call these functions; they turn Object.face_mocap rows into mapping tables,
-run mapping/ (pure numpy) and hand target values to rig_apply/bake (the bake engineer's).
+Mapping rows live on the character's objects (Object.face_mocap.rows: shape-key rows on
+the mesh, bone rows on the armature). Here they become a mapping.retarget.MappingTable;
+its targets are bound to the objects as ui/targets.py tuples for rig_apply and bake.
 """
 
 from __future__ import annotations
 
+import math
+from pathlib import Path
+
 import bpy
+import numpy as np
 
-from ..mapping.errors import MappingError
+from ..capture.errors import ModelError
+from ..capture.model import find_model
+from ..capture.takes import read_take, write_take
+from ..mapping import autodetect, livelink
+from ..mapping.calibration import Calibration, capture_neutral
+from ..mapping.canonical import load_canonical_face
+from ..mapping.channels import N_CHANNELS
+from ..mapping.errors import MappingError, RetargetError
+from ..mapping.pipeline import LivePipeline, channel_stage, map_take, pose_stage
+from ..mapping.pose import PoseSolver
+from ..mapping.retarget import AXES, MappingRow, MappingTable, Target
+from ..mapping.smoothing import OneEuro, SmoothingSettings, preset
+from . import bake, preferences, rig_apply, takes_io
+from .session import CaptureError, with_hint
+
+_UNBOUNDED = 1e30  # FloatProperty stores inf as FLT_MAX: anything beyond this means "no limit"
+_KIND_TO_TYPE = {"shape_key": "SHAPE_KEY", "bone_rotation": "BONE_ROTATION",
+                 "bone_location": "BONE_LOCATION", "property": "PROPERTY"}
+_TYPE_TO_KIND = {v: k for k, v in _KIND_TO_TYPE.items()}
 
 
-def _not_ready(what: str) -> MappingError:
-    return MappingError(f"{what} is not available in this build of Face Mocap")
+# --- the model and the canonical face -------------------------------------------------------
 
+def canonical_face(context: bpy.types.Context | None = None):
+    """The canonical face read from the model the capture process uses (cached by path)."""
+    try:
+        path = find_model(preferences.model_override(context) or None)
+    except ModelError as exc:
+        raise CaptureError(with_hint(str(exc), "model", "")) from None
+    return load_canonical_face(path)
+
+
+# --- tables on objects ----------------------------------------------------------------------
+
+def _bound(value: float) -> float:
+    return value if abs(value) < _UNBOUNDED else math.copysign(math.inf, value)
+
+
+def rows_to_table(objects) -> MappingTable:
+    """The enabled rows of these objects' tables as one MappingTable (owner = object name)."""
+    rows = []
+    for obj in objects:
+        if obj is None:
+            continue
+        for item in obj.face_mocap.rows:
+            if not (item.enabled and item.source and item.target):
+                continue
+            kind = _TYPE_TO_KIND[item.target_type]
+            axis = AXES.index(item.axis) if kind.startswith("bone_") else -1
+            try:
+                rows.append(MappingRow(item.source, Target(kind, item.target, axis, obj.name), item.factor,
+                                       item.offset, _bound(item.min), _bound(item.max)))
+            except RetargetError as exc:
+                raise RetargetError(f"{obj.name}: {exc}") from None
+    table = MappingTable(rows)
+    table.evaluate_array(np.zeros((1, N_CHANNELS)))  # an unknown channel is reported now, not per frame
+    return table
+
+
+def table_to_rows(table: MappingTable, mesh, armature) -> int:
+    """Replace the objects' rows: shape keys/properties to the mesh (if any), bones to the armature."""
+    for obj in (mesh, armature):
+        if obj is not None:
+            obj.face_mocap.rows.clear()
+            obj.face_mocap.active_row = 0
+    count = 0
+    for row in table.rows:
+        obj = armature if row.target.kind.startswith("bone_") else (mesh or armature)
+        if obj is None:
+            continue
+        item = obj.face_mocap.rows.add()
+        item.source, item.target = row.source, row.target.name
+        item.target_type = _KIND_TO_TYPE[row.target.kind]
+        if row.target.axis >= 0:
+            item.axis = AXES[row.target.axis]
+        item.factor, item.offset, item.min, item.max = row.factor, row.offset, row.min, row.max
+        count += 1
+    return count
+
+
+def bind(target: Target, fallback_owner: str = "") -> tuple:
+    """A mapping Target -> the rig_apply/bake target tuple on its object."""
+    owner = target.owner or fallback_owner
+    if target.kind == "shape_key":
+        return ("shape_key", owner, target.name)
+    if target.kind == "bone_rotation":
+        return ("bone", owner, target.name, "rotation_euler", target.axis)
+    if target.kind == "bone_location":
+        return ("bone", owner, target.name, "location", target.axis)
+    return ("prop", owner, target.name)
+
+
+# --- scene settings -> mapping settings -----------------------------------------------------
+
+def smoothing_settings(scene: bpy.types.Scene) -> SmoothingSettings:
+    """The scene's smoothing preset, or its custom One Euro parameters per channel kind."""
+    settings = scene.face_mocap
+    if settings.smoothing != "custom":
+        return preset(settings.smoothing)
+    result = preset("medium")
+    for kind in ("shape", "rotation", "location"):
+        one_euro = OneEuro(getattr(settings, f"{kind}_min_cutoff"), getattr(settings, f"{kind}_beta"),
+                           settings.d_cutoff)
+        result = result.with_kind(kind, one_euro, result.offline_hz.get(kind))
+    return result
+
+
+def calibration(scene: bpy.types.Scene) -> Calibration | None:
+    """The scene's calibration, or None when there is none."""
+    text = scene.face_mocap.calibration
+    return Calibration.from_json(text) if text else None
+
+
+def _smoothing_key(scene: bpy.types.Scene) -> tuple:
+    s = scene.face_mocap
+    return (s.smoothing, s.shape_min_cutoff, s.shape_beta, s.rotation_min_cutoff, s.rotation_beta,
+            s.location_min_cutoff, s.location_beta, s.d_cutoff)
+
+
+# --- live ---------------------------------------------------------------------------------
 
 class LiveRig:
-    """The rig being driven live: its mapping, the live pipeline and a snapshot to restore."""
+    """The rig driven live: the mapping pipeline, bound targets and a snapshot to restore."""
 
-    def __init__(self) -> None:
-        self.snapshot = None
+    def __init__(self, pipeline: LivePipeline, scene: bpy.types.Scene) -> None:
+        self.pipeline = pipeline
+        self.bound = {target: bind(target) for target in pipeline.table.targets}
+        self.snapshot = rig_apply.snapshot_rig(self.bound.values())
+        self._smoothing = _smoothing_key(scene)
+        self._calibration = scene.face_mocap.calibration
+        self.last_result = None
 
     @classmethod
     def from_scene(cls, scene: bpy.types.Scene) -> "LiveRig":
-        return cls()
+        """Build from the scene's targets, their tables, calibration and smoothing."""
+        settings = scene.face_mocap
+        table = rows_to_table([settings.target_mesh, settings.target_armature])
+        pipeline = LivePipeline(canonical_face(), table, calibration(scene), smoothing_settings(scene))
+        return cls(pipeline, scene)
+
+    def sync(self, scene: bpy.types.Scene) -> None:
+        """Follow smoothing or calibration changes made while capturing."""
+        key = _smoothing_key(scene)
+        if key != self._smoothing:
+            self._smoothing = key
+            self.pipeline.set_smoothing(smoothing_settings(scene))
+        if scene.face_mocap.calibration != self._calibration:
+            self._calibration = scene.face_mocap.calibration
+            self.pipeline.set_calibration(calibration(scene) or Calibration())
 
     def apply(self, frame) -> None:
-        """Map one frame and write it to the rig."""
+        """Map one frame and write it to the rig (NaN = no face: targets keep their value)."""
+        result = self.pipeline.process(frame)
+        self.last_result = result
+        if result.face_found:
+            rig_apply.apply_frame({self.bound[t]: v for t, v in zip(result.targets, result.values.tolist())},
+                                  self.snapshot)
 
     def restore(self) -> None:
         """Put the rig back as it was before the capture."""
+        rig_apply.restore_rig(self.snapshot)
+
+    def calibrate(self, scene: bpy.types.Scene, seconds: float = 0.5) -> None:
+        """Neutral from the last half second of faces; stored in the scene (saved with the file)."""
+        cal = self.pipeline.calibrate_recent(seconds)
+        self._calibration = scene.face_mocap.calibration = cal.to_json()
 
 
-def calibrate_live(scene, session) -> str:
-    raise _not_ready("Calibration")
+def calibrate_live(scene: bpy.types.Scene, live_rig: LiveRig | None) -> str:
+    """Calibrate Neutral from the live stream."""
+    if live_rig is None:
+        raise CaptureError("Start Capture first")
+    live_rig.calibrate(scene)
+    return "Neutral calibrated from the live face"
 
 
-def calibrate_from_take(scene, frame: int) -> str:
-    raise _not_ready("Calibration")
+def calibrate_from_take(scene: bpy.types.Scene, frame: int) -> str:
+    """Calibrate Neutral from one frame of the active take."""
+    item = takes_io.active_take(scene)
+    if item is None:
+        raise CaptureError("Select a take to calibrate from")
+    take = read_take(takes_io.resolve(item))
+    if not 0 <= frame < take.frame_count:
+        raise MappingError(f"take '{item.name}' has frames 0 to {take.frame_count - 1}, not {frame}")
+    if not take.face_found[frame]:
+        raise MappingError(f"no face in frame {frame} of take '{item.name}': pick a frame with a neutral face")
+    face = canonical_face()
+    pose = pose_stage(PoseSolver(face), take.landmarks[frame:frame + 1], take.image_size)
+    raw = channel_stage(pose, take.blendshapes[frame:frame + 1], face)
+    scene.face_mocap.calibration = capture_neutral(pose, raw, calibration(scene)).to_json()
+    return f"Neutral calibrated from frame {frame} of take '{item.name}'"
 
 
-def calibration_changed(scene) -> None:
-    pass
+# --- bake -----------------------------------------------------------------------------------
+
+def bake_take(scene: bpy.types.Scene, path: Path, mesh, armature, name: str, progress=None) -> bake.BakeResult:
+    """Map a take file through the objects' tables and bake it to actions on them."""
+    settings = scene.face_mocap
+    table = rows_to_table([mesh, armature])
+    if not len(table):
+        names = " / ".join(obj.name for obj in (mesh, armature) if obj is not None)
+        raise RetargetError(f"{names} has no mapping rows: press Auto-detect or load a preset")
+    take = read_take(path)
+    if take.frame_count < 2:
+        raise bake.BakeError(f"take '{name}' has {take.frame_count} frame(s): record a longer take")
+    smoothing = smoothing_settings(scene) if settings.bake_smoothing else "off"
+    values = map_take(take, table, calibration(scene), smoothing, face=canonical_face(),
+                      zero_phase_smoothing=True)
+    bound = {bind(target): series for target, series in values.items()}
+    bake_settings = bake.BakeSettings(fps=bake.scene_fps(scene), start_frame=settings.bake_start_frame,
+                                      name=name, reduce_tolerance=settings.bake_tolerance if settings.bake_reduce else 0.0)
+    return bake.bake_values(bound, take.timestamps_us / 1e6, bake_settings, progress)
 
 
-def bake_take(scene, path, mesh, armature, name, progress=None):
-    raise _not_ready("Baking")
+# --- auto-detect and presets -------------------------------------------------------------------
+
+def _rig_names(mesh, armature) -> dict:
+    shape_keys = []
+    if mesh is not None and mesh.data.shape_keys is not None:
+        shape_keys = [block.name for block in mesh.data.shape_keys.key_blocks]
+    bones, rest = [], {}
+    if armature is not None:
+        bones = [bone.name for bone in armature.data.bones]
+        rest = {bone.name: np.array(bone.matrix_local.to_3x3()) for bone in armature.data.bones}
+    return {"shape_keys": shape_keys, "bones": bones, "bone_rest": rest}
 
 
-def auto_detect(scene):
-    raise _not_ready("Auto-detect")
+def auto_detect(scene: bpy.types.Scene, mesh=None, armature=None) -> tuple[int, list[str]]:
+    """Fill the targets' tables from their names; (rows made, what could not be mapped)."""
+    settings = scene.face_mocap
+    mesh = mesh or settings.target_mesh
+    armature = armature or settings.target_armature
+    names = _rig_names(mesh, armature)
+    table, report = autodetect.auto_detect(**names, mesh=mesh.name if mesh else "",
+                                           armature=armature.name if armature else "")
+    count = table_to_rows(table, mesh, armature)
+    for obj in (mesh, armature):
+        if obj is not None:
+            obj.face_mocap.preset = "auto-detected"
+    unmapped = list(report.unmapped_shape_keys) + [f"bone {b}" for b in report.missing_bones if armature]
+    return count, unmapped
+
+
+def user_presets_dir() -> Path:
+    """Where the user's own mapping presets are kept (never inside the add-on)."""
+    return takes_io.user_data_dir("presets")
 
 
 def preset_names() -> list[tuple[str, str]]:
-    return []
+    """(name, description) of the shipped presets, then the user's."""
+    names = [(name, "Shipped with Face Mocap") for name in autodetect.preset_names()]
+    names += [(f"user:{path.stem}", f"Your preset ({path})") for path in sorted(user_presets_dir().glob("*.json"))]
+    return names
 
 
-def load_preset(scene, name: str) -> int:
-    raise _not_ready("Presets")
+def load_preset(scene: bpy.types.Scene, name: str) -> int:
+    """Fill the targets' tables from a shipped preset or a user preset; the row count."""
+    settings = scene.face_mocap
+    mesh, armature = settings.target_mesh, settings.target_armature
+    if name.startswith("user:"):
+        table = MappingTable.load(user_presets_dir() / f"{name[5:]}.json")
+        table = MappingTable([MappingRow(r.source, Target(r.target.kind, r.target.name, r.target.axis),
+                                         r.factor, r.offset, r.min, r.max) for r in table.rows])
+    else:
+        table, _ = autodetect.preset_table(name, **_rig_names(mesh, armature))
+    count = table_to_rows(table, mesh, armature)
+    for obj in (mesh, armature):
+        if obj is not None:
+            obj.face_mocap.preset = name
+    return count
 
 
-def save_preset(scene, name: str):
-    raise _not_ready("Presets")
+def save_preset(scene: bpy.types.Scene, name: str) -> Path:
+    """Save the targets' tables (exact rows) as a user preset."""
+    settings = scene.face_mocap
+    table = rows_to_table([settings.target_mesh, settings.target_armature])
+    if not len(table):
+        raise RetargetError("the targets have no mapping rows to save")
+    path = user_presets_dir() / f"{takes_io.safe_name(name)}.json"
+    table.save(path)
+    return path
 
 
-def import_livelink(scene, path):
-    raise _not_ready("Live Link import")
+# --- Live Link CSV ------------------------------------------------------------------------------
+
+def import_livelink(scene: bpy.types.Scene, path: str) -> tuple:
+    """Read a Live Link Face CSV into a new take file and list it; (item, what was skipped)."""
+    result = livelink.read_livelink_csv(path)
+    name = takes_io.safe_name(Path(path).stem)
+    out = write_take(takes_io.new_take_path(name), result.take)
+    item = takes_io.list_take(scene, out, name)
+    return item, ", ".join(result.skipped[:5])
 
 
-def export_livelink(scene, take_path, out_path):
-    raise _not_ready("Live Link export")
+def export_livelink(scene: bpy.types.Scene, take_path: Path, out_path: str) -> str:
+    """Write a take as a Live Link Face CSV (calibrated with the scene's calibration)."""
+    take = read_take(take_path)
+    livelink.export_take(take, out_path, face=canonical_face(), calibration=calibration(scene))
+    return out_path
+

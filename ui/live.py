@@ -13,6 +13,7 @@ from pathlib import Path
 
 import bpy
 
+from ..mapping.errors import MappingError
 from . import driver, takes_io
 from .session import CaptureError, CaptureSession
 
@@ -34,6 +35,11 @@ class _Live:
 def session() -> CaptureSession | None:
     """The running capture session, if any."""
     return _Live.session
+
+
+def rig() -> "driver.LiveRig | None":
+    """What the running capture drives (its mapping pipeline and rig snapshot)."""
+    return _Live.rig
 
 
 def is_running() -> bool:
@@ -180,15 +186,20 @@ def tick() -> float | None:
         return None
     _mirror_status(status)
     _list_finished(current)
+    scene = _scene()
     newest = current.take_frame()
-    if newest is not None and _Live.rig is not None:
+    if newest is not None and _Live.rig is not None and scene is not None:
         frame, received_at = newest
         try:
+            _Live.rig.sync(scene)
             _Live.rig.apply(frame)
         except ReferenceError:
             _Live.rig = None  # the rig objects were deleted: keep capturing, drive nothing
+        except MappingError as exc:  # shown in the panel; capture carries on
+            runtime = _runtime()
+            if runtime is not None and runtime.last_error != str(exc):
+                runtime.last_error = str(exc)
         current.note_applied(received_at)
-    scene = _scene()
     if scene is not None and scene.face_mocap.show_preview:
         from . import preview
 

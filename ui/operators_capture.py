@@ -112,7 +112,7 @@ class FACEMOCAP_OT_calibrate_neutral(bpy.types.Operator):
             if self.from_take or not live.is_running():
                 message = driver.calibrate_from_take(context.scene, self.frame)
             else:
-                message = driver.calibrate_live(context.scene, live.session())
+                message = driver.calibrate_live(context.scene, live.rig())
         except (CaptureError, MappingError) as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}

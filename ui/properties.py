@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import bpy
 from bpy.props import (BoolProperty, CollectionProperty, EnumProperty, FloatProperty, IntProperty,
                        PointerProperty, StringProperty)
@@ -52,8 +54,8 @@ class FACEMOCAP_PG_mapping_row(bpy.types.PropertyGroup):
     axis: EnumProperty(name="Axis", items=AXIS_ITEMS, default="X")
     factor: FloatProperty(name="Factor", default=1.0)
     offset: FloatProperty(name="Offset", default=0.0)
-    min: FloatProperty(name="Min", default=-1e9)
-    max: FloatProperty(name="Max", default=1e9)
+    min: FloatProperty(name="Min", default=-math.inf, description="Lowest value written (-inf: no limit)")
+    max: FloatProperty(name="Max", default=math.inf, description="Highest value written (inf: no limit)")
 
 
 class FACEMOCAP_PG_character(bpy.types.PropertyGroup):

@@ -258,6 +258,7 @@ class CaptureSession:
         self._authenticated: socket.socket | None = None
         self._status = SessionStatus()
         self._latest: tuple[protocol.FaceFrame, float] | None = None
+        self._image_size = (0, 0)  # of the frames, for the take's metadata (head pose needs it)
         self._frame_seq = 0
         self._taken_seq = 0
         self._preview: protocol.Preview | None = None
@@ -390,6 +391,8 @@ class CaptureSession:
         """Stream every following frame to a take file at path."""
         if not self.active:
             raise CaptureError("Start Capture before recording")
+        if all(self._image_size):
+            metadata = {**metadata, "image_size": list(self._image_size)}
         try:
             writer = TakeWriter(path, metadata)
         except OSError as exc:
@@ -410,7 +413,8 @@ class CaptureSession:
         if writer is None:
             return None
         try:
-            path = writer.finish({"frame_count": writer.frame_count + len(writer._rows)})
+            path = writer.finish({"frame_count": writer.frame_count + len(writer._rows),
+                                  "image_size": list(self._image_size)})
         except (OSError, TakeError) as exc:
             log.error("could not finish take %s: %s", writer.path, exc)
             return None
@@ -518,6 +522,7 @@ class CaptureSession:
             self._last_message_at = now
             if isinstance(message, protocol.FaceFrame):
                 self._latest = (message, now)
+                self._image_size = (message.width, message.height)
                 self._frame_seq += 1
                 self._receive_times.append(now)
                 self._status.frames_received += 1
