@@ -124,3 +124,11 @@ def test_image_folder_is_read_in_natural_order_at_the_given_fps(run_capture, off
     np.testing.assert_array_equal(take.timestamps_us, np.arange(12) * 40_000)
     video, _ = offline_take("grid/bbaf2n.mpg")  # same pixels, same timing -> same landmarks
     np.testing.assert_allclose(take.landmarks, video.landmarks[:12], atol=1e-4)
+
+
+def test_progress_bar_goes_to_stderr_and_the_summary_to_stdout(run_capture, facedata, tmp_path):
+    result = run_capture("--source", facedata / "grid/lwbsza.mpg", "--out", tmp_path / "g.fmtake", "--progress", "bar")
+    assert result.returncode == 0, result.stderr
+    final = result.stderr.splitlines()[-1]  # text mode turned the bar's \r into line breaks
+    assert final.startswith("[" + "#" * 30 + "]") and "75/75 frames" in final
+    assert result.stdout.startswith(f"wrote {tmp_path / 'g.fmtake'}: 75 frames of lwbsza.mpg")
