@@ -28,6 +28,10 @@ CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "face
 WHEEL_CACHE = CACHE / "wheels"
 MANIFEST = "blender_manifest.toml"
 BUNDLED_MODEL = Path("models") / "face_landmarker.task"
+MODEL_NOTICE = """face_landmarker.task: MediaPipe Face Landmarker (float16, v1) by Google,
+licensed under the Apache License 2.0 (https://www.apache.org/licenses/LICENSE-2.0).
+Shipped unmodified; Face Mocap checks its SHA-256 before use.
+"""
 # Never copied into the staging tree (the manifest's exclude patterns drop the rest).
 STAGE_IGNORE = shutil.ignore_patterns(".git", "build", "dist", "out", "wheels", "models", "__pycache__",
                                       ".pytest_cache", "*.pyc", "*.zip")
@@ -127,6 +131,7 @@ def stage(source: Path, stage_dir: Path, wheels: list[Path], model: Path) -> Non
         shutil.copy2(wheel, stage_dir / "wheels" / wheel.name)
     (stage_dir / BUNDLED_MODEL).parent.mkdir()
     shutil.copy2(model, stage_dir / BUNDLED_MODEL)
+    (stage_dir / BUNDLED_MODEL).with_name("NOTICE.txt").write_text(MODEL_NOTICE)
 
 
 def blender_extension_tool() -> tuple[Path, Path]:
