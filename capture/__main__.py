@@ -9,19 +9,27 @@ os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 import argparse  # noqa: E402
+import importlib.util  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
 import threading  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from .errors import EXIT_INTERNAL, CaptureError  # noqa: E402
-from .landmarker import RUNNING_MODES, LandmarkerOptions  # noqa: E402
-from .pipeline import CaptureSettings  # noqa: E402
-from .progress import PROGRESS_MODES  # noqa: E402
+from .errors import EXIT_ENVIRONMENT, EXIT_INTERNAL, CaptureError  # noqa: E402
+
+REQUIRED_MODULES = ("numpy", "cv2", "mediapipe")
+
+
+def missing_dependency() -> str | None:
+    """The first package this interpreter lacks (a custom interpreter without mediapipe, say)."""
+    return next((name for name in REQUIRED_MODULES if importlib.util.find_spec(name) is None), None)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line (see README.md in this folder)."""
+    from .landmarker import RUNNING_MODES, LandmarkerOptions
+    from .progress import PROGRESS_MODES
+
     parser = argparse.ArgumentParser(
         prog="python -m capture",
         description="Track faces with MediaPipe FaceLandmarker: into a take file (--out) or live into Blender (--connect).")
@@ -57,8 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def settings_from(args: argparse.Namespace) -> CaptureSettings:
-    """Plain settings object from parsed arguments."""
+def settings_from(args: argparse.Namespace):
+    """Plain settings object (CaptureSettings) from parsed arguments."""
+    from .landmarker import LandmarkerOptions
+    from .pipeline import CaptureSettings
+
     return CaptureSettings(
         source=args.source, width=args.width, height=args.height, fps=args.fps, mirror=args.mirror,
         model=args.model, max_frames=args.max_frames, realtime=args.realtime, quiet_native_logs=not args.verbose,
@@ -71,6 +82,11 @@ def settings_from(args: argparse.Namespace) -> CaptureSettings:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command; return the exit code."""
+    missing = missing_dependency()
+    if missing:
+        print(f"error: this Python ({sys.executable}) cannot import {missing}: "
+              "use an interpreter with mediapipe and opencv installed", file=sys.stderr)
+        return EXIT_ENVIRONMENT
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.out is not None and args.running_mode == "LIVE_STREAM":

@@ -148,3 +148,11 @@ def test_model_fetch_from_the_offline_source_is_verified(run_capture, tmp_path):
     assert run_capture("verify", fetched, module="capture.model").returncode == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["face_landmarker.task"]
 
+
+
+def test_interpreter_without_mediapipe_is_named(capture_python, repo_root, make_env, facedata, out):
+    # -S hides site-packages: a custom interpreter that lacks the capture packages.
+    result = subprocess.run([capture_python, "-S", "-m", "capture", "--source", facedata / "grid/bbaf2n.mpg",
+                             "--out", out], cwd=repo_root, env=make_env(), capture_output=True, text=True, timeout=60)
+    assert_one_error_line(result, errors.EXIT_ENVIRONMENT, "cannot import numpy", "mediapipe")
+    assert_nothing_written(out)
