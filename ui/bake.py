@@ -19,9 +19,12 @@ import bpy
 import numpy as np
 from mathutils import Euler
 
+from ..capture.takes import Take
+from ..mapping import pipeline
+from ..mapping.retarget import MappingTable
 from . import keyframes
 from .rig_apply import BoneState
-from .targets import BONE, LOCATION, SHAPE_KEY, Target, find_object, parse_target, pose_bone, quoted
+from .targets import BONE, LOCATION, SHAPE_KEY, Target, bind, find_object, parse_target, pose_bone, quoted
 
 LAYERED_ACTIONS = bpy.app.version >= (4, 4, 0)
 LINEAR = bpy.types.Keyframe.bl_rna.properties["interpolation"].enum_items["LINEAR"].value
@@ -84,6 +87,20 @@ class _Owner:
 def scene_fps(scene: bpy.types.Scene) -> float:
     """The scene's real frame rate (fps / fps_base)."""
     return scene.render.fps / scene.render.fps_base
+
+
+def bake_take(take: Take, tables: Mapping[str, MappingTable], settings: BakeSettings, *,
+              calibration=None, smoothing="medium", face=None, progress: ProgressCallback | None = None
+              ) -> BakeResult:
+    """Map a take with each object's table ({object name: table}, offline smoothing) and bake it.
+
+    calibration, smoothing and face go to mapping.pipeline.map_take (face: the canonical face,
+    needed for takes with landmarks). Raises MappingError from mapping/, BakeError from here.
+    """
+    values: dict = {}
+    for owner, table in tables.items():
+        values.update(bind(pipeline.map_take(take, table, calibration, smoothing, face=face), owner))
+    return bake_values(values, take.timestamps_us / 1e6, settings, progress)
 
 
 def bake_values(values: Mapping[Target, np.ndarray], times_s: np.ndarray, settings: BakeSettings,

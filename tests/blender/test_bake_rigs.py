@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from bake_scene import curves_by_path, keys, reset, set_fps
-from face_mocap.mapping import autodetect, livelink, pipeline
+from face_mocap.mapping import autodetect, livelink
 from face_mocap.mapping.channels import CHANNEL_INDEX, N_CHANNELS
 from face_mocap.ui import bake, targets
 
@@ -110,11 +110,10 @@ def test_live_link_take_baked_onto_fbhead_through_auto_detect(interop):
     take = imported.take
     table, report = autodetect.auto_detect(shape_keys=list(head.data.shape_keys.key_blocks.keys()), mesh="FBHead")
     assert len(report.shape_keys) == 51
-    values = pipeline.map_take(take, table, smoothing="off")
     times = take.timestamps_us / 1e6
     fps = bake.scene_fps(bpy.context.scene)
 
-    result = bake.bake_values(values, times, bake.BakeSettings(fps=fps, start_frame=1, name="MySlate_3"))
+    result = bake.bake_take(take, {"FBHead": table}, bake.BakeSettings(fps=fps, name="MySlate_3"), smoothing="off")
 
     curves = curves_by_path(head.data.shape_keys)
     assert len(curves) == 51 and not result.skipped
