@@ -6,6 +6,7 @@ socket, so it never outlives Blender.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import socket
@@ -13,6 +14,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Iterator
 
 import cv2
 
@@ -69,11 +71,14 @@ class Connection:
         self.closed_reason: str | None = None  # set when Blender ends the session
         self.peer_error: Error | None = None
         self._last_heartbeat = 0.0
+        self._send_lock = threading.Lock()  # whole messages only, whichever thread sends
 
     def send(self, message: Message) -> None:
         """Send one message; a vanished peer becomes ConnectionFailed."""
+        data = encode(message)
         try:
-            self._sock.sendall(encode(message))
+            with self._send_lock:
+                self._sock.sendall(data)
         except socket.timeout:
             raise ConnectionFailed(f"Blender stopped reading for {SEND_TIMEOUT_S:g} s") from None
         except OSError as exc:
@@ -93,6 +98,26 @@ class Connection:
         if now - self._last_heartbeat >= HEARTBEAT_INTERVAL_S:
             self._last_heartbeat = now
             self.send(Heartbeat(timestamp_us=time.time_ns() // 1000))
+
+    @contextlib.contextmanager
+    def heartbeats_in_background(self) -> Iterator[None]:
+        """Keep heartbeats going while start-up blocks (model load, a camera that is slow to open)."""
+        done = threading.Event()
+
+        def beat() -> None:
+            while not done.wait(HEARTBEAT_INTERVAL_S):
+                try:
+                    self.send(Heartbeat(timestamp_us=time.time_ns() // 1000))
+                except CaptureError:
+                    return
+
+        thread = threading.Thread(target=beat, name="startup-heartbeat", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
 
     def handshake(self, token: str) -> None:
         """Send Hello and wait for Blender's answer: Status 'accepted' or an Error."""
@@ -172,12 +197,13 @@ def run_live(settings: CaptureSettings, address: str, token: str, preview_fps: f
         conn.handshake(token)
         conn.watch(stop)
         conn.send(Status(state="loading_model"))
-        model_path, source = open_inputs(settings)
-        landmarker = Landmarker(model_path, settings.landmarker, quiet=settings.quiet_native_logs)
-        if rerun_path is not None:
-            from .rerun_log import RerunLogger
+        with conn.heartbeats_in_background():
+            model_path, source = open_inputs(settings)
+            landmarker = Landmarker(model_path, settings.landmarker, quiet=settings.quiet_native_logs)
+            if rerun_path is not None:
+                from .rerun_log import RerunLogger
 
-            rerun = RerunLogger(rerun_path, model_path)
+                rerun = RerunLogger(rerun_path, model_path)
         conn.send(Status(state="model_loaded", detail=model_path.name))
         conn.send(Status(state="running", fps=source.fps, detail=source.description))
         _stream(conn, source, landmarker, settings, stop, preview_fps, rerun)
