@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 
@@ -156,3 +157,25 @@ def test_interpreter_without_mediapipe_is_named(capture_python, repo_root, make_
                              "--out", out], cwd=repo_root, env=make_env(), capture_output=True, text=True, timeout=60)
     assert_one_error_line(result, errors.EXIT_ENVIRONMENT, "cannot import numpy", "mediapipe")
     assert_nothing_written(out)
+
+
+def test_model_lookup_order_explicit_then_bundled_then_cache(run_capture, make_env, repo_root, model_path, tmp_path):
+    addon = tmp_path / "addon"  # an installed extension: capture/ plus the bundled model
+    shutil.copytree(repo_root / "capture", addon / "capture", ignore=shutil.ignore_patterns("__pycache__"))
+    (addon / "models").mkdir()
+    (addon / "models" / "face_landmarker.task").symlink_to(model_path)
+    cache = tmp_path / "cache"
+    (cache / "face_mocap" / "models").mkdir(parents=True)
+    (cache / "face_mocap" / "models" / "face_landmarker.task").symlink_to(model_path)
+    env = {**make_env(XDG_CACHE_HOME=str(cache)), "PYTHONPATH": str(addon)}
+    del env["FACE_MOCAP_MODEL"]
+
+    def where(**extra) -> str:
+        result = run_capture("where", module="capture.model", env={**env, **extra})
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    assert where(FACE_MOCAP_MODEL=str(model_path)) == str(model_path)
+    assert where() == str(addon / "models" / "face_landmarker.task")
+    (addon / "models" / "face_landmarker.task").unlink()
+    assert where() == str(cache / "face_mocap" / "models" / "face_landmarker.task")
