@@ -29,8 +29,8 @@ def run_capture(repo_root, model_path, capture_python):
     """Run `python -m <module> ARGS` in the capture interpreter; return the finished process."""
 
     def run(*args: str, module: str = "capture", env: dict | None = None, stdin: str | None = None,
-            timeout: float = 120.0) -> subprocess.CompletedProcess:
-        return subprocess.run([capture_python, "-m", module, *map(str, args)], cwd=repo_root,
+            timeout: float = 120.0, cwd: Path | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run([capture_python, "-m", module, *map(str, args)], cwd=cwd or repo_root,
                               env=env or capture_env(repo_root, model_path), input=stdin,
                               capture_output=True, text=True, timeout=timeout)
 

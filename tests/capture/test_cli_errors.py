@@ -171,7 +171,7 @@ def test_model_lookup_order_explicit_then_bundled_then_cache(run_capture, make_e
     del env["FACE_MOCAP_MODEL"]
 
     def where(**extra) -> str:
-        result = run_capture("where", module="capture.model", env={**env, **extra})
+        result = run_capture("where", module="capture.model", env={**env, **extra}, cwd=tmp_path)
         assert result.returncode == 0, result.stderr
         return result.stdout.strip()
 
