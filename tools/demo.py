@@ -7,7 +7,8 @@ The Blender part of `python3 tools/dev.py demo`. Runs in the Blender environment
 PyPI + matplotlib); the add-on is this checkout, loaded as Blender loads an extension, and
 the capture process is the capture environment's Python (FACE_MOCAP_CAPTURE_PYTHON). With
 no --video it first makes the astronaut clip (known head roll) with `capture.synthetic`.
-Writes face_mocap_demo.blend, contact_sheet.png and curves.png to --out; --docs also
+Writes face_mocap_demo.blend, contact_sheet.png, curves.png (and the plotted values as
+curves.json) to --out; --docs also
 copies the two pictures into docs/ for the README.
 """
 
@@ -208,10 +209,16 @@ def run(video: Path | None, out: Path, docs: bool) -> dict[str, Path]:
     set_frame_range_to_bake(scene, (face.data.shape_keys, rig))
     bpy.ops.wm.save_as_mainfile(filepath=str(blend))
     add_camera_and_light(scene, face)
-    outputs = {"blend": blend, "contact_sheet": out / "contact_sheet.png", "curves": out / "curves.png"}
+    outputs = {"blend": blend, "contact_sheet": out / "contact_sheet.png", "curves": out / "curves.png",
+               "curves_data": out / "curves.json"}
     log(f"rendering {SHEET_FRAMES} frames ({TILE_PX} px, Workbench)")
     render_contact_sheet(scene, outputs["contact_sheet"])
-    plot_curves(sample_curves(scene, rig, face), video.with_suffix(".json"), outputs["curves"])
+    curves = sample_curves(scene, rig, face)
+    plot_curves(curves, video.with_suffix(".json"), outputs["curves"])
+    outputs["curves_data"].write_text(json.dumps({
+        "time_s": curves["time"].round(4).tolist(),
+        "head_rotation_deg_xyz": curves["rotation"].round(3).tolist(),
+        "shape_keys": {k: v.round(4).tolist() for k, v in curves["shapes"].items()}}))
     bpy.ops.wm.save_as_mainfile(filepath=str(blend))
     if docs:
         (REPO / "docs").mkdir(exist_ok=True)
