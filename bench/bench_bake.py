@@ -12,29 +12,16 @@ Targets (issue 4): full bake <= 1 s; >= 100x faster per key than keyframe_insert
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import sys
 import time
-from pathlib import Path
 
 import bpy
 import numpy as np
 from mathutils import Euler
 
-REPO = Path(__file__).resolve().parents[1]
+from addon import import_addon
+
 FPS = 30
 N_SHAPES, N_BONES = 52, 10
-
-
-def import_addon():
-    """Load this checkout as package `face_mocap`, as tests/conftest.py does."""
-    spec = importlib.util.spec_from_file_location("face_mocap", REPO / "__init__.py",
-                                                  submodule_search_locations=[str(REPO)])
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["face_mocap"] = module
-    spec.loader.exec_module(module)
-    from face_mocap.ui import bake
-    return bake
 
 
 def build_character(suffix: str) -> tuple[bpy.types.Object, bpy.types.Object]:
@@ -100,36 +87,50 @@ def insert_loop(face: bpy.types.Object, rig: bpy.types.Object, shapes: np.ndarra
     return time.perf_counter() - started, keys
 
 
+def time_bake(bake, shapes: np.ndarray, eulers: np.ndarray, times: np.ndarray, tolerance: float = 0.0):
+    """(seconds, result) of one bake onto a fresh character in a fresh file."""
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    face, rig = build_character("Bake")
+    values = target_values(face, rig, shapes, eulers)
+    started = time.perf_counter()
+    result = bake.bake_values(values, times, bake.BakeSettings(fps=FPS, name="Take", reduce_tolerance=tolerance))
+    return time.perf_counter() - started, result
+
+
+def time_insert_loop(shapes: np.ndarray, eulers: np.ndarray, frames: int) -> tuple[float, int]:
+    """(seconds, keys) of a keyframe_insert loop onto a fresh character in a fresh file."""
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    face, rig = build_character("Insert")
+    return insert_loop(face, rig, shapes, eulers, frames)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=10_000)
     parser.add_argument("--slices", type=int, nargs="+", default=[200, 1000],
                         help="keyframe_insert slice lengths: its cost per key grows with the curve's length")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; medians are reported")
     args = parser.parse_args()
-    bake = import_addon()
+    import_addon()
+    from face_mocap.ui import bake
     times, shapes, eulers = take_arrays(args.frames)
-    print(f"bpy {bpy.app.version_string}, numpy {np.__version__}")
+    print(f"bpy {bpy.app.version_string}, numpy {np.__version__}, {args.rounds} rounds, medians")
 
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    face, rig = build_character("Bake")
-    values = target_values(face, rig, shapes, eulers)
-    started = time.perf_counter()
-    full = bake.bake_values(values, times, bake.BakeSettings(fps=FPS, name="Full"))
-    bake_s = time.perf_counter() - started
+    bake_runs, insert_runs = [], {length: [] for length in args.slices}
+    for _round in range(args.rounds):
+        seconds, full = time_bake(bake, shapes, eulers, times)
+        bake_runs.append(seconds)
+        for length in args.slices:
+            insert_runs[length].append(time_insert_loop(shapes, eulers, min(length, args.frames)))
+    bake_s = float(np.median(bake_runs))
     bake_per_key = bake_s / full.key_count
     print(f"full bake: {N_SHAPES} shape keys + {N_BONES} bones x {args.frames} frames: "
           f"{full.fcurve_count} f-curves, {full.key_count} keys in {bake_s:.3f} s "
           f"({bake_per_key * 1e9:.0f} ns/key)  target <= 1 s: {'ok' if bake_s <= 1.0 else 'MISSED'}")
-    started = time.perf_counter()
-    reduced = bake.bake_values(values, times, bake.BakeSettings(fps=FPS, name="Reduced", reduce_tolerance=1e-3,
-                                                                assign=False))
-    print(f"bake with key reduction (tolerance 0.001): {reduced.key_count} keys kept "
-          f"in {time.perf_counter() - started:.3f} s")
-
-    for length in args.slices:  # each in a fresh file, as keyframe_insert slows down with more animation around
-        bpy.ops.wm.read_factory_settings(use_empty=True)
-        slow_face, slow_rig = build_character("Insert")
-        insert_s, insert_keys = insert_loop(slow_face, slow_rig, shapes, eulers, min(length, args.frames))
+    reduce_s, reduced = time_bake(bake, shapes, eulers, times, tolerance=1e-3)
+    print(f"bake with key reduction (tolerance 0.001): {reduced.key_count} keys kept in {reduce_s:.3f} s")
+    for length, runs in insert_runs.items():
+        insert_s, insert_keys = float(np.median([s for s, _ in runs])), runs[0][1]
         insert_per_key = insert_s / insert_keys
         ratio = insert_per_key / bake_per_key
         print(f"keyframe_insert loop, {length} frames: {insert_keys} keys in {insert_s:.3f} s "

@@ -19,12 +19,9 @@ import bpy
 import numpy as np
 from mathutils import Euler
 
-from ..capture.takes import Take
-from ..mapping import pipeline
-from ..mapping.retarget import MappingTable
 from . import keyframes
 from .rig_apply import BoneState
-from .targets import BONE, LOCATION, SHAPE_KEY, Target, bind, find_object, parse_target, pose_bone, quoted
+from .targets import BONE, LOCATION, SHAPE_KEY, Target, find_object, parse_target, pose_bone, quoted
 
 LAYERED_ACTIONS = bpy.app.version >= (4, 4, 0)
 LINEAR = bpy.types.Keyframe.bl_rna.properties["interpolation"].enum_items["LINEAR"].value
@@ -89,28 +86,14 @@ def scene_fps(scene: bpy.types.Scene) -> float:
     return scene.render.fps / scene.render.fps_base
 
 
-def bake_take(take: Take, tables: Mapping[str, MappingTable], settings: BakeSettings, *,
-              calibration=None, smoothing="medium", face=None, progress: ProgressCallback | None = None
-              ) -> BakeResult:
-    """Map a take with each object's table ({object name: table}, offline smoothing) and bake it.
-
-    calibration, smoothing and face go to mapping.pipeline.map_take (face: the canonical face,
-    needed for takes with landmarks). Raises MappingError from mapping/, BakeError from here.
-    """
-    values: dict = {}
-    for owner, table in tables.items():
-        values.update(bind(pipeline.map_take(take, table, calibration, smoothing, face=face), owner))
-    return bake_values(values, take.timestamps_us / 1e6, settings, progress)
-
-
 def bake_values(values: Mapping[Target, np.ndarray], times_s: np.ndarray, settings: BakeSettings,
                 progress: ProgressCallback | None = None) -> BakeResult:
     """Bake per-target value arrays (one value per take frame at times_s) into actions."""
     times = _check_times(times_s, settings)
     result = BakeResult()
-    owners = _plan(values, times, settings, result)
-    frame_total = keyframes.frame_count(times[-1] - times[0], settings.fps)
-    frames = settings.start_frame + np.arange(frame_total, dtype=np.float64)
+    resampler = keyframes.Resampler(times, settings.fps)
+    owners = _plan(values, resampler, settings, result)
+    frames = settings.start_frame + np.arange(resampler.frame_count, dtype=np.float64)
     result.frame_range = (float(frames[0]), float(frames[-1]))
     curve_total = sum(len(owner.curves) for owner in owners) or 1
     written: list[tuple[_Owner, bpy.types.Action, object]] = []
@@ -149,7 +132,7 @@ def _check_times(times_s: np.ndarray, settings: BakeSettings) -> np.ndarray:
     return times
 
 
-def _plan(values: Mapping[Target, np.ndarray], times: np.ndarray, settings: BakeSettings,
+def _plan(values: Mapping[Target, np.ndarray], resampler: keyframes.Resampler, settings: BakeSettings,
           result: BakeResult) -> list[_Owner]:
     """Resolve targets to data-blocks and data paths, and compute every curve's values."""
     owners: dict[tuple[str, str], _Owner] = {}
@@ -164,9 +147,9 @@ def _plan(values: Mapping[Target, np.ndarray], times: np.ndarray, settings: Bake
     for raw, series in values.items():
         target = parse_target(raw)
         series = np.asarray(series, np.float64).ravel()
-        if len(series) != len(times):
-            raise BakeError(f"{raw} has {len(series)} values for {len(times)} frames")
-        sampled = keyframes.resample(times, series, settings.fps)
+        if len(series) != len(resampler.times):
+            raise BakeError(f"{raw} has {len(series)} values for {len(resampler.times)} frames")
+        sampled = resampler(series)
         if sampled is None:
             result.skipped.append(f"{target.name}: no value in any frame")
             continue
@@ -256,7 +239,7 @@ def _write_curve(fcurve: bpy.types.FCurve, frames: np.ndarray, values: np.ndarra
     # handles land on the key. Linear segments stay straight even if switched to Bezier, and it
     # is one write instead of co + two handles or fcurve.update() (the keys are already sorted).
     points.foreach_set("co_ui", co)
-    points.foreach_set("interpolation", np.full(count, LINEAR, np.uint8))  # uint8: Blender's own type, 10x faster
+    points.foreach_set("interpolation", np.full(count, LINEAR, np.uint8))  # uint8 = Blender's type: 10x faster
     return count
 
 

@@ -16,20 +16,27 @@ def frame_count(duration_s: float, fps: float) -> int:
     return int(np.floor(max(duration_s, 0.0) * fps + _EPS_FRAMES)) + 1
 
 
-def resample(times_s: np.ndarray, values: np.ndarray, fps: float) -> np.ndarray | None:
-    """Values at times 0, 1/fps, 2/fps... after the first sample; None if all are NaN.
+class Resampler:
+    """Values of a take at scene times 0, 1/fps, 2/fps... after its first timestamp."""
 
-    Times are relative to times_s[0]. NaN samples (no face) are bridged linearly from the
-    neighbouring valid samples, and the ends hold the first/last valid value.
-    """
-    times = np.asarray(times_s, np.float64)
-    values = np.asarray(values, np.float64)
-    valid = np.isfinite(values)
-    if not valid.any():
-        return None
-    t = times - times[0]
-    sample_t = np.arange(frame_count(t[-1], fps)) / fps
-    return np.interp(sample_t, t[valid], values[valid])
+    def __init__(self, times_s: np.ndarray, fps: float) -> None:
+        self.times = np.asarray(times_s, np.float64) - float(times_s[0])
+        self.sample_times = np.arange(frame_count(self.times[-1], fps)) / fps
+        self.frame_count = len(self.sample_times)
+
+    def __call__(self, values: np.ndarray) -> np.ndarray | None:
+        """One value per scene frame, or None if all are NaN.
+
+        NaN samples (no face) are bridged linearly from the neighbouring valid samples,
+        and the ends hold the first/last valid value.
+        """
+        values = np.asarray(values, np.float64)
+        valid = np.isfinite(values)
+        if valid.all():
+            return np.interp(self.sample_times, self.times, values)
+        if not valid.any():
+            return None
+        return np.interp(self.sample_times, self.times[valid], values[valid])
 
 
 def reduce_keys(frames: np.ndarray, values: np.ndarray, tolerance: float) -> np.ndarray:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import addon_utils
 import bpy
 import numpy as np
+import pytest
 
 ARKIT_SAMPLE = ("jawOpen", "mouthSmileLeft", "mouthSmileRight", "eyeBlinkLeft", "eyeBlinkRight")
 BONES = (("neck", (0, 0, 1.4), (0, 0, 1.55), None),
@@ -11,6 +15,23 @@ BONES = (("neck", (0, 0, 1.4), (0, 0, 1.55), None),
          ("jaw", (0, -0.02, 1.6), (0, -0.1, 1.55), "head"),
          ("eye.L", (0.03, -0.08, 1.68), (0.03, -0.1, 1.68), "head"),
          ("eye.R", (-0.03, -0.08, 1.68), (-0.03, -0.1, 1.68), "head"))
+
+
+@pytest.fixture(scope="module")
+def rigify_blend(tmp_path_factory) -> Path:
+    """A human metarig generated with Rigify, saved once per module (generation takes seconds).
+
+    Import it into a test module (`from bake_scene import rigify_blend`) to use it there."""
+    reset()
+    addon_utils.enable("rigify", default_set=True)
+    try:
+        bpy.ops.object.armature_human_metarig_add()
+        bpy.ops.pose.rigify_generate()
+        path = tmp_path_factory.mktemp("rigify") / "rigify_rig.blend"
+        bpy.ops.wm.save_as_mainfile(filepath=str(path), copy=True)
+    finally:
+        addon_utils.disable("rigify", default_set=True)
+    return path
 
 
 def reset() -> None:

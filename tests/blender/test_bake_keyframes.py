@@ -65,8 +65,9 @@ def test_continuous_quaternions_only_flip_signs():
 def test_resampling_puts_one_value_on_every_scene_frame():
     times = 100.0 + np.array([0.0, 0.5, 1.0, 1.5, 2.0])
     values = np.array([0.0, 1.0, np.nan, 3.0, 4.0])
-    sampled = keyframes.resample(times, values, fps=4.0)
-    assert len(sampled) == keyframes.frame_count(2.0, 4.0) == 9
+    resample = keyframes.Resampler(times, fps=4.0)
+    sampled = resample(values)
+    assert len(sampled) == resample.frame_count == keyframes.frame_count(2.0, 4.0) == 9
     assert np.allclose(sampled, [0, 0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4])
-    assert keyframes.resample(times, np.full(5, np.nan), 4.0) is None
+    assert resample(np.full(5, np.nan)) is None
     assert keyframes.frame_count(10.0, 30000 / 1001) == 300

@@ -5,32 +5,16 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-import addon_utils
 import bpy
 import numpy as np
 import pytest
 
-from bake_scene import curves_by_path, keys, reset, set_fps
-from face_mocap.mapping import autodetect, livelink
+from bake_scene import curves_by_path, keys, rigify_blend, set_fps  # noqa: F401 (fixture)
+from face_mocap.mapping import autodetect, livelink, pipeline
 from face_mocap.mapping.channels import CHANNEL_INDEX, N_CHANNELS
 from face_mocap.ui import bake, targets
 
 FPS = 30
-
-
-@pytest.fixture(scope="module")
-def rigify_blend(tmp_path_factory) -> Path:
-    """A human metarig generated with Rigify, saved once per module (generation takes seconds)."""
-    reset()
-    addon_utils.enable("rigify", default_set=True)
-    try:
-        bpy.ops.object.armature_human_metarig_add()
-        bpy.ops.pose.rigify_generate()
-        path = tmp_path_factory.mktemp("rigify") / "rigify_rig.blend"
-        bpy.ops.wm.save_as_mainfile(filepath=str(path), copy=True)
-    finally:
-        addon_utils.disable("rigify", default_set=True)
-    return path
 
 
 def open_blend(path: Path) -> None:
@@ -113,7 +97,8 @@ def test_live_link_take_baked_onto_fbhead_through_auto_detect(interop):
     times = take.timestamps_us / 1e6
     fps = bake.scene_fps(bpy.context.scene)
 
-    result = bake.bake_take(take, {"FBHead": table}, bake.BakeSettings(fps=fps, name="MySlate_3"), smoothing="off")
+    values = targets.bind(pipeline.map_take(take, table, smoothing="off"), "FBHead")
+    result = bake.bake_values(values, times, bake.BakeSettings(fps=fps, name="MySlate_3"))
 
     curves = curves_by_path(head.data.shape_keys)
     assert len(curves) == 51 and not result.skipped
