@@ -240,11 +240,15 @@ def _rig_names(mesh, armature) -> dict:
     return {"shape_keys": shape_keys, "bones": bones, "bone_rest": rest}
 
 
-def auto_detect(scene: bpy.types.Scene, mesh=None, armature=None) -> tuple[int, list[str]]:
-    """Fill the targets' tables from their names; (rows made, what could not be mapped)."""
+_SCENE_TARGET = object()  # default: the scene's target mesh / armature
+
+
+def auto_detect(scene: bpy.types.Scene, mesh=_SCENE_TARGET, armature=_SCENE_TARGET) -> tuple[int, list[str]]:
+    """Fill the objects' tables (default: the scene's targets) from their names;
+    (rows made, what could not be mapped)."""
     settings = scene.face_mocap
-    mesh = mesh or settings.target_mesh
-    armature = armature or settings.target_armature
+    mesh = settings.target_mesh if mesh is _SCENE_TARGET else mesh
+    armature = settings.target_armature if armature is _SCENE_TARGET else armature
     names = _rig_names(mesh, armature)
     table, report = autodetect.auto_detect(**names, mesh=mesh.name if mesh else "",
                                            armature=armature.name if armature else "")

@@ -221,6 +221,7 @@ class _BakeBase:
     mesh_setting = "target_mesh"
     armature_setting = "target_armature"
     missing_rig = "Pick a target mesh or armature under Targets"
+    detect_when_empty = False  # Retarget: a rig without a table gets an auto-detected one
 
     @classmethod
     def poll(cls, context: bpy.types.Context) -> bool:
@@ -239,6 +240,10 @@ class _BakeBase:
         settings = context.scene.face_mocap
         mesh, armature = getattr(settings, self.mesh_setting), getattr(settings, self.armature_setting)
         take = takes_io.active_take(context.scene)
+        detected = ""
+        if self.detect_when_empty and not any(obj.face_mocap.rows for obj in (mesh, armature) if obj):
+            count, _ = driver.auto_detect(context.scene, mesh, armature)
+            detected = f" (mapping auto-detected: {count} rows)"
         wm = context.window_manager
         wm.progress_begin(0, 100)
         try:
@@ -254,7 +259,7 @@ class _BakeBase:
             wm.progress_end()
         start, end = result.frame_range
         message = (f"Baked take '{take.name}': {len(result.actions)} action(s), {result.fcurve_count} curves, "
-                   f"frames {start:g}-{end:g}")
+                   f"frames {start:g}-{end:g}{detected}")
         if result.skipped:
             message += f"; skipped {len(result.skipped)}: " + "; ".join(result.skipped[:3])
         self.report({"INFO"}, message)
@@ -279,6 +284,7 @@ class FACEMOCAP_OT_retarget_take(_BakeBase, bpy.types.Operator):
     mesh_setting = "retarget_mesh"
     armature_setting = "retarget_armature"
     missing_rig = "Pick the other rig's mesh or armature under Retarget"
+    detect_when_empty = True
 
 
 classes = (

@@ -11,9 +11,11 @@ from live_scene import ADDON_ID, disable_addon_entry, enable_addon_entry
 
 
 @pytest.fixture
-def addon(capture_python, model_path, tmp_path):
+def addon(capture_python, model_path, tmp_path, monkeypatch):
     """A fresh empty file saved in tmp_path (takes go next to it), the add-on registered,
-    the test capture interpreter set as Custom Python in its preferences."""
+    the test capture interpreter set as Custom Python in its preferences, and the user
+    config folder (user presets, takes of unsaved files) redirected into tmp_path."""
+    monkeypatch.setenv("BLENDER_USER_CONFIG", str(tmp_path / "user_config"))
     bpy.ops.wm.read_factory_settings(use_empty=True)
     enable_addon_entry()
     face_mocap.register()
