@@ -93,6 +93,9 @@ def bake_values(values: Mapping[Target, np.ndarray], times_s: np.ndarray, settin
     result = BakeResult()
     resampler = keyframes.Resampler(times, settings.fps)
     owners = _plan(values, resampler, settings, result)
+    if not owners:
+        why = "; ".join(result.skipped[:3]) or "the mapping has no rows"
+        raise BakeError(f"nothing to bake onto this rig: {why}")
     frames = settings.start_frame + np.arange(resampler.frame_count, dtype=np.float64)
     result.frame_range = (float(frames[0]), float(frames[-1]))
     curve_total = sum(len(owner.curves) for owner in owners) or 1

@@ -228,15 +228,18 @@ def test_start_frame_and_fractional_frame_rates():
 
 def test_bad_input_is_refused_with_a_reason():
     face_mocap_rig()
+    settings = bake.BakeSettings(fps=FPS)
+    three = np.arange(3.0)
     with pytest.raises(bake.BakeError, match="timestamps"):
-        bake.bake_values({("shape_key", "Face", "jawOpen"): np.zeros(3)}, np.array([0.0, 0.2, 0.1]),
-                         bake.BakeSettings(fps=FPS))
+        bake.bake_values({("shape_key", "Face", "jawOpen"): np.zeros(3)}, np.array([0.0, 0.2, 0.1]), settings)
     with pytest.raises(bake.BakeError, match="no frames"):
-        bake.bake_values({}, np.array([]), bake.BakeSettings(fps=FPS))
+        bake.bake_values({}, np.array([]), settings)
     with pytest.raises(bake.BakeError, match="2 values for 3 frames"):
-        bake.bake_values({("shape_key", "Face", "jawOpen"): np.zeros(2)}, np.arange(3.0), bake.BakeSettings(fps=FPS))
+        bake.bake_values({("shape_key", "Face", "jawOpen"): np.zeros(2)}, three, settings)
+    with pytest.raises(bake.BakeError, match="nothing to bake.*'noSuchShape' not found"):
+        bake.bake_values({("shape_key", "Face", "noSuchShape"): np.zeros(3)}, three, settings)
     with pytest.raises(TargetError, match="unknown target"):
-        bake.bake_values({("bone", "Rig", "head", "scale", 0): np.zeros(3)}, np.arange(3.0), bake.BakeSettings(fps=FPS))
+        bake.bake_values({("bone", "Rig", "head", "scale", 0): np.zeros(3)}, three, settings)
     assert len(bpy.data.actions) == 0
 
 
