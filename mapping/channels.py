@@ -93,28 +93,32 @@ def head_channels(pose: HeadPose, neutral_rotation: np.ndarray | None = None,
     return np.concatenate([euler_xyz_from_matrix(rot), loc @ TO_BLENDER.T / 100.0], axis=1)
 
 
-def gaze_channels(head_landmarks: np.ndarray) -> np.ndarray:
-    """(N,4): eyeLeftPitch, eyeLeftYaw, eyeRightPitch, eyeRightYaw in radians."""
+def gaze_channels(points: dict[int, np.ndarray]) -> np.ndarray:
+    """(N,4): eyeLeftPitch, eyeLeftYaw, eyeRightPitch, eyeRightYaw in radians.
+
+    points: landmark id -> (N,3) head-space positions (iris centres and eye corners)."""
     out = []
     for side in ("left", "right"):
         a, b = _CORNERS[side]
-        centre = 0.5 * (head_landmarks[:, a] + head_landmarks[:, b])
-        offset = (head_landmarks[:, _IRIS[side]] - centre) / EYE_RADIUS_CM
+        offset = (points[_IRIS[side]] - 0.5 * (points[a] + points[b])) / EYE_RADIUS_CM
         out.append(np.arcsin(np.clip(-offset[:, 1], -1.0, 1.0)))  # pitch > 0: looking down
         out.append(np.arcsin(np.clip(offset[:, 0], -1.0, 1.0)))  # yaw > 0: toward +X (left)
     return np.stack(out, axis=1)
 
 
-def jaw_channel(head_landmarks: np.ndarray, face: CanonicalFace | None) -> np.ndarray:
-    """(N,1) jaw opening in radians about the hinge, 0 at the canonical (closed) face."""
-    if face is None:  # no canonical face (a take without landmarks): no jaw value
-        return np.full((len(head_landmarks), 1), np.nan)
-    def angle(points: np.ndarray) -> np.ndarray:
-        hinge = 0.5 * (points[..., _JAW_HINGE[0], :] + points[..., _JAW_HINGE[1], :])
-        v = points[..., _CHIN, :] - hinge
-        return np.arctan2(-v[..., 1], v[..., 2])  # grows as the chin swings down and back
+def _jaw_angle(hinge_a: np.ndarray, hinge_b: np.ndarray, chin: np.ndarray) -> np.ndarray:
+    v = chin - 0.5 * (hinge_a + hinge_b)
+    return np.arctan2(-v[..., 1], v[..., 2])  # grows as the chin swings down and back
 
-    return (angle(head_landmarks) - angle(face.vertices))[:, None]
+
+def jaw_channel(points: dict[int, np.ndarray], face: CanonicalFace | None) -> np.ndarray:
+    """(N,1) jaw opening in radians about the hinge, 0 at the canonical (closed) face."""
+    a, b = _JAW_HINGE
+    n = len(points[_CHIN])
+    if face is None:  # no canonical face (a take without landmarks): no jaw value
+        return np.full((n, 1), np.nan)
+    closed = _jaw_angle(face.vertices[a], face.vertices[b], face.vertices[_CHIN])
+    return (_jaw_angle(points[a], points[b], points[_CHIN]) - closed)[:, None]
 
 
 def compute_channels(pose: HeadPose, blendshapes: np.ndarray, face: CanonicalFace | None,
@@ -123,13 +127,14 @@ def compute_channels(pose: HeadPose, blendshapes: np.ndarray, face: CanonicalFac
     """(N, N_CHANNELS) raw channels in CHANNEL_NAMES order; NaN where there is no value."""
     shapes = shapes_from_mediapipe(blendshapes)
     head = head_channels(pose, neutral_rotation, neutral_translation_cm)
-    if pose.head_landmarks.shape[1] > max(_IRIS.values()):
-        gaze = gaze_channels(pose.head_landmarks)
-    else:  # no iris landmarks: no gaze values
-        gaze = np.full((len(head), 4), np.nan)
+    has_iris = pose.landmark_count > max(_IRIS.values())
+    ids = list(_JAW_HINGE) + [_CHIN] + ([*_IRIS.values(), *_CORNERS["left"], *_CORNERS["right"]] if has_iris else [])
+    pts = pose.head_points(ids)  # only the landmarks the channels need: cheap on long takes
+    points = {i: pts[:, k] for k, i in enumerate(ids)}
+    gaze = gaze_channels(points) if has_iris else np.full((len(head), 4), np.nan)
     # frames without a pose already hold NaN in head, gaze and jaw; shapes may still exist
     # (a Live Link take has scores but no landmarks)
-    return np.concatenate([shapes, head, gaze, jaw_channel(pose.head_landmarks, face)], axis=1)
+    return np.concatenate([shapes, head, gaze, jaw_channel(points, face)], axis=1)
 
 
 def merge_channels(channels: np.ndarray, names, values: np.ndarray) -> np.ndarray:

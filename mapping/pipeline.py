@@ -130,8 +130,7 @@ class LivePipeline:
             raise MappingError("no face seen yet: look at the camera with a neutral face and try again")
         last = self._recent[-1][0]
         items = [(p, b) for t, p, b in self._recent if t >= last - seconds]
-        pose = HeadPose(*(np.concatenate([getattr(p, f) for p, _ in items]) for f in
-                          ("rotation", "translation", "scale", "metric_landmarks", "head_landmarks")))
+        pose = HeadPose.concatenate([p for p, _ in items])
         # channels without any neutral: capture_neutral measures offsets from these
         raw = compute_channels(pose, np.stack([b for _, b in items]), self.face)
         self.set_calibration(capture_neutral(pose, raw, self.calibration))
@@ -153,8 +152,7 @@ def take_channels(take: Take, face: CanonicalFace | None = None, calibration: Ca
             raise MappingError("the take does not record its image size, so head pose cannot be computed")
         pose = PoseSolver(face, camera).solve(take.landmarks, size)
     else:  # e.g. a Live Link CSV: scores and angles only
-        pose = HeadPose(np.full((n, 3, 3), np.nan), np.full((n, 3), np.nan), np.full(n, np.nan),
-                        np.full((n, 478, 3), np.nan), np.full((n, 478, 3), np.nan))
+        pose = HeadPose.empty(n)
     blend = np.where(take.face_found[:, None], take.blendshapes, np.nan)
     return channel_stage(pose, blend, face, calibration, take.channel_names, take.channels)
 

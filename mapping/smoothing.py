@@ -36,6 +36,10 @@ class OneEuro:
     beta: float = 0.0
     d_cutoff: float = 1.0
 
+    def __post_init__(self) -> None:
+        if not (self.min_cutoff > 0 and self.d_cutoff > 0 and self.beta >= 0):
+            raise MappingError("One Euro needs min_cutoff > 0, d_cutoff > 0 and beta >= 0")
+
 
 @dataclass(frozen=True)
 class SmoothingSettings:
@@ -84,8 +88,8 @@ def _alpha(cutoff, dt):
 
 def quat_from_euler(e: np.ndarray) -> np.ndarray:
     """(...,3) XYZ Euler -> (...,4) unit quaternions (R = Rz Ry Rx)."""
-    cx, cy, cz = (np.cos(e[..., i] / 2) for i in range(3))
-    sx, sy, sz = (np.sin(e[..., i] / 2) for i in range(3))
+    half = 0.5 * np.asarray(e)
+    (cx, cy, cz), (sx, sy, sz) = np.moveaxis(np.cos(half), -1, 0), np.moveaxis(np.sin(half), -1, 0)
     return np.stack([cx * cy * cz + sx * sy * sz, sx * cy * cz - cx * sy * sz,
                      cx * sy * cz + sx * cy * sz, cx * cy * sz - sx * sy * cz], axis=-1)
 
@@ -99,42 +103,32 @@ def euler_from_quat(q: np.ndarray) -> np.ndarray:
     return np.stack([ex, ey, ez], axis=-1)
 
 
-def _nlerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Shortest-path blend of unit quaternions by t; slerp's direction, cheap (t is small)."""
-    b = np.where(np.sum(a * b, axis=-1, keepdims=True) < 0, -b, b)
-    out = a + t[..., None] * (b - a)
-    return out / np.linalg.norm(out, axis=-1, keepdims=True)
-
-
-def _angle_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return 2.0 * np.arccos(np.clip(np.abs(np.sum(a * b, axis=-1)), 0.0, 1.0))
-
-
 class LiveSmoother:
-    """Stateful per-frame smoothing of the full channel vector; one instance per stream."""
+    """Stateful per-frame smoothing of the full channel vector; one instance per stream.
+
+    All channels (and the three rotation groups) are filtered together as arrays, so a
+    step costs the same few dozen numpy operations whatever the channel count."""
 
     def __init__(self, settings: SmoothingSettings | str = "medium") -> None:
         self.settings = preset(settings) if isinstance(settings, str) else settings
-        self._groups = [[CHANNEL_INDEX[n] if n else -1 for n in g] for g in ROTATION_GROUPS]
-        grouped = {i for g in self._groups for i in g if i >= 0}
-        self._scalar = np.array([i for i in range(len(CHANNEL_NAMES)) if i not in grouped])
+        n = len(CHANNEL_NAMES)
+        self._groups = np.array([[CHANNEL_INDEX[c] if c else n for c in g] for g in ROTATION_GROUPS])
+        grouped = set(self._groups[self._groups < n].tolist())
+        self._scalar = np.array([i for i in range(n) if i not in grouped])
         params = [self.settings.live.get(channel_kind(CHANNEL_NAMES[i])) for i in self._scalar]
         self._on = np.array([p is not None for p in params])
         self._min = np.array([p.min_cutoff if p else 1.0 for p in params])
         self._beta = np.array([p.beta if p else 0.0 for p in params])
-        self._dcut = np.array([p.d_cutoff if p else 1.0 for p in params])
+        self._tau_d = 1.0 / (2 * math.pi * np.array([p.d_cutoff if p else 1.0 for p in params]))
         self._rot = self.settings.live.get("rotation")
         self.reset()
 
     def reset(self) -> None:
         """Forget the past (e.g. after calibrating or changing settings)."""
-        n = len(self._scalar)
-        self._x = np.full(n, np.nan)
-        self._dx = np.zeros(n)
-        self._t = np.full(n, -np.inf)
-        self._q = [None] * len(self._groups)
-        self._dq = [0.0] * len(self._groups)
-        self._tq = [-math.inf] * len(self._groups)
+        n, g = len(self._scalar), len(self._groups)
+        self._x, self._dx, self._t = np.full(n, np.nan), np.zeros(n), np.full(n, -np.inf)
+        self._q = [(math.nan,) * 4] * g  # plain floats: see _step_rotations
+        self._dq, self._tq = [0.0] * g, [-math.inf] * g
 
     def step(self, t: float, values: np.ndarray) -> np.ndarray:
         """Smooth one frame of channel values taken at time t (seconds); returns a new array."""
@@ -142,49 +136,67 @@ class LiveSmoother:
         out = values.copy()
         out[self._scalar] = self._step_scalars(t, values[self._scalar])
         if self._rot is not None:
-            for g, idx in enumerate(self._groups):
-                self._step_rotation(g, idx, t, values, out)
+            self._step_rotations(t, values, out)
         return out
 
     def _step_scalars(self, t: float, x: np.ndarray) -> np.ndarray:
         finite = np.isfinite(x)
         dt = t - self._t
-        fresh = finite & (~np.isfinite(self._x) | (dt > self.settings.reset_after_s) | ~self._on)
+        fresh = finite & (np.isnan(self._x) | (dt > self.settings.reset_after_s) | ~self._on)
         live = finite & ~fresh & (dt > 0)
-        if live.any():
-            d = dt[live]
-            dx = (x[live] - self._x[live]) / d
-            a_d = _alpha(self._dcut[live], d)
-            edx = a_d * dx + (1 - a_d) * self._dx[live]
-            a = _alpha(self._min[live] + self._beta[live] * np.abs(edx), d)
-            self._x[live] = a * x[live] + (1 - a) * self._x[live]
-            self._dx[live] = edx
-        self._x[fresh] = x[fresh]
-        self._dx[fresh] = 0.0
-        self._t[finite] = t
+        dt = np.where(dt > 0, dt, np.inf)  # no division by zero; such rows are not used
+        speed = (x - self._x) / dt
+        edx = self._dx + (speed - self._dx) / (1.0 + self._tau_d / dt)  # low-passed speed
+        a = 1.0 / (1.0 + 1.0 / (2 * math.pi * (self._min + self._beta * np.abs(edx)) * dt))
+        smoothed = self._x + a * (x - self._x)
+        self._x = np.where(fresh, x, np.where(live, smoothed, self._x))
+        self._dx = np.where(fresh, 0.0, np.where(live, edx, self._dx))
+        self._t = np.where(finite, t, self._t)
         return np.where(finite, self._x, np.nan)
 
-    def _step_rotation(self, g: int, idx: list[int], t: float, values: np.ndarray, out: np.ndarray) -> None:
-        used = [i for i in idx if i >= 0]
-        euler = np.array([values[i] if i >= 0 else 0.0 for i in idx])
-        if not np.all(np.isfinite(values[used])):
-            return  # no value: leave NaN, keep the state for when the face comes back
-        q = quat_from_euler(euler)
-        dt = t - self._tq[g]
-        if self._q[g] is None or dt > self.settings.reset_after_s:
-            self._q[g], self._dq[g] = q, 0.0
-        elif dt > 0:
-            p = self._rot
-            speed = _angle_between(self._q[g], q) / dt
-            a_d = _alpha(p.d_cutoff, dt)
-            self._dq[g] = a_d * speed + (1 - a_d) * self._dq[g]
-            a = _alpha(p.min_cutoff + p.beta * self._dq[g], dt)
-            self._q[g] = _nlerp(self._q[g], q, np.asarray(a))
-        self._tq[g] = t
-        smoothed = euler_from_quat(self._q[g])
-        for k, i in enumerate(idx):
-            if i >= 0:
-                out[i] = smoothed[k]
+    def _step_rotations(self, t: float, values: np.ndarray, out: np.ndarray) -> None:
+        # Three small rotations: plain float math is several times faster than numpy here.
+        p, n = self._rot, len(values)
+        for g, idx in enumerate(self._groups.tolist()):
+            euler = [float(values[i]) if i < n else 0.0 for i in idx]  # missing axis (eye roll) = 0
+            if not all(map(math.isfinite, euler)):
+                continue  # no value: leave NaN, keep the state for when the face comes back
+            q = _quat1(*euler)
+            prev, dt = self._q[g], t - self._tq[g]
+            if math.isnan(prev[0]) or dt > self.settings.reset_after_s:
+                new, self._dq[g] = q, 0.0
+            elif dt > 0:
+                dot = sum(a * b for a, b in zip(prev, q))
+                if dot < 0:  # same rotation, other hemisphere: take the short way
+                    q, dot = tuple(-c for c in q), -dot
+                speed = 2.0 * math.acos(min(1.0, dot)) / dt
+                self._dq[g] += _alpha(p.d_cutoff, dt) * (speed - self._dq[g])
+                a = _alpha(p.min_cutoff + p.beta * self._dq[g], dt)
+                mix = [u + a * (v - u) for u, v in zip(prev, q)]
+                norm = math.sqrt(sum(c * c for c in mix))
+                new = tuple(c / norm for c in mix)
+            else:
+                new = tuple(prev)
+            self._q[g] = new
+            self._tq[g] = t
+            for i, value in zip(idx, _euler1(*new)):
+                if i < n:
+                    out[i] = value
+
+
+def _quat1(x: float, y: float, z: float) -> tuple[float, float, float, float]:
+    """quat_from_euler for one rotation, in floats."""
+    cx, cy, cz = math.cos(x / 2), math.cos(y / 2), math.cos(z / 2)
+    sx, sy, sz = math.sin(x / 2), math.sin(y / 2), math.sin(z / 2)
+    return (cx * cy * cz + sx * sy * sz, sx * cy * cz - cx * sy * sz,
+            cx * sy * cz + sx * cy * sz, cx * cy * sz - sx * sy * cz)
+
+
+def _euler1(w: float, x: float, y: float, z: float) -> tuple[float, float, float]:
+    """euler_from_quat for one rotation, in floats."""
+    return (math.atan2(2 * (w * x + y * z), 1 - 2 * (x * x + y * y)),
+            math.asin(max(-1.0, min(1.0, 2 * (w * y - z * x)))),
+            math.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z)))
 
 
 def smooth_live(timestamps_s: np.ndarray, values: np.ndarray,

@@ -51,10 +51,7 @@ def test_neutral_from_one_frame_makes_that_frame_zero(mediapipe_dumps, solver, c
 
 
 def _row(pose, i):
-    from face_mocap.mapping.pose import HeadPose
-
-    return HeadPose(pose.rotation[i:i + 1], pose.translation[i:i + 1], pose.scale[i:i + 1],
-                    pose.metric_landmarks[i:i + 1], pose.head_landmarks[i:i + 1])
+    return pose.rows(slice(i, i + 1))
 
 
 def test_neutral_without_a_face_is_refused(mediapipe_dumps, solver, canonical):
