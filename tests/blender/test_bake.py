@@ -286,3 +286,21 @@ def test_switching_baked_keys_to_bezier_keeps_the_same_curve():
         assert tuple(point.handle_left) == tuple(point.co) == tuple(point.handle_right)
         point.interpolation = "BEZIER"
     assert [fcurve.evaluate(frame) for frame in between] == pytest.approx(linear, abs=1e-5)
+
+
+def test_one_undo_step_takes_a_bake_back_and_redo_brings_it_again():
+    face_mocap_rig(rotation_modes={"head": "QUATERNION"})
+    bpy.ops.ed.undo_push(message="before bake")  # what the operator's REGISTER/UNDO does around execute()
+    times = take_times(duration=1.0)
+    bake.bake_values({("shape_key", "Face", "jawOpen"): np.ones(len(times)),
+                      ("bone", "Rig", "head", "rotation_euler", 2): np.ones(len(times))},
+                     times, bake.BakeSettings(fps=FPS))
+    bpy.ops.ed.undo_push(message="Bake Take")
+
+    bpy.ops.ed.undo()
+    assert len(bpy.data.actions) == 0
+    assert bpy.data.objects["Face"].data.shape_keys.animation_data is None
+    assert bpy.data.objects["Rig"].animation_data is None
+    bpy.ops.ed.redo()
+    assert sorted(a.name for a in bpy.data.actions) == ["FaceMocap_Face_shapes", "FaceMocap_Rig"]
+    assert len(curves_by_path(bpy.data.objects["Rig"])) == 4
