@@ -195,7 +195,14 @@ def run(video: Path | None, out: Path, docs: bool) -> dict[str, Path]:
     if video is None:
         log("making the astronaut clip (known head roll)")
         video = make_astronaut_clip(out)
-    load_addon()
+    addon = load_addon()
+    try:
+        return _run_steps(video, out, docs)
+    finally:
+        addon.unregister()  # bpy 4.2 crashes at exit while an add-on's classes are still registered
+
+
+def _run_steps(video: Path, out: Path, docs: bool) -> dict[str, Path]:
     scene = bpy.context.scene
     blend = out / "face_mocap_demo.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(blend))  # takes are written next to the file

@@ -106,6 +106,10 @@ def run(report: dict, zip_path: str, clip: str, work: Path) -> None:
     report["notes"].append("bpy as a module has no window: Start Capture's timer is ticked by this script, "
                            "and Import Video runs blocking instead of modal")
 
+    report["disable"] = sorted(bpy.ops.preferences.addon_disable(module=ADDON))
+    report["enabled_after_disable"] = ADDON in bpy.context.preferences.addons
+    report["steps"].append("Disable the add-on")
+
 
 if __name__ == "__main__":
     main(*sys.argv[1:4])

@@ -43,6 +43,7 @@ def first_session(extension_zip, tmp_path_factory, facedata) -> dict:
     assert report_path.is_file(), f"the session crashed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     report = json.loads(report_path.read_text())
     assert "error" not in report, report["error"] + "\n" + result.stderr[-3000:]
+    assert result.returncode == 0, f"Blender exited with {result.returncode}:\n{result.stderr[-3000:]}"
     report["_work"] = str(work)
     return report
 
@@ -105,6 +106,10 @@ def test_live_capture_on_a_clip_runs_on_blenders_python_with_the_extension_wheel
     assert first_session["live_frames"] >= 5 and first_session["live_face_found"]
     assert first_session["child_argv"][0] == first_session["sys_executable"]
     assert first_session["stop_capture"] == ["FINISHED"]
+
+
+def test_the_extension_disables_cleanly(first_session):
+    assert first_session["disable"] == ["FINISHED"] and not first_session["enabled_after_disable"]
 
 
 def test_import_video_tracks_the_whole_clip_in_bundled_mode(first_session):
