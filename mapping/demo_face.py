@@ -170,10 +170,10 @@ def _left_shapes(b: _Builder) -> dict[str, np.ndarray]:
         + b.spread(EYE_LOWER_L, (0.0, -0.06, 0.0), 0.8, anchors=EYE_UPPER_L),
         "eyeLookInLeft": b.spread(lids, (-0.14, 0.0, 0.0), 1.0, anchors=BROW_L),
         "eyeLookOutLeft": b.spread(lids, (0.14, 0.0, 0.0), 1.0, anchors=BROW_L),
-        "browDownLeft": b.spread(BROW_L, (-0.12, -0.4, 0.08), 2.2, anchors=EYE_UPPER_L + EYE_LOWER_L),
-        "browOuterUpLeft": b.spread(BROW_OUTER_L, (0.0, 0.45, 0.0), 2.2, anchors=EYE_LOWER_L + BROW_INNER_L),
+        "browDownLeft": b.spread(BROW_L, (-0.15, -0.55, 0.1), 2.2, anchors=EYE_UPPER_L + EYE_LOWER_L),
+        "browOuterUpLeft": b.spread(BROW_OUTER_L, (0.0, 0.7, 0.0), 2.2, anchors=EYE_LOWER_L + BROW_INNER_L),
         "cheekSquintLeft": b.spread(CHEEK_UPPER_L, (0.0, 0.3, 0.05), 1.8, anchors=EYE_UPPER_L),
-        "noseSneerLeft": b.spread(NOSE_WING_L, (0.0, 0.3, 0.05), 1.5, anchors=(1, 4, 168)),
+        "noseSneerLeft": b.spread(NOSE_WING_L, (0.0, 0.45, 0.1), 1.5, anchors=(1, 4, 168)),
         "mouthSmileLeft": b.spread(corner, (0.4, 0.55, -0.25), 2.5, anchors=(0, 17, 13, 14)),
         "mouthFrownLeft": b.spread(corner, (0.1, -0.5, 0.0), 2.2, anchors=(0, 17, 13, 14)),
         "mouthDimpleLeft": b.spread(corner, (0.25, 0.0, -0.4), 2.0, anchors=(0, 17, 13, 14)),
@@ -207,8 +207,8 @@ def _centre_shapes(b: _Builder, jaw_open: np.ndarray) -> dict[str, np.ndarray]:
     radial[:, 2] = 0.0
     radial /= np.linalg.norm(radial, axis=1, keepdims=True) + 1e-9
     inner_ids = np.isin(lips, LIPS_UPPER_INNER + LIPS_LOWER_INNER)
-    funnel = radial * np.where(inner_ids, 0.35, 0.1)[:, None] * np.array([0.3, 1.0, 0.0]) + [0.0, 0.0, 0.45]
-    pucker = -radial * np.array([0.55, 0.1, 0.0]) + [0.0, 0.0, 0.6]
+    funnel = radial * np.where(inner_ids, 0.5, 0.15)[:, None] * np.array([0.3, 1.0, 0.0]) + [0.0, 0.0, 0.45]
+    pucker = -radial * np.array([0.8, 0.15, 0.0]) + [0.0, 0.0, 0.8]
     lip_weight = b.spread(LIPS_LOWER_OUTER + LIPS_LOWER_INNER, (1.0, 1.0, 1.0), 1.0, anchors=(CHIN,))
     brow_inner = BROW_INNER_L + _mirror_ids(BROW_INNER_L, b.mirror)
     cheeks = CHEEK_L + _mirror_ids(CHEEK_L, b.mirror)
@@ -224,9 +224,9 @@ def _centre_shapes(b: _Builder, jaw_open: np.ndarray) -> dict[str, np.ndarray]:
                                     anchors=LIPS_UPPER_OUTER),
         "mouthShrugUpper": b.spread(LIPS_UPPER_OUTER + LIPS_UPPER_INNER, (0.0, 0.28, 0.1), 1.5,
                                     anchors=LIPS_LOWER_INNER + (1,)),
-        "browInnerUp": b.spread(brow_inner, (0.0, 0.5, 0.05), 2.5,
+        "browInnerUp": b.spread(brow_inner, (0.0, 0.8, 0.05), 2.5,
                                 anchors=EYE_UPPER_L + _mirror_ids(EYE_UPPER_L, b.mirror)),
-        "cheekPuff": b.spread(cheeks, b.normals[list(cheeks)] * 0.7, 2.8, anchors=lips + (1, 4, CHIN)),
+        "cheekPuff": b.spread(cheeks, b.normals[list(cheeks)] * 0.9, 2.8, anchors=lips + (1, 4, CHIN)),
         "tongueOut": b.spread(LIPS_LOWER_OUTER + LIPS_LOWER_INNER, (0.0, -0.3, 0.6), 1.2,
                               anchors=LIPS_UPPER_INNER + (CHIN,)) + 0.1 * jaw_open,
     }

@@ -34,6 +34,8 @@ PACKAGE = "face_mocap"
 SHEET_FRAMES = 8  # tiles in the contact sheet (4 x 2)
 TILE_PX = 240
 CURVES = ("jawOpen", "eyeBlinkLeft", "eyeBlinkRight", "mouthSmileLeft", "browInnerUp")
+GALLERY = ("jawOpen", "eyeBlinkLeft", "mouthSmileLeft", "mouthPucker", "browInnerUp", "cheekPuff",
+           "mouthFunnel", "noseSneerLeft")  # a few of the demo head's 52 shape keys, for the README
 
 
 def log(message: str) -> None:
@@ -101,6 +103,37 @@ def add_camera_and_light(scene: bpy.types.Scene, target: bpy.types.Object) -> No
     scene.render.resolution_percentage = 100
     scene.render.film_transparent = False
     scene.render.image_settings.file_format = "PNG"
+
+
+def render_shape_gallery(scene: bpy.types.Scene, face: bpy.types.Object, out_png: Path) -> None:
+    """The rest pose, then single shape keys at 1.0 (animation muted), tiled like the contact sheet."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.image as mpimg
+    import matplotlib.pyplot as plt
+
+    keys = face.data.shape_keys
+    muted = keys.animation_data is not None
+    if muted:
+        saved_action = keys.animation_data.action
+        keys.animation_data.action = None
+    fig, axes = plt.subplots(2, len(GALLERY) // 2, figsize=(len(GALLERY) / 2 * 2.4, 2 * 2.55), dpi=100)
+    with tempfile.TemporaryDirectory() as tmp:
+        for ax, name in zip(axes.ravel(), GALLERY):
+            for block in keys.key_blocks:
+                block.value = 1.0 if block.name == name else 0.0
+            scene.render.filepath = str(Path(tmp) / f"{name}.png")
+            bpy.ops.render.render(write_still=True)
+            ax.imshow(mpimg.imread(scene.render.filepath))
+            ax.set_title(name, fontsize=9)
+            ax.axis("off")
+    if muted:
+        keys.animation_data.action = saved_action
+    fig.suptitle("Some of the demo head's 52 ARKit shape keys", fontsize=11)
+    fig.tight_layout()
+    fig.savefig(out_png)
+    plt.close(fig)
 
 
 def set_frame_range_to_bake(scene: bpy.types.Scene, owners) -> None:
@@ -229,6 +262,9 @@ def _run_steps(video: Path, out: Path, docs: bool) -> dict[str, Path]:
     bpy.ops.wm.save_as_mainfile(filepath=str(blend))
     if docs:
         (REPO / "docs").mkdir(exist_ok=True)
+        scene.frame_set(scene.frame_start)
+        rig.animation_data.action = None  # the rest pose, for the shape gallery
+        render_shape_gallery(scene, face, REPO / "docs" / "demo_head_shapes.png")
         shutil.copyfile(outputs["contact_sheet"], REPO / "docs" / "demo_contact_sheet.png")
         shutil.copyfile(outputs["curves"], REPO / "docs" / "demo_curves.png")
     return outputs
