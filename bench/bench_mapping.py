@@ -65,21 +65,29 @@ def main() -> None:
     from face_mocap.capture.takes import Take, empty_arrays
     from face_mocap.mapping.autodetect import auto_detect
     from face_mocap.mapping.canonical import load_canonical_face
-    from face_mocap.mapping.channels import ARKIT_NAMES
+    from face_mocap.mapping.calibration import capture_neutral, observe_ranges
+    from face_mocap.mapping.channels import ARKIT_NAMES, compute_channels
     from face_mocap.mapping.pipeline import LivePipeline, map_take
+    from face_mocap.mapping.pose import PoseSolver
 
     face = load_canonical_face(args.model)
     table, report = auto_detect(ARKIT_NAMES, BONES)
     shapes = sum(1 for t in table.targets if t.kind == "shape_key")
     bones = len({t.name for t in table.targets if t.kind.startswith("bone_")})
-    print(f"table: {len(table)} rows -> {shapes} shape keys, {bones} bones, {len(table.targets)} targets")
+    print(f"table: {len(table)} rows -> {shapes} shape keys, {bones} bones, {len(table.targets)} targets; "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
 
     n = args.frames
     lm = synthetic_landmarks(face, n)
     blend = np.random.default_rng(1).uniform(0, 1, (n, 52)).astype(np.float32)
     stamps = np.arange(n) / 30.0
 
-    live = LivePipeline(face, table, smoothing="medium")
+    # a full calibration, as after Calibrate Neutral and observing ranges
+    pose = PoseSolver(face).solve(lm[:300], (1280, 720))
+    raw = compute_channels(pose, blend[:300], face)
+    cal = capture_neutral(pose.rows(slice(0, 30)), raw[:30])
+    observe_ranges(cal, raw)
+    live = LivePipeline(face, table, calibration=cal, smoothing="medium")
     times = []
     for i in range(args.live_frames):
         start = time.perf_counter()
@@ -98,7 +106,7 @@ def main() -> None:
         runs = []
         for _ in range(3):
             start = time.perf_counter()
-            baked = map_take(take, table, smoothing="medium", face=face, zero_phase_smoothing=zero)
+            baked = map_take(take, table, cal, "medium", face=face, zero_phase_smoothing=zero)
             runs.append(time.perf_counter() - start)
         print(f"map_take {n} frames, {label} smoothing: best of 3 {min(runs):.3f} s "
               f"(target <= 1 s: {1.0 / min(runs):.1f}x headroom), {len(baked)} curves")

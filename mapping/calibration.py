@@ -68,9 +68,9 @@ class Calibration:
                 high[i] = np.inf if c.clamp[1] is None else c.clamp[1]
         return origin, scale, low, high
 
-    def apply(self, values: np.ndarray) -> np.ndarray:
-        """Calibrated copy of (N, N_CHANNELS) or (N_CHANNELS,) raw channel values."""
-        origin, scale, low, high = self.arrays()
+    def apply(self, values: np.ndarray, arrays=None) -> np.ndarray:
+        """Calibrated copy of (N, N_CHANNELS) or (N_CHANNELS,) raw values (arrays: from arrays())."""
+        origin, scale, low, high = arrays or self.arrays()
         return np.clip((np.asarray(values, np.float64) - origin) * scale, low, high)
 
     def to_dict(self) -> dict:

@@ -42,9 +42,11 @@ def channel_stage(pose: HeadPose, blendshapes: np.ndarray, face: CanonicalFace,
     return raw
 
 
-def calibrate_stage(raw: np.ndarray, calibration: Calibration | None) -> np.ndarray:
-    """Stage 3. Offset/range/gain/clamp per channel; returns a new array, no state."""
-    return raw.copy() if calibration is None else calibration.apply(raw)
+def calibrate_stage(raw: np.ndarray, calibration: Calibration | None, arrays=None) -> np.ndarray:
+    """Stage 3. Offset/range/gain/clamp per channel; returns a new array, no state.
+
+    `arrays` = calibration.arrays(), precomputed by callers that run every frame."""
+    return raw.copy() if calibration is None else calibration.apply(raw, arrays)
 
 
 def smooth_stage(smoother: LiveSmoother, t: float, values: np.ndarray) -> np.ndarray:
@@ -84,6 +86,7 @@ class LivePipeline:
         self.solver = PoseSolver(face, camera)
         self.table = table
         self.calibration = calibration or Calibration()
+        self._cal_arrays = self.calibration.arrays()
         self.smoother = LiveSmoother(smoothing)
         self._recent: collections.deque = collections.deque()
         self._recent_s = recent_s
@@ -93,8 +96,9 @@ class LivePipeline:
         self.smoother = LiveSmoother(smoothing)
 
     def set_calibration(self, calibration: Calibration) -> None:
-        """Use a new calibration (restarts the filters so nothing slides from old values)."""
+        """Use a calibration (also after editing one in place): restarts the filters."""
         self.calibration = calibration
+        self._cal_arrays = calibration.arrays()
         self.smoother.reset()
 
     def process(self, frame: FaceFrame) -> FrameResult:
@@ -115,7 +119,7 @@ class LivePipeline:
         found = bool(pose.present[0])
         if found:
             self._remember(t, pose, np.asarray(blendshapes, np.float64))
-        values = smooth_stage(self.smoother, t, calibrate_stage(raw, self.calibration)[0])
+        values = smooth_stage(self.smoother, t, calibrate_stage(raw, self.calibration, self._cal_arrays)[0])
         targets, out = retarget_stage(self.table, values)
         return FrameResult(t, found, values, targets, out[0])
 

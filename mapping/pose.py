@@ -239,9 +239,9 @@ class PoseSolver:
         """Frames with finite landmarks that are not collapsed to a point."""
         finite = np.isfinite(lm.reshape(len(lm), -1)).all(axis=1)
         # MediaPipe's IsScreenLandmarkListTooCompact, measured on the fitted points
-        xy = np.where(finite[:, None, None], basis[..., :2], 0.0)
-        spread = np.max(np.linalg.norm(xy - xy.mean(axis=1, keepdims=True), axis=2), axis=1)
-        return finite & (spread > _TOO_COMPACT)
+        # (NaN compares False, so frames with missing landmarks fail here too)
+        d = basis[..., :2] - basis[..., :2].mean(axis=1, keepdims=True)
+        return finite & (np.max(np.sum(d * d, axis=2), axis=1) > _TOO_COMPACT ** 2)
 
 
 def rotation_angle_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -47,13 +47,17 @@ def blink_ratios(raw, smoothed):
     return np.array(ratios)
 
 
-def test_medium_live_meets_jitter_lag_and_blink_targets(takes):
+def measure(takes, smooth):
+    """(jitter ratio on the still sitter, yaw lag on Pexels, blink peak ratios on Pexels)."""
     t, raw = takes["still"]
-    ratio = jitter(raw) / jitter(sm.smooth_live(t, raw, "medium"))
+    ratio = jitter(raw) / jitter(smooth(t, raw))
     t2, raw2 = takes["pexels"]
-    smoothed = sm.smooth_live(t2, raw2, "medium")
-    lag = lag_frames(raw2[:, YAW], smoothed[:, YAW])
-    blinks = blink_ratios(raw2, smoothed)
+    smoothed = smooth(t2, raw2)
+    return ratio, lag_frames(raw2[:, YAW], smoothed[:, YAW]), blink_ratios(raw2, smoothed)
+
+
+def test_medium_live_meets_jitter_lag_and_blink_targets(takes):
+    ratio, lag, blinks = measure(takes, lambda t, v: sm.smooth_live(t, v, "medium"))
     print(f"medium live: jitter ratio {ratio:.2f}x, yaw lag {lag} frames, "
           f"blink peaks kept min {blinks.min():.3f} mean {blinks.mean():.3f} over {len(blinks)} blinks")
     assert ratio >= 3.0
@@ -62,12 +66,7 @@ def test_medium_live_meets_jitter_lag_and_blink_targets(takes):
 
 
 def test_offline_zero_phase_removes_jitter_without_lag(takes):
-    t, raw = takes["still"]
-    ratio = jitter(raw) / jitter(sm.zero_phase(t, raw, "medium"))
-    t2, raw2 = takes["pexels"]
-    smoothed = sm.zero_phase(t2, raw2, "medium")
-    lag = lag_frames(raw2[:, YAW], smoothed[:, YAW])
-    blinks = blink_ratios(raw2, smoothed)
+    ratio, lag, blinks = measure(takes, lambda t, v: sm.zero_phase(t, v, "medium"))
     print(f"medium offline: jitter ratio {ratio:.2f}x, yaw lag {lag} frames, "
           f"blink peaks kept min {blinks.min():.3f} mean {blinks.mean():.3f}")
     assert ratio >= 3.0
