@@ -158,7 +158,9 @@ def take_channels(take: Take, face: CanonicalFace | None = None, calibration: Ca
     else:  # e.g. a Live Link CSV: scores and angles only
         pose = HeadPose.empty(n)
     blend = np.where(take.face_found[:, None], take.blendshapes, np.nan)
-    return channel_stage(pose, blend, face, calibration, take.channel_names, take.channels)
+    raw = channel_stage(pose, blend, face, calibration, take.channel_names, take.channels)
+    raw[~take.face_found] = np.nan  # a frame recorded without a face has no value at all
+    return raw
 
 
 def map_take(take: Take, table: MappingTable, calibration: Calibration | None = None,

@@ -81,6 +81,17 @@ def test_rows_scale_offset_clamp_and_add_up():
     assert np.isfinite(out[Target("shape_key", "A")]).all()
 
 
+def test_custom_property_and_owner_targets(tmp_path):
+    prop = Target("property", '["mouth_open"]', owner="Character")
+    table = MappingTable([MappingRow("jawOpen", prop, factor=10.0, max=8.0)])
+    values = np.zeros((2, ch.N_CHANNELS))
+    values[:, ch.CHANNEL_INDEX["jawOpen"]] = [0.5, 0.9]
+    np.testing.assert_allclose(table.evaluate(values)[prop], [5.0, 8.0])
+    assert prop.label == 'property:Character/["mouth_open"]'
+    table.save(tmp_path / "t.json")
+    assert MappingTable.load(tmp_path / "t.json").rows[0].target == prop
+
+
 def test_table_json_round_trip(tmp_path, fbhead_shape_keys):
     table, _ = auto_detect(fbhead_shape_keys, RIGIFY_BONES)
     path = tmp_path / "table.json"
