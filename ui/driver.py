@@ -134,16 +134,31 @@ def _smoothing_key(scene: bpy.types.Scene) -> tuple:
 
 # --- live ---------------------------------------------------------------------------------
 
+def _rows_signature(objects) -> tuple:
+    """Everything about the objects' tables that changes the mapping (cheap to compare)."""
+    return tuple((obj.name, tuple((r.enabled, r.source, r.target_type, r.target, r.axis, r.factor, r.offset,
+                                   r.min, r.max) for r in obj.face_mocap.rows))
+                 for obj in objects if obj is not None)
+
+
 class LiveRig:
     """The rig driven live: the mapping pipeline, bound targets and a snapshot to restore."""
 
+    SYNC_EVERY = 15  # ticks between checks for edited mapping rows (a quarter second)
+
     def __init__(self, pipeline: LivePipeline, scene: bpy.types.Scene) -> None:
         self.pipeline = pipeline
-        self.bound = {target: bind(target) for target in pipeline.table.targets}
-        self.snapshot = rig_apply.snapshot_rig(self.bound.values())
+        self._bind_targets(scene)
         self._smoothing = _smoothing_key(scene)
         self._calibration = scene.face_mocap.calibration
+        self._ticks = 0
         self.last_result = None
+
+    def _bind_targets(self, scene: bpy.types.Scene) -> None:
+        objects = (scene.face_mocap.target_mesh, scene.face_mocap.target_armature)
+        self._rows = _rows_signature(objects)
+        self.bound = {target: bind(target) for target in self.pipeline.table.targets}
+        self.snapshot = rig_apply.snapshot_rig(self.bound.values())
 
     @classmethod
     def from_scene(cls, scene: bpy.types.Scene) -> "LiveRig":
@@ -154,7 +169,7 @@ class LiveRig:
         return cls(pipeline, scene)
 
     def sync(self, scene: bpy.types.Scene) -> None:
-        """Follow smoothing or calibration changes made while capturing."""
+        """Follow changes made while capturing: smoothing, calibration, targets and mapping rows."""
         key = _smoothing_key(scene)
         if key != self._smoothing:
             self._smoothing = key
@@ -162,6 +177,15 @@ class LiveRig:
         if scene.face_mocap.calibration != self._calibration:
             self._calibration = scene.face_mocap.calibration
             self.pipeline.set_calibration(calibration(scene) or Calibration())
+        self._ticks += 1
+        if self._ticks % self.SYNC_EVERY:
+            return
+        objects = (scene.face_mocap.target_mesh, scene.face_mocap.target_armature)
+        if _rows_signature(objects) != self._rows:
+            table = rows_to_table(objects)  # RetargetError: shown in the panel, old table kept
+            self.restore()  # what the old table drove goes back before the new one drives
+            self.pipeline.table = table
+            self._bind_targets(scene)
 
     def apply(self, frame) -> None:
         """Map one frame and write it to the rig (NaN = no face: targets keep their value)."""

