@@ -31,7 +31,9 @@ PRESET_FORMAT = "face_mocap.preset"
 # Rest orientation (columns = local X, Y, Z in armature space) of a bone with roll 0
 _ORIENT = {
     "up": np.array([[1.0, 0, 0], [0, 0, -1], [0, 1, 0]]),  # points +Z, like a head or neck
-    "forward": np.diag([-1.0, -1.0, 1.0]),  # points -Y (out of the face), like a jaw or eye
+    # points forward and a little down (-Y, -Z), like a jaw or an eye; Blender gives a bone
+    # pointing exactly along -Y a flipped X instead, so pass rest matrices for those
+    "forward": np.diag([1.0, -1.0, -1.0]),
 }
 _RIGIFY_MARKERS = ("jaw_master", "eyes", "eye_common", "lid.T.L", "brow.T.L.001", "ORG-face")
 

@@ -1,0 +1,72 @@
+"""The Rigify preset on a rig Rigify really generates (bpy): names found, and the rows move
+the right way (turn left, open the jaw, close the lids, raise the brows, smile)."""
+
+import numpy as np
+import pytest
+
+from face_mocap.mapping.autodetect import auto_detect
+
+
+@pytest.fixture(scope="module")
+def rigify_rig():
+    """(armature object, bone names, rest matrices) of a freshly generated human Rigify rig."""
+    import bpy  # first: it puts Blender's own modules (addon_utils) on the path
+    import addon_utils
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    addon_utils.enable("rigify", default_set=True)
+    bpy.ops.object.armature_human_metarig_add()
+    metarig = bpy.context.active_object
+    bpy.ops.pose.rigify_generate()
+    rig = next(o for o in bpy.data.objects if o.type == "ARMATURE" and o is not metarig)
+    rest = {b.name: np.array(b.matrix_local.to_3x3()) for b in rig.data.bones}
+    yield rig, [b.name for b in rig.data.bones], rest
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+
+
+def _moved(rig, rows, channel: str, value: float, bone: str, point: str = "tail") -> np.ndarray:
+    """Movement of a bone's head/tail (armature space) when every row of one channel is applied."""
+    import bpy
+
+    pose_bone = rig.pose.bones[bone]
+    before = np.array(getattr(pose_bone, point))
+    for row in rows:
+        if row.source == channel:
+            target = rig.pose.bones[row.target.name]
+            target.rotation_mode = "XYZ"
+            prop = target.rotation_euler if row.target.kind == "bone_rotation" else target.location
+            prop[row.target.axis] = np.clip(value * row.factor + row.offset, row.min, row.max)
+    bpy.context.view_layer.update()
+    after = np.array(getattr(pose_bone, point))
+    for b in rig.pose.bones:  # back to rest
+        b.rotation_euler = (0, 0, 0)
+        b.location = (0, 0, 0)
+    bpy.context.view_layer.update()
+    return after - before
+
+
+def test_generated_rig_is_detected_and_rest_axes_match_the_preset(rigify_rig):
+    rig, names, rest = rigify_rig
+    guessed, report = auto_detect([], names)
+    exact, _ = auto_detect([], names, bone_rest=rest)
+    assert report.rig == "rigify" and not report.missing_bones
+    assert {"head", "neck", "jaw_master", "eye.L", "eye.R"} <= set(report.bones.values())
+    # the orientations the preset assumes are the ones Rigify generates
+    assert [r.to_dict() for r in guessed.rows] == [r.to_dict() for r in exact.rows]
+
+
+def test_rows_move_the_face_the_right_way(rigify_rig):
+    rig, names, rest = rigify_rig
+    table, _ = auto_detect([], names, bone_rest=rest)
+    rows = table.rows
+    # the nose swings to the character's left (+X) when the head turns left, down when it nods
+    assert _moved(rig, rows, "headYaw", 0.3, "nose_master", "head")[0] > 0.01
+    assert _moved(rig, rows, "headPitch", 0.3, "nose_master", "head")[2] < -0.005
+    assert _moved(rig, rows, "headRoll", 0.3, "head")[0] > 0.01  # tilts toward the left shoulder
+    assert _moved(rig, rows, "jawAngle", 0.3, "jaw_master")[2] < -0.005  # the chin drops
+    assert _moved(rig, rows, "eyeLeftYaw", 0.3, "eye.L", "head")[0] > 0.01  # target moves left
+    assert _moved(rig, rows, "eyeLeftPitch", 0.3, "eye.L", "head")[2] < -0.01  # looks down
+    assert _moved(rig, rows, "eyeBlinkLeft", 1.0, "lid.T.L.002", "head")[2] < -0.004  # lid closes
+    assert _moved(rig, rows, "browOuterUpLeft", 1.0, "brow.T.L.001", "head")[2] > 0.004
+    smile = _moved(rig, rows, "mouthSmileLeft", 1.0, "lips.L", "head")
+    assert smile[2] > 0.004 and smile[0] > 0.002  # corner up and out (left is +X)
