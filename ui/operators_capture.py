@@ -10,10 +10,12 @@ from . import driver, live, preferences
 from .session import CaptureError, CaptureOptions
 
 
-def capture_source(settings) -> str:
+def capture_source(settings, context: bpy.types.Context | None = None) -> str:
     """The --source argument for the scene's Source settings."""
     if settings.source_type == "WEBCAM":
-        return f"webcam:{settings.camera_index}"
+        prefs = preferences.get_preferences(context)
+        index = prefs.default_camera if settings.use_default_camera and prefs is not None else settings.camera_index
+        return f"webcam:{index}"
     return bpy.path.abspath(settings.video_path) if settings.video_path else ""
 
 
@@ -22,7 +24,7 @@ def capture_options(context: bpy.types.Context, source: str | None = None, realt
     """Settings + preferences -> options for the capture process (plain data, no context)."""
     settings = context.scene.face_mocap
     interpreter, python_path = preferences.capture_python(context)
-    source = capture_source(settings) if source is None else source
+    source = capture_source(settings, context) if source is None else source
     extra = []
     if source.startswith("webcam:") and settings.camera_resolution != "DEFAULT":
         width, height = settings.camera_resolution.split("x")

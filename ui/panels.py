@@ -63,7 +63,11 @@ class FACEMOCAP_PT_main(_FaceMocapPanel, bpy.types.Panel):
         col.enabled = not running
         col.prop(settings, "source_type", expand=True)
         if settings.source_type == "WEBCAM":
-            col.prop(settings, "camera_index")
+            row = col.row(align=True)
+            row.prop(settings, "use_default_camera", text="Default")
+            sub = row.row(align=True)
+            sub.active = not settings.use_default_camera
+            sub.prop(settings, "camera_index")
             col.prop(settings, "camera_resolution")
         else:
             col.prop(settings, "video_path")
@@ -72,7 +76,7 @@ class FACEMOCAP_PT_main(_FaceMocapPanel, bpy.types.Panel):
         row = layout.row(align=True)
         row.scale_y = 1.4
         if running:
-            row.operator(FACEMOCAP_OT_stop_capture.bl_idname, icon="SNAP_FACE")
+            row.operator(FACEMOCAP_OT_stop_capture.bl_idname, icon="PAUSE")
         else:
             row.operator(FACEMOCAP_OT_start_capture.bl_idname, icon="PLAY")
         draw_status(layout, runtime)
@@ -210,7 +214,7 @@ class FACEMOCAP_PT_takes(_FaceMocapPanel, bpy.types.Panel):
         row = layout.row(align=True)
         row.prop(settings, "take_name", text="")
         if runtime.recording:
-            row.operator(FACEMOCAP_OT_stop_recording.bl_idname, icon="SNAP_FACE")
+            row.operator(FACEMOCAP_OT_stop_recording.bl_idname, icon="PAUSE")
         else:
             row.operator(FACEMOCAP_OT_record.bl_idname, icon="REC")
         row = layout.row()

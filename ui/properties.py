@@ -81,6 +81,8 @@ class FACEMOCAP_PG_settings(bpy.types.PropertyGroup):
     """Scene.face_mocap: capture, targets, smoothing, calibration, takes and bake settings."""
 
     source_type: EnumProperty(name="Source", items=SOURCE_ITEMS, default="WEBCAM")
+    use_default_camera: BoolProperty(name="Default Camera", default=True,
+                                     description="Use the camera set in Preferences > Add-ons > Face Mocap")
     camera_index: IntProperty(name="Camera", min=0, max=63, default=0,
                               description="Camera index (0 is the first camera)")
     camera_resolution: EnumProperty(name="Resolution", items=RESOLUTION_ITEMS, default="DEFAULT")

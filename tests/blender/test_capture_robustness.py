@@ -136,7 +136,8 @@ def test_a_damaged_model_is_reported_with_how_to_fix(addon, facedata, tmp_path):
 
 def test_missing_camera_is_reported_with_how_to_fix(addon):
     settings = bpy.context.scene.face_mocap
-    settings.source_type, settings.camera_index = "WEBCAM", 63
+    settings.source_type = "WEBCAM"
+    bpy.context.preferences.addons["face_mocap"].preferences.default_camera = 63  # no such camera
     bpy.ops.facemocap.start_capture()
     assert run_timer_until(lambda: not live.is_running(), 30.0)
     runtime = bpy.context.window_manager.face_mocap
@@ -154,3 +155,18 @@ def test_unreadable_video_is_reported_with_how_to_fix(addon, facedata, tmp_path)
     assert run_timer_until(lambda: not live.is_running(), 30.0)
     error = bpy.context.window_manager.face_mocap.last_error
     assert "cannot open video" in error.lower() and "readable video" in error
+
+
+def test_check_button_reports_whether_mediapipe_and_the_model_are_usable(addon, tmp_path):
+    assert bpy.ops.facemocap.check_interpreter() == {"FINISHED"}
+    result = bpy.context.window_manager.face_mocap.check_result
+    assert result.startswith("OK") and "mediapipe" in result and "face_landmarker.task" in result
+    prefs = bpy.context.preferences.addons["face_mocap"].preferences
+    prefs.custom_python = str(tmp_path / "no-python-here")
+    with pytest.raises(RuntimeError, match="Capture interpreter not found"):
+        bpy.ops.facemocap.check_interpreter()
+    import sys
+
+    prefs.custom_python = sys.executable  # Blender's own Python here: no mediapipe
+    with pytest.raises(RuntimeError, match="mediapipe is not usable here"):
+        bpy.ops.facemocap.check_interpreter()
