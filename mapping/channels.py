@@ -15,6 +15,8 @@ Conventions, in Blender's frame for a character facing -Y with +X on its left an
   relative to the eye corners; same signs as the head (yaw > 0 looks left, pitch > 0 down).
 - jawAngle (radians): opening of the chin about the jaw hinge in head space, relative to
   the canonical face (0 about closed, > 0 open).
+Without a calibrated neutral, head rotation is relative to facing the camera squarely and
+head translation is the head's position relative to the camera itself.
 """
 
 from __future__ import annotations

@@ -7,8 +7,9 @@ they never suffer Euler wrap-around or axis cross-talk. Parameters are per chann
 shapes (0..1 scores), rotations (radians), locations (metres).
 Offline: zero_phase() runs a Butterworth filter forwards and backwards (scipy filtfilt):
 no lag at all, which a live filter cannot do.
-NaN ("no value") passes through; after a gap longer than `reset_after_s` a channel
-starts afresh instead of sliding from a stale value.
+NaN ("no value") passes through; after a gap longer than `reset_after_s`, or when time
+runs backwards, a channel starts afresh instead of sliding from a stale value; a repeated
+timestamp repeats the previous output.
 """
 
 from __future__ import annotations
@@ -142,7 +143,8 @@ class LiveSmoother:
     def _step_scalars(self, t: float, x: np.ndarray) -> np.ndarray:
         finite = np.isfinite(x)
         dt = t - self._t
-        fresh = finite & (np.isnan(self._x) | (dt > self.settings.reset_after_s) | ~self._on)
+        # a long gap, or time running backwards (a restarted source), starts afresh
+        fresh = finite & (np.isnan(self._x) | (dt > self.settings.reset_after_s) | (dt < 0) | ~self._on)
         live = finite & ~fresh & (dt > 0)
         dt = np.where(dt > 0, dt, np.inf)  # no division by zero; such rows are not used
         speed = (x - self._x) / dt
@@ -163,7 +165,7 @@ class LiveSmoother:
                 continue  # no value: leave NaN, keep the state for when the face comes back
             q = _quat1(*euler)
             prev, dt = self._q[g], t - self._tq[g]
-            if math.isnan(prev[0]) or dt > self.settings.reset_after_s:
+            if math.isnan(prev[0]) or dt > self.settings.reset_after_s or dt < 0:
                 new, self._dq[g] = q, 0.0
             elif dt > 0:
                 dot = sum(a * b for a, b in zip(prev, q))

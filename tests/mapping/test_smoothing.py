@@ -150,6 +150,17 @@ def test_no_value_passes_through_and_a_long_gap_restarts():
     assert np.isnan(offline[10:20]).all() and np.isfinite(offline[20:]).all()
 
 
+def test_time_running_backwards_restarts_and_repeats_hold():
+    settings = sm.preset("strong")
+    idx, yaw = ch.CHANNEL_INDEX["jawOpen"], YAW
+    t = np.array([0.0, 1 / 30, 2 / 30, 2 / 30, 0.0])  # a repeated stamp, then a restarted source
+    values = np.zeros((5, ch.N_CHANNELS))
+    values[:, [idx, yaw]] = [[0, 0], [0, 0], [1, 0.5], [1, 0.5], [0.7, -0.2]]
+    out = sm.smooth_live(t, values, settings)
+    assert out[3, idx] == out[2, idx] and out[3, yaw] == out[2, yaw]
+    assert out[4, idx] == 0.7 and out[4, yaw] == pytest.approx(-0.2)
+
+
 def test_quaternion_euler_round_trip():
     e = np.random.default_rng(0).uniform(-1.4, 1.4, (100, 3))
     np.testing.assert_allclose(sm.euler_from_quat(sm.quat_from_euler(e)), e, atol=1e-12)

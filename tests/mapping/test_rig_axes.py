@@ -1,5 +1,6 @@
-"""The Rigify preset on a rig Rigify really generates (bpy): names found, and the rows move
-the right way (turn left, open the jaw, close the lids, raise the brows, smile)."""
+"""Presets on real armatures (bpy): a rig Rigify generates and a plain game-style rig.
+Names are found and the rows move the face the right way (turn left, open the jaw, look,
+close the lids, raise the brows, smile)."""
 
 import numpy as np
 import pytest
@@ -70,3 +71,58 @@ def test_rows_move_the_face_the_right_way(rigify_rig):
     assert _moved(rig, rows, "browOuterUpLeft", 1.0, "brow.T.L.001", "head")[2] > 0.004
     smile = _moved(rig, rows, "mouthSmileLeft", 1.0, "lips.L", "head")
     assert smile[2] > 0.004 and smile[0] > 0.002  # corner up and out (left is +X)
+
+
+@pytest.fixture
+def plain_rig():
+    """An armature as a game or Mixamo-style rig might have: neck and head up, jaw forward and
+    down, eyes pointing exactly forward (Blender flips their X axis)."""
+    import bpy
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    arm = bpy.data.armatures.new("Plain")
+    rig = bpy.data.objects.new("Plain", arm)
+    bpy.context.scene.collection.objects.link(rig)
+    bpy.context.view_layer.objects.active = rig
+    bpy.ops.object.mode_set(mode="EDIT")
+    bones = {"Neck": ((0, 0, 1.5), (0, 0, 1.6), None), "Head": ((0, 0, 1.6), (0, 0, 1.8), "Neck"),
+             "Jaw": ((0, 0, 1.62), (0, -0.08, 1.57), "Head"), "LeftEye": ((0.03, -0.08, 1.68), (0.03, -0.1, 1.68), "Head"),
+             "RightEye": ((-0.03, -0.08, 1.68), (-0.03, -0.1, 1.68), "Head")}
+    for name, (head, tail, parent) in bones.items():
+        bone = arm.edit_bones.new(name)
+        bone.head, bone.tail = head, tail
+        if parent:
+            bone.parent = arm.edit_bones[parent]
+    bpy.ops.object.mode_set(mode="OBJECT")
+    yield rig, list(bones), {b.name: np.array(b.matrix_local.to_3x3()) for b in arm.bones}
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+
+
+def _aim(rig, rows, channel: str, value: float, bone: str) -> np.ndarray:
+    """Direction (armature space) of a bone's Y axis after applying one channel's rows."""
+    import bpy
+
+    _moved(rig, rows, channel, 0.0, bone)  # make sure everything is at rest
+    for row in rows:
+        if row.source == channel:
+            target = rig.pose.bones[row.target.name]
+            target.rotation_mode = "XYZ"
+            target.rotation_euler[row.target.axis] = np.clip(value * row.factor + row.offset, row.min, row.max)
+    bpy.context.view_layer.update()
+    aim = np.array(rig.pose.bones[bone].matrix.to_3x3().col[1])
+    for b in rig.pose.bones:
+        b.rotation_euler = (0, 0, 0)
+    bpy.context.view_layer.update()
+    return aim
+
+
+def test_generic_preset_on_a_plain_rig(plain_rig):
+    rig, names, rest = plain_rig
+    table, report = auto_detect([], names, bone_rest=rest)
+    assert report.rig == "generic_armature" and not report.missing_bones
+    rows = table.rows
+    assert _moved(rig, rows, "headYaw", 0.3, "LeftEye", "head")[0] > 0.01  # face turns left (+X)
+    assert _moved(rig, rows, "jawAngle", 0.3, "Jaw")[2] < -0.005  # chin drops
+    for eye, channel in (("LeftEye", "eyeLeft"), ("RightEye", "eyeRight")):
+        assert _aim(rig, rows, f"{channel}Yaw", 0.3, eye)[0] > 0.2  # looks to the left
+        assert _aim(rig, rows, f"{channel}Pitch", 0.3, eye)[2] < -0.2  # looks down
