@@ -99,13 +99,13 @@ def gaze_channels(points: dict[int, np.ndarray]) -> np.ndarray:
     """(N,4): eyeLeftPitch, eyeLeftYaw, eyeRightPitch, eyeRightYaw in radians.
 
     points: landmark id -> (N,3) head-space positions (iris centres and eye corners)."""
-    out = []
-    for side in ("left", "right"):
-        a, b = _CORNERS[side]
-        offset = (points[_IRIS[side]] - 0.5 * (points[a] + points[b])) / EYE_RADIUS_CM
-        out.append(np.arcsin(np.clip(-offset[:, 1], -1.0, 1.0)))  # pitch > 0: looking down
-        out.append(np.arcsin(np.clip(offset[:, 0], -1.0, 1.0)))  # yaw > 0: toward +X (left)
-    return np.stack(out, axis=1)
+    sides = ("left", "right")
+    iris = np.stack([points[_IRIS[s]] for s in sides], axis=1)  # (N,2,3)
+    centre = 0.5 * np.stack([points[_CORNERS[s][0]] + points[_CORNERS[s][1]] for s in sides], axis=1)
+    offset = np.clip((iris - centre) / EYE_RADIUS_CM, -1.0, 1.0)
+    # pitch > 0: looking down (iris below the corners); yaw > 0: toward +X (the subject's left)
+    angles = np.arcsin(np.stack([-offset[..., 1], offset[..., 0]], axis=2))  # (N,2,2)
+    return angles.reshape(len(iris), 4)
 
 
 def _jaw_angle(hinge_a: np.ndarray, hinge_b: np.ndarray, chin: np.ndarray) -> np.ndarray:
