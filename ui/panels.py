@@ -5,6 +5,8 @@ from __future__ import annotations
 import bpy
 
 from . import live
+from .demo_head import FACEMOCAP_OT_add_demo_head
+from .tracked_mesh import FACEMOCAP_OT_add_tracked_face_mesh
 from .operators_capture import (FACEMOCAP_OT_calibrate_neutral, FACEMOCAP_OT_clear_calibration,
                                 FACEMOCAP_OT_record, FACEMOCAP_OT_start_capture, FACEMOCAP_OT_stop_capture,
                                 FACEMOCAP_OT_stop_recording)
@@ -144,6 +146,8 @@ class FACEMOCAP_PT_targets(_FaceMocapPanel, bpy.types.Panel):
         settings = context.scene.face_mocap
         layout.prop(settings, "target_mesh")
         layout.prop(settings, "target_armature")
+        if not (settings.target_mesh or settings.target_armature):
+            layout.operator(FACEMOCAP_OT_add_demo_head.bl_idname, icon="MONKEY")  # try it without a rig
         row = layout.row(align=True)
         row.operator(FACEMOCAP_OT_auto_detect_mapping.bl_idname, icon="VIEWZOOM")
         row.operator(FACEMOCAP_OT_load_preset.bl_idname, text="Load Preset", icon="PRESET")
@@ -251,6 +255,7 @@ class FACEMOCAP_PT_bake(_FaceMocapPanel, bpy.types.Panel):
         sub.active = settings.bake_reduce
         sub.prop(settings, "bake_tolerance", text="")
         layout.operator(FACEMOCAP_OT_bake_take.bl_idname, icon="KEYINGSET")
+        layout.operator(FACEMOCAP_OT_add_tracked_face_mesh.bl_idname, icon="MESH_DATA")
         box = layout.box()
         box.label(text="Retarget onto another rig")
         box.prop(settings, "retarget_mesh")
