@@ -5,8 +5,8 @@ Live: LiveSmoother.step(t, values) filters every channel with a One Euro filter
 are filtered as quaternions (slerp toward the new sample, speed = angular velocity), so
 they never suffer Euler wrap-around or axis cross-talk. Parameters are per channel kind:
 shapes (0..1 scores), rotations (radians), locations (metres).
-Offline: zero_phase() runs a Butterworth filter forwards and backwards (scipy filtfilt):
-no lag at all, which a live filter cannot do.
+Offline: zero_phase() convolves with a symmetric (Gaussian) kernel: no lag at all, which
+a live filter cannot do.
 NaN ("no value") passes through; after a gap longer than `reset_after_s`, or when time
 runs backwards, a channel starts afresh instead of sliding from a stale value; a repeated
 timestamp repeats the previous output.
@@ -18,7 +18,6 @@ import math
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from scipy.signal import butter, filtfilt
 
 from .channels import CHANNEL_INDEX, CHANNEL_NAMES, EYE_LEFT, EYE_RIGHT, HEAD_ROTATION, channel_kind
 from .errors import MappingError
@@ -66,9 +65,9 @@ def _preset(shape, rotation, location, offline) -> SmoothingSettings:
 # get a high beta; head rotation gets a low still-cutoff for jitter and a beta for no lag.
 PRESETS: dict[str, SmoothingSettings] = {
     "off": _preset(None, None, None, (None, None, None)),
-    "light": _preset(OneEuro(3.0, 40.0), OneEuro(1.0, 2.0), OneEuro(1.0, 20.0), (12.0, 6.0, 6.0)),
-    "medium": _preset(OneEuro(2.0, 30.0), OneEuro(0.5, 2.0), OneEuro(0.5, 10.0), (10.0, 4.0, 4.0)),
-    "strong": _preset(OneEuro(1.0, 20.0), OneEuro(0.2, 1.0), OneEuro(0.2, 5.0), (7.0, 2.0, 2.0)),
+    "light": _preset(OneEuro(3.0, 40.0), OneEuro(1.0, 2.0), OneEuro(1.0, 20.0), (12.0, 5.0, 5.0)),
+    "medium": _preset(OneEuro(2.0, 30.0), OneEuro(0.5, 2.0), OneEuro(0.5, 10.0), (8.0, 3.0, 3.0)),
+    "strong": _preset(OneEuro(1.0, 20.0), OneEuro(0.2, 1.0), OneEuro(0.2, 5.0), (5.0, 1.5, 1.5)),
 }
 
 
@@ -214,20 +213,46 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
 
 
-def _filtfilt_runs(x: np.ndarray, b, a) -> np.ndarray:
-    """Zero-phase filter each finite run of rows of x (N,K); short runs stay raw."""
+def _gaussian_runs(x: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian smoothing (sigma in samples) of each run of rows where mask is True.
+
+    A symmetric kernel has no phase lag; runs are padded by odd reflection, so the ends
+    keep their slope instead of bending toward zero."""
     out = x.copy()
-    finite = np.all(np.isfinite(x), axis=1)
-    pad = 3 * max(len(a), len(b))
-    for start, stop in _runs(finite):
-        if stop - start > pad:
-            out[start:stop] = filtfilt(b, a, x[start:stop], axis=0, padlen=pad, padtype="odd")
+    for start, stop in _runs(mask):
+        length = stop - start
+        radius = min(int(math.ceil(3.0 * sigma)), length - 1)
+        if radius < 1:
+            continue
+        taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+        taps /= taps.sum()
+        padded = np.pad(x[start:stop], ((radius, radius), (0, 0)), mode="reflect", reflect_type="odd")
+        acc = np.zeros((length, x.shape[1]))
+        for j, tap in enumerate(taps):
+            acc += tap * padded[j:j + length]
+        out[start:stop] = acc
+    return out
+
+
+def _smooth_columns(x: np.ndarray, sigma: float) -> np.ndarray:
+    """Smooth every column over its own finite runs (one missing channel blanks no other)."""
+    finite = np.isfinite(x)
+    common = finite.all(axis=1)
+    same = (finite == common[:, None]).all(axis=0)
+    out = x.copy()
+    if same.any():
+        out[:, same] = _gaussian_runs(x[:, same], common, sigma)
+    for col in np.flatnonzero(~same):
+        out[:, col] = _gaussian_runs(x[:, col:col + 1], finite[:, col], sigma)[:, 0]
     return out
 
 
 def zero_phase(timestamps_s: np.ndarray, values: np.ndarray,
-               settings: SmoothingSettings | str = "medium", order: int = 2) -> np.ndarray:
-    """Offline zero-phase smoothing of a whole take (N, N_CHANNELS); rotations as quaternions."""
+               settings: SmoothingSettings | str = "medium") -> np.ndarray:
+    """Offline zero-phase smoothing of a whole take (N, N_CHANNELS); rotations as quaternions.
+
+    A Gaussian whose -3 dB point is the preset's offline cutoff (sigma = 0.1325 / cutoff s):
+    no lag, no overshoot, and numpy only (Blender does not ship scipy)."""
     settings = preset(settings) if isinstance(settings, str) else settings
     values = np.asarray(values, np.float64)
     out = values.copy()
@@ -236,34 +261,30 @@ def zero_phase(timestamps_s: np.ndarray, values: np.ndarray,
         return out
     rate = 1.0 / float(np.median(dt[dt > 0]))
 
-    def design(hz):
-        return butter(order, min(hz / (rate / 2.0), 0.99)) if hz else None
+    def sigma(kind: str) -> float | None:
+        hz = settings.offline_hz.get(kind)
+        return 0.1325 / hz * rate if hz else None
 
-    rot_filter = design(settings.offline_hz.get("rotation"))
+    rot_sigma = sigma("rotation")
     grouped: set[int] = set()
     for names in ROTATION_GROUPS:
         idx = [CHANNEL_INDEX[n] if n else -1 for n in names]
         grouped.update(i for i in idx if i >= 0)
-        if rot_filter is None:
+        if rot_sigma is None:
             continue
         euler = np.stack([values[:, i] if i >= 0 else np.zeros(len(values)) for i in idx], axis=1)
         q = quat_from_euler(euler)
         # one hemisphere along the take, so the components are continuous
         flip = np.cumprod(np.where(np.sum(q[1:] * q[:-1], axis=1) < 0, -1.0, 1.0))
         q[1:] *= np.nan_to_num(flip, nan=1.0)[:, None]
-        q = _filtfilt_runs(q, *rot_filter)
+        q = _gaussian_runs(q, np.isfinite(q).all(axis=1), rot_sigma)
         e = euler_from_quat(q / np.linalg.norm(q, axis=1, keepdims=True))
         for k, i in enumerate(idx):
             if i >= 0:
                 out[:, i] = e[:, k]
-    for kind in ("shape", "location"):
-        coeffs = design(settings.offline_hz.get(kind))
+    for kind in KINDS:
+        s = sigma(kind)
         cols = [i for i, n in enumerate(CHANNEL_NAMES) if channel_kind(n) == kind and i not in grouped]
-        if coeffs is not None and cols:
-            for i in cols:  # per channel: a missing eye or shape must not blank the others
-                out[:, i] = _filtfilt_runs(values[:, i:i + 1], *coeffs)[:, 0]
-    jaw = [i for i, n in enumerate(CHANNEL_NAMES) if channel_kind(n) == "rotation" and i not in grouped]
-    if rot_filter is not None:
-        for i in jaw:
-            out[:, i] = _filtfilt_runs(values[:, i:i + 1], *rot_filter)[:, 0]
+        if s is not None and cols:
+            out[:, cols] = _smooth_columns(values[:, cols], s)
     return out

@@ -71,7 +71,7 @@ def test_offline_zero_phase_removes_jitter_without_lag(takes):
           f"blink peaks kept min {blinks.min():.3f} mean {blinks.mean():.3f}")
     assert ratio >= 3.0
     assert lag == 0
-    assert blinks.mean() >= 0.95 and blinks.min() >= 0.85
+    assert len(blinks) >= 5 and blinks.min() >= 0.9
 
 
 def test_presets_order_by_strength(takes):
