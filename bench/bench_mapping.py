@@ -12,28 +12,17 @@ Targets (issue 3): per frame median <= 0.5 ms; 10,000 frames <= 1 s.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import math
 import os
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from addon import import_addon
 
-REPO = Path(__file__).resolve().parents[1]
 DEFAULT_MODEL = Path.home() / ".cache" / "face_mocap" / "models" / "face_landmarker.task"
 BONES = ["head", "neck", "jaw_master", "eye.L", "eye.R", "lid.T.L.002", "lid.T.R.002",
          "brow.T.L.001", "brow.T.R.001", "lips.L"]
-
-
-def import_addon():
-    """Load this checkout as package `face_mocap`, as tests/conftest.py does."""
-    spec = importlib.util.spec_from_file_location("face_mocap", REPO / "__init__.py",
-                                                  submodule_search_locations=[str(REPO)])
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["face_mocap"] = module
-    spec.loader.exec_module(module)
 
 
 def synthetic_landmarks(face, n: int, width: int = 1280, height: int = 720, seed: int = 0) -> np.ndarray:
