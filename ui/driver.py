@@ -26,7 +26,7 @@ from ..mapping.pose import PoseSolver
 from ..mapping.retarget import AXES, MappingRow, MappingTable, Target
 from ..mapping.smoothing import OneEuro, SmoothingSettings, preset
 from . import bake, preferences, rig_apply, takes_io
-from .session import CaptureError, with_hint
+from .child import CaptureError, with_hint
 
 _UNBOUNDED = 1e30  # FloatProperty stores inf as FLT_MAX: anything beyond this means "no limit"
 _KIND_TO_TYPE = {"shape_key": "SHAPE_KEY", "bone_rotation": "BONE_ROTATION",

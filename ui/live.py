@@ -15,7 +15,8 @@ import bpy
 
 from ..mapping.errors import MappingError
 from . import driver, takes_io
-from .session import CaptureError, CaptureSession
+from .child import CaptureError
+from .session import CaptureSession
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from bpy.props import StringProperty
 
 from ..mapping.errors import MappingError
 from . import driver, live, preferences
-from .session import CaptureError, CaptureOptions
+from .child import CaptureError, CaptureOptions
 
 
 def capture_source(settings, context: bpy.types.Context | None = None) -> str:

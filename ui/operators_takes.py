@@ -10,7 +10,7 @@ from ..mapping.errors import MappingError
 from . import driver, live, takes_io
 from .bake import BakeCancelled, BakeError
 from .operators_capture import capture_options
-from .session import CaptureError, OfflineImport
+from .child import CaptureError, OfflineImport
 
 
 class _ImportCancel:

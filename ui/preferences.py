@@ -8,7 +8,7 @@ from pathlib import Path
 import bpy
 from bpy.props import EnumProperty, IntProperty, StringProperty
 
-from .session import CaptureError, check_interpreter, child_environment
+from .child import CaptureError, check_interpreter, child_environment
 
 ADDON_ID = __package__.rpartition(".")[0]  # the add-on's own package (bl_ext.<repo>.face_mocap)
 ADDON_ROOT = Path(__file__).resolve().parents[1]

@@ -1,0 +1,279 @@
+"""The capture subprocess: options, checks, environment (token never in argv), always stopped.
+
+No bpy here. `_ChildProcess` drains the child's pipes in threads, stops it within two
+seconds (terminate, then kill) and is stopped at exit too; `OfflineImport` runs
+`python -m capture --out TAKE --progress jsonl` and reads its progress lines.
+"""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import json
+import logging
+import os
+import subprocess
+import threading
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+TOKEN_ENV = "FACE_MOCAP_TOKEN"
+STOP_GRACE_S = 1.0  # after terminate(), wait this long before kill()
+
+_live_sessions: "weakref.WeakSet[_ChildProcess]" = weakref.WeakSet()
+
+
+class CaptureError(Exception):
+    """A capture that cannot start or that failed, with what the user can do about it."""
+
+
+# capture/errors.py codes (protocol Error.code) and exit codes -> what the user can do
+_EXIT_CODES = {3: "input", 4: "model", 5: "connection", 6: "output"}
+_HINTS = {
+    "camera": "Check that the camera is connected and not used by another program, "
+              "allow camera access for Blender, or pick another camera index under Source",
+    "input": "Choose a readable video file (mp4, mov, avi, mkv...) under Source",
+    "model": "Set a valid face_landmarker.task as Model Override in Preferences > Add-ons > Face Mocap, "
+             "or clear it to use the bundled model",
+    "output": "Save the .blend in a folder you can write to",
+}
+
+
+def with_hint(message: str, code: str, source: str) -> str:
+    """A capture process's error plus what to do about it."""
+    if code == "input" and source.startswith("webcam:"):
+        code = "camera"
+    hint = _HINTS.get(code)
+    message = message[0].upper() + message[1:] if message else message
+    return f"{message}. {hint}" if hint and hint not in message else message
+
+
+@dataclass
+class CaptureOptions:
+    """Everything needed to launch the capture process; built from the settings by the operator."""
+
+    source: str  # a video path or "webcam:N"
+    interpreter: str
+    python_path: list[str] = field(default_factory=list)  # PYTHONPATH entries, add-on folder first
+    env: dict[str, str] = field(default_factory=dict)  # extra environment (e.g. PYTHONNOUSERSITE)
+    model: str = ""
+    preview_fps: float = 5.0
+    realtime: bool = True
+    num_faces: int = 1
+    min_face_detection_confidence: float = 0.5
+    min_face_presence_confidence: float = 0.5
+    min_tracking_confidence: float = 0.5
+    mirror: bool = False
+    extra_args: list[str] = field(default_factory=list)
+
+    def capture_args(self) -> list[str]:
+        """Command-line options shared by live and offline runs (never the token)."""
+        args = ["--source", self.source,
+                "--num-faces", str(self.num_faces),
+                "--min-face-detection-confidence", f"{self.min_face_detection_confidence:g}",
+                "--min-face-presence-confidence", f"{self.min_face_presence_confidence:g}",
+                "--min-tracking-confidence", f"{self.min_tracking_confidence:g}"]
+        if self.model:
+            args += ["--model", self.model]
+        if self.mirror:
+            args.append("--mirror")
+        return args + list(self.extra_args)
+
+
+def check_source(source: str) -> None:
+    """Raise CaptureError when a video source cannot be read at all (cameras are checked by the child)."""
+    if source.startswith("webcam:"):
+        if not source[len("webcam:"):].isdigit():
+            raise CaptureError(f"Camera '{source}' is not valid: use webcam:0, webcam:1, ...")
+        return
+    if not source:
+        raise CaptureError("No source chosen: pick a video file or a camera in the Source box")
+    path = Path(source)
+    if not path.is_file():
+        raise CaptureError(f"Video file not found: {source}. Choose an existing file in the Source box")
+    if not os.access(path, os.R_OK):
+        raise CaptureError(f"Video file {source} cannot be read (permissions): fix its permissions or copy it")
+
+
+def check_interpreter(path: str) -> None:
+    """Raise CaptureError when the capture interpreter does not exist or cannot be run."""
+    if not path:
+        raise CaptureError("No capture interpreter set: choose Bundled or a Python with mediapipe "
+                           "in Preferences > Add-ons > Face Mocap")
+    if not Path(path).is_file():
+        raise CaptureError(f"Capture interpreter not found: {path}. Set a Python that has mediapipe in "
+                           "Preferences > Add-ons > Face Mocap (or choose Bundled), then press Check")
+    if not os.access(path, os.X_OK):
+        raise CaptureError(f"Capture interpreter {path} is not executable: fix its permissions or pick another")
+
+
+def child_environment(token: str | None, python_path: list[str], extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The child's environment: ours, the token, and PYTHONPATH = the add-on folder (+ wheels)."""
+    env = dict(os.environ)
+    env.update(extra or {})
+    env.pop(TOKEN_ENV, None)
+    if token is not None:
+        env[TOKEN_ENV] = token
+    env["PYTHONPATH"] = os.pathsep.join(python_path)
+    env["PYTHONUNBUFFERED"] = "1"  # progress lines and errors arrive as they are written
+    return env
+
+
+class _TailReader:
+    """Drain a child's pipe in a thread (so it never blocks) and keep the last lines."""
+
+    def __init__(self, stream, on_line=None, keep: int = 40) -> None:
+        self.lines: collections.deque[str] = collections.deque(maxlen=keep)
+        self._on_line = on_line
+        self._thread = threading.Thread(target=self._run, args=(stream,), daemon=True,
+                                        name="face_mocap-pipe")
+        self._thread.start()
+
+    def _run(self, stream) -> None:
+        try:
+            for raw in iter(stream.readline, b""):
+                line = raw.decode("utf-8", "replace").rstrip()
+                if not line:
+                    continue
+                self.lines.append(line)
+                if self._on_line is not None:
+                    self._on_line(line)
+        except (OSError, ValueError):
+            pass  # the pipe was closed under us while stopping
+        finally:
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout)
+
+    def last_message(self) -> str:
+        """The last line that looks like a message for the user (not a traceback frame)."""
+        for line in reversed(self.lines):
+            text = line.strip()
+            if text and not text.startswith(("File ", "Traceback", "^", "~")) and not line.startswith("  "):
+                return text
+        return ""
+
+
+class _ChildProcess:
+    """A capture subprocess that is always stopped: on stop(), on unregister and at exit."""
+
+    def __init__(self, args: list[str], env: dict[str, str], on_stdout_line=None) -> None:
+        flags = subprocess.CREATE_NO_WINDOW if os.name == "nt" else 0
+        try:
+            self.proc = subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                         stderr=subprocess.PIPE, creationflags=flags)
+        except OSError as exc:
+            raise CaptureError(f"Cannot run the capture interpreter {args[0]}: {exc.strerror or exc}. "
+                               "Check it in Preferences > Add-ons > Face Mocap") from None
+        self.stdout = _TailReader(self.proc.stdout, on_stdout_line)
+        self.stderr = _TailReader(self.proc.stderr)
+        _live_sessions.add(self)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def returncode(self) -> int | None:
+        return self.proc.poll()
+
+    def stop(self, grace_s: float = STOP_GRACE_S) -> None:
+        """Terminate, then kill if it has not exited after grace_s; always reaps it."""
+        if self.proc.poll() is None:
+            try:
+                self.proc.terminate()
+                self.proc.wait(grace_s)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(1.0)
+            except OSError:
+                pass
+        self.stdout.join(0.2)
+        self.stderr.join(0.2)
+        _live_sessions.discard(self)
+
+    def describe_failure(self, source: str) -> str:
+        """Why the process failed and what the user can do about it."""
+        return with_hint(self.describe_exit(), _EXIT_CODES.get(self.proc.poll(), ""), source)
+
+    def describe_exit(self) -> str:
+        """Why the process ended, in words, from its exit code and its last line on stderr."""
+        code = self.proc.poll()
+        last = self.stderr.last_message().removeprefix("error: ")
+        if code is not None and code < 0:
+            return f"The capture process was killed (signal {-code})" + (f": {last}" if last else "")
+        if last:
+            return last
+        return f"The capture process exited with code {code}"
+
+
+@atexit.register
+def stop_all() -> None:
+    """Stop every capture process this Blender started (add-on unregister, file load, exit)."""
+    for child in list(_live_sessions):
+        child.stop()
+
+
+@dataclass
+class ImportProgress:
+    """Where an offline import stands."""
+
+    done: int = 0
+    total: int = 0
+    finished: bool = False
+    error: str = ""
+
+
+class OfflineImport:
+    """`python -m capture --source VIDEO --out TAKE --progress jsonl`, polled for progress."""
+
+    def __init__(self, options: CaptureOptions, out_path: str | os.PathLike) -> None:
+        check_interpreter(options.interpreter)
+        check_source(options.source)
+        if options.model and not Path(options.model).is_file():
+            raise CaptureError(f"Model file not found: {options.model}. Fix the model path in "
+                               "Preferences > Add-ons > Face Mocap, or clear it to use the bundled model")
+        self.source = options.source
+        self.out_path = Path(out_path)
+        self.out_path.parent.mkdir(parents=True, exist_ok=True)
+        self._progress = ImportProgress()
+        self._lock = threading.Lock()
+        args = [options.interpreter, "-m", "capture", *options.capture_args(),
+                "--out", str(self.out_path), "--progress", "jsonl"]
+        self.child = _ChildProcess(args, child_environment(None, options.python_path, options.env), self._on_line)
+
+    def _on_line(self, line: str) -> None:
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            return
+        if isinstance(obj, dict) and isinstance(obj.get("done"), int):
+            with self._lock:
+                self._progress.done = obj["done"]
+                if isinstance(obj.get("total"), int):
+                    self._progress.total = obj["total"]
+
+    def poll(self) -> ImportProgress:
+        """Progress so far; finished with error '' when the take is written."""
+        code = self.child.returncode()
+        with self._lock:
+            progress = ImportProgress(**vars(self._progress))
+        if code is None:
+            return progress
+        self.child.stop()
+        progress.finished = True
+        if code != 0 or not self.out_path.is_file():
+            progress.error = self.child.describe_failure(self.source)
+        return progress
+
+    def cancel(self) -> None:
+        """Stop the child and remove anything it left behind."""
+        self.child.stop()
+        for leftover in (self.out_path.with_name(self.out_path.name + ".partial"),):
+            leftover.unlink(missing_ok=True)
