@@ -39,6 +39,8 @@ _HINTS = {
     "model": "Set a valid face_landmarker.task as Model Override in Preferences > Add-ons > Face Mocap, "
              "or clear it to use the bundled model",
     "output": "Save the .blend in a folder you can write to",
+    "packages": "This Python lacks the capture packages: install mediapipe there, or choose Bundled, "
+                "in Preferences > Add-ons > Face Mocap (press Check to test)",
 }
 
 
@@ -46,6 +48,8 @@ def with_hint(message: str, code: str, source: str) -> str:
     """A capture process's error plus what to do about it."""
     if code == "input" and source.startswith("webcam:"):
         code = "camera"
+    elif "No module named" in message or "cannot import" in message:
+        code = "packages"
     hint = _HINTS.get(code)
     message = message[0].upper() + message[1:] if message else message
     return f"{message}. {hint}" if hint and hint not in message else message

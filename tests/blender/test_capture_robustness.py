@@ -118,6 +118,17 @@ def test_missing_interpreter_is_reported_with_how_to_fix(addon, facedata, tmp_pa
     assert "Preferences > Add-ons > Face Mocap" in message
 
 
+def test_an_interpreter_without_mediapipe_is_reported_with_how_to_fix(addon, facedata):
+    import sys
+
+    bpy.context.preferences.addons["face_mocap"].preferences.custom_python = sys.executable  # no mediapipe here
+    use_video(facedata / LONG_CLIP)
+    bpy.ops.facemocap.start_capture()
+    assert run_timer_until(lambda: not live.is_running(), 30.0)
+    error = bpy.context.window_manager.face_mocap.last_error
+    assert "cannot import" in error and "install mediapipe there, or choose Bundled" in error
+
+
 def test_missing_model_is_reported_with_how_to_fix(addon, facedata, tmp_path):
     use_video(facedata / LONG_CLIP)
     bpy.context.preferences.addons["face_mocap"].preferences.model_path = str(tmp_path / "none.task")
