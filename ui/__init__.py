@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bpy
 
-from . import (demo_head, live, operators_capture, operators_mapping, operators_takes, panels, preferences,
+from . import (child, demo_head, live, operators_capture, operators_mapping, operators_takes, panels, preferences,
                preview, properties, tracked_mesh)
 
 # Order matters: property groups before the operators and panels that use them.
@@ -23,8 +23,9 @@ _modules = (
 
 @bpy.app.handlers.persistent
 def _stop_before_load(*_args) -> None:
-    """Loading another file while capturing stops the capture (no orphan process)."""
+    """Loading another file while capturing or importing stops it (no orphan process)."""
     live.stop_quietly()
+    child.stop_all()  # a running Import Video too
     preview.clear()
 
 
@@ -38,5 +39,6 @@ def unregister() -> None:
     if _stop_before_load in bpy.app.handlers.load_pre:
         bpy.app.handlers.load_pre.remove(_stop_before_load)
     live.stop_quietly()  # disabling the add-on while capturing stops the capture
+    child.stop_all()
     for module in reversed(_modules):
         module.unregister()

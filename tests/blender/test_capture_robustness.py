@@ -181,3 +181,16 @@ def test_check_button_reports_whether_mediapipe_and_the_model_are_usable(addon, 
     prefs.custom_python = sys.executable  # Blender's own Python here: no mediapipe
     with pytest.raises(RuntimeError, match="mediapipe is not usable here"):
         bpy.ops.facemocap.check_interpreter()
+
+
+def test_unregister_during_an_import_stops_its_process(addon, facedata, tmp_path):
+    from face_mocap.ui.child import OfflineImport
+    from face_mocap.ui.operators_capture import capture_options
+
+    job = OfflineImport(capture_options(bpy.context, source=str(facedata / LONG_CLIP), realtime=False,
+                                        preview=False), tmp_path / "import.fmtake")
+    addon.unregister()
+    try:
+        assert process_gone(job.child.pid)
+    finally:
+        addon.register()
