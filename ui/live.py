@@ -29,7 +29,6 @@ class _Live:
     session: CaptureSession | None = None
     rig: driver.LiveRig | None = None
     scene_name: str = ""
-    recording_name: str = ""
     preview_seq: int = 0
 
 
@@ -79,6 +78,10 @@ def stop_quietly() -> None:
     current, _Live.session = _Live.session, None
     if current is not None:
         current.stop()
+        try:
+            _list_finished(current)  # a take being recorded is kept and listed
+        except (AttributeError, ReferenceError):  # the properties are already gone
+            pass
     _Live.rig = None
     if bpy.app.timers.is_registered(tick):
         bpy.app.timers.unregister(tick)
@@ -92,7 +95,6 @@ def start_recording(context: bpy.types.Context, name: str) -> Path:
     scene = context.scene
     path = takes_io.new_take_path(name)
     current.start_recording(path, takes_io.take_metadata(scene, current.options.source, name))
-    _Live.recording_name = name
     context.window_manager.face_mocap.recording = True
     return path
 

@@ -59,14 +59,18 @@ def test_stop_capture_ends_the_process_within_two_seconds(addon, facedata):
     assert not bpy.ops.facemocap.stop_capture.poll()
 
 
-def test_unregister_while_capturing_stops_the_process(addon, facedata):
+def test_unregister_while_capturing_stops_the_process_and_keeps_the_take(addon, facedata):
     pid = start_long_capture(facedata)
+    bpy.ops.facemocap.record()
+    assert run_timer_until(lambda: live.session().poll().frames_recorded >= 5, 10.0)
     addon.unregister()
     try:
         assert process_gone(pid)
         assert live.session() is None
     finally:
         addon.register()  # the fixture unregisters at the end
+    takes = bpy.context.scene.face_mocap.takes  # kept in the file while the add-on was off
+    assert len(takes) == 1 and takes[0].frame_count >= 5 and takes[0].complete
 
 
 def test_loading_another_file_while_capturing_stops_the_process(addon, facedata, tmp_path):
