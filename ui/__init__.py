@@ -27,6 +27,9 @@ def _stop_before_load(*_args) -> None:
     live.stop_quietly()
     child.stop_all()  # a running Import Video too
     preview.clear()
+    runtime = getattr(bpy.context.window_manager, "face_mocap", None)  # the window manager outlives the file
+    if runtime is not None:
+        runtime.state, runtime.recording, runtime.importing, runtime.face_found = "idle", False, False, False
 
 
 def register() -> None:

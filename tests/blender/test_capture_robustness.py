@@ -80,6 +80,8 @@ def test_loading_another_file_while_capturing_stops_the_process(addon, facedata,
     bpy.ops.wm.open_mainfile(filepath=str(other))
     assert process_gone(pid)
     assert live.session() is None
+    assert bpy.context.window_manager.face_mocap.state == "idle"
+    assert bpy.ops.facemocap.start_capture.poll()
 
 
 def _stranger(port: int, payload: bytes) -> bytes:
