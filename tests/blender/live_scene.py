@@ -69,9 +69,13 @@ def wait_for(condition, timeout_s: float) -> bool:
 
 
 def process_gone(pid: int) -> bool:
-    """True when no process with this pid exists any more (exited and reaped)."""
+    """True when the process has exited: no such pid, or a zombie waiting for its parent to reap it."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return True
-    return False
+    try:
+        with open(f"/proc/{pid}/stat") as fh:  # Linux: a dead orphan may wait a moment for init
+            return fh.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
