@@ -102,10 +102,12 @@ def test_strangers_with_a_wrong_token_or_garbage_are_dropped_and_capture_carries
     assert isinstance(answer[0], protocol.Error) and answer[0].code == "unauthorized"
     assert _stranger(session.port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" + os.urandom(64)) == b""
     assert _stranger(session.port, protocol.encode(protocol.Heartbeat(timestamp_us=1))) != b""  # Error: Hello first
+    future = protocol.encode(protocol.Hello(token=session.token, version=protocol.PROTOCOL_VERSION + 1))
+    assert protocol.decode_all(_stranger(session.port, future))[0].code == "version"
     before = session.poll().frames_received
     assert run_timer_until(lambda: session.poll().frames_received >= before + 10, 10.0)
     status = session.poll()
-    assert status.state == "running" and status.rejected_connections == 3
+    assert status.state == "running" and status.rejected_connections == 4
     assert bpy.context.window_manager.face_mocap.last_error == ""
 
 
