@@ -200,7 +200,9 @@ class FACEMOCAP_PT_smoothing(_FaceMocapPanel, bpy.types.Panel):
                 row.prop(settings, f"{kind}_beta", text="Beta")
             col.prop(settings, "d_cutoff")
         row = layout.row(align=True)
-        row.operator(FACEMOCAP_OT_calibrate_neutral.bl_idname, icon="USER")
+        row.operator(FACEMOCAP_OT_calibrate_neutral.bl_idname, icon="USER").from_take = False
+        if len(settings.takes):  # the frame is set in the Adjust Last Operation panel
+            row.operator(FACEMOCAP_OT_calibrate_neutral.bl_idname, text="From Take").from_take = True
         row.operator(FACEMOCAP_OT_clear_calibration.bl_idname, text="", icon="X")
         layout.label(text="Calibrated" if settings.calibration else "Not calibrated",
                      icon="CHECKMARK" if settings.calibration else "INFO")
