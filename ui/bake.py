@@ -223,9 +223,15 @@ def _new_action(owner: _Owner):
         action.id_root = owner.id_type
         return action, None, lambda c: action.fcurves.new(c.data_path, index=c.index, action_group=c.group)
     slot = action.slots.new(id_type=owner.id_type, name=owner.id_data.name)
-    strip = action.layers.new("Face Mocap").strips.new(type="KEYFRAME")
-    fcurves = strip.channelbag(slot, ensure=True).fcurves
-    return action, slot, lambda c: fcurves.new(c.data_path, index=c.index, group_name=c.group)
+    channelbag = action.layers.new("Face Mocap").strips.new(type="KEYFRAME").channelbag(slot, ensure=True)
+
+    def new_fcurve(curve: _Curve) -> bpy.types.FCurve:
+        fcurve = channelbag.fcurves.new(curve.data_path, index=curve.index)
+        if curve.group:  # fcurves.new(group_name=) only exists from 5.0; groups work from 4.4
+            fcurve.group = channelbag.groups.get(curve.group) or channelbag.groups.new(curve.group)
+        return fcurve
+
+    return action, slot, new_fcurve
 
 
 def _write_curve(fcurve: bpy.types.FCurve, frames: np.ndarray, values: np.ndarray, tolerance: float) -> int:
