@@ -128,8 +128,8 @@ def _check_times(times_s: np.ndarray, settings: BakeSettings) -> np.ndarray:
     times = np.asarray(times_s, np.float64).ravel()
     if len(times) == 0:
         raise BakeError("the take has no frames to bake")
-    if not np.all(np.isfinite(times)) or np.any(np.diff(times) <= 0.0):
-        raise BakeError("the take's timestamps do not increase: re-record or re-import it")
+    if not np.all(np.isfinite(times)) or np.any(np.diff(times) < 0.0):  # repeats are fine: interp takes one
+        raise BakeError("the take's timestamps go backwards: re-record or re-import it")
     if not settings.fps > 0.0:
         raise BakeError(f"the scene frame rate must be positive, got {settings.fps}")
     return times

@@ -187,6 +187,18 @@ def test_gaps_without_a_face_are_bridged_and_empty_targets_reported():
     assert any("tail" in s for s in result.skipped)
 
 
+def test_repeated_timestamps_are_baked_and_a_single_frame_gives_one_key():
+    face, _rig = face_mocap_rig()
+    times = np.array([0.0, 0.5, 0.5, 1.0])  # a camera that stamped two frames alike
+    bake.bake_values({("shape_key", "Face", "jawOpen"): np.array([0.0, 0.5, 0.5, 1.0])}, times,
+                     bake.BakeSettings(fps=FPS, name="Repeats"))
+    jaw = keys(curves_by_path(face.data.shape_keys)[('key_blocks["jawOpen"].value', 0)])
+    assert len(jaw) == FPS + 1 and np.allclose(jaw[:, 1], np.linspace(0.0, 1.0, FPS + 1), atol=1e-6)
+    result = bake.bake_values({("shape_key", "Face", "jawOpen"): np.array([0.7])}, np.array([12.0]),
+                              bake.BakeSettings(fps=FPS, name="Still", start_frame=5))
+    assert result.key_count == 1 and result.frame_range == (5.0, 5.0)
+
+
 def test_cancelling_from_the_progress_callback_leaves_nothing_behind():
     face, rig = face_mocap_rig()
     times = take_times(duration=1.0)
@@ -230,7 +242,7 @@ def test_bad_input_is_refused_with_a_reason():
     face_mocap_rig()
     settings = bake.BakeSettings(fps=FPS)
     three = np.arange(3.0)
-    with pytest.raises(bake.BakeError, match="timestamps"):
+    with pytest.raises(bake.BakeError, match="timestamps go backwards"):
         bake.bake_values({("shape_key", "Face", "jawOpen"): np.zeros(3)}, np.array([0.0, 0.2, 0.1]), settings)
     with pytest.raises(bake.BakeError, match="no frames"):
         bake.bake_values({}, np.array([]), settings)
