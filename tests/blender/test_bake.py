@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from mathutils import Euler, Quaternion
 
-from bake_scene import channelbag_fcurves, curves_by_path, face_mocap_rig, head_rig, keys, reset, set_fps
+from bake_scene import channelbag_fcurves, curves_by_path, face_mocap_rig, keys, reset, set_fps
 from face_mocap.ui import bake
 from face_mocap.ui.targets import TargetError
 
