@@ -87,7 +87,7 @@ def run_tier(name: str, env: str, paths: list[str], results: Path) -> tuple[int,
     log(f"tier {name}: {' '.join(paths)} ({env} environment)")
     report = results / f"{name}.xml"
     started = time.monotonic()
-    subprocess.run([str(python_of(env)), "-m", "pytest", "-q", "-p", "no:cacheprovider",
+    subprocess.run([str(python_of(env)), "-m", "pytest", "-q", "-o", f"cache_dir={CACHE / 'pytest' / name}",
                     f"--junitxml={report}", *paths], cwd=REPO, env=test_environment())
     log(f"tier {name} took {time.monotonic() - started:.0f} s")
     if not report.exists():
