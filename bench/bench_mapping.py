@@ -15,12 +15,10 @@ import argparse
 import math
 import os
 import time
-from pathlib import Path
 
 import numpy as np
-from addon import import_addon
+from addon import MODEL, import_addon
 
-DEFAULT_MODEL = Path.home() / ".cache" / "face_mocap" / "models" / "face_landmarker.task"
 BONES = ["head", "neck", "jaw_master", "eye.L", "eye.R", "lid.T.L.002", "lid.T.R.002",
          "brow.T.L.001", "brow.T.R.001", "lips.L"]
 
@@ -48,7 +46,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=10000)
     parser.add_argument("--live-frames", type=int, default=2000)
-    parser.add_argument("--model", default=os.environ.get("FACE_MOCAP_MODEL", str(DEFAULT_MODEL)))
+    parser.add_argument("--model", default=os.environ.get("FACE_MOCAP_MODEL", str(MODEL)))
     args = parser.parse_args()
     import_addon()
     from face_mocap.capture.takes import Take, empty_arrays
