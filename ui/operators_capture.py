@@ -140,8 +140,7 @@ class FACEMOCAP_OT_clear_calibration(bpy.types.Operator):
         return True
 
     def execute(self, context: bpy.types.Context) -> set[str]:
-        context.scene.face_mocap.calibration = ""
-        driver.calibration_changed(context.scene)
+        context.scene.face_mocap.calibration = ""  # a running capture follows it on its next frame
         return {"FINISHED"}
 
 

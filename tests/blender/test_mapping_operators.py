@@ -169,6 +169,10 @@ def test_calibrate_neutral_from_the_live_face(addon, facedata):
     calibrated_at = live.rig().last_result.timestamp_s
     assert run_timer_until(lambda: live.rig().last_result.timestamp_s > calibrated_at, 10.0)
     assert brows.value < 0.1  # the next frame is read relative to the neutral
+    assert bpy.ops.facemocap.clear_calibration() == {"FINISHED"}
+    cleared_at = live.rig().last_result.timestamp_s
+    assert run_timer_until(lambda: live.rig().last_result.timestamp_s > cleared_at, 10.0)
+    assert brows.value > 0.2  # raw again
     bpy.ops.facemocap.stop_capture()
 
 
