@@ -3,6 +3,7 @@
 
     python3 tools/dev.py demo [VIDEO]   the whole product, headless, on a clip
     python3 tools/dev.py test           every test tier (capture, mapping, Blender 5.0, Blender 4.2)
+    python3 tools/dev.py build          the Blender extension zip (dist/), wheels and model inside
     python3 tools/dev.py setup          only create the environments and fetch the model
 
 Environments live in ~/.cache/face_mocap/venvs and are rebuilt when their requirements
@@ -134,10 +135,16 @@ def demo(video: str | None) -> int:
     return subprocess.run(command, cwd=REPO, env=env).returncode
 
 
+def build() -> int:
+    setup(("capture", "blender"))
+    return subprocess.run([str(python_of("blender")), str(TOOLS / "build_extension.py")], cwd=REPO).returncode
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("setup", help="create the environments and fetch the model")
+    commands.add_parser("build", help="build the Blender extension zip into dist/")
     test_parser = commands.add_parser("test", help="run the test tiers")
     test_parser.add_argument("tiers", nargs="*", default=["capture", "mapping", "blender", "blender-4.2"])
     demo_parser = commands.add_parser("demo", help="run the whole product headless on a clip")
@@ -148,6 +155,8 @@ def main() -> int:
         return 0
     if args.command == "test":
         return test(args.tiers)
+    if args.command == "build":
+        return build()
     return demo(args.video)
 
 

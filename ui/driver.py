@@ -2,7 +2,7 @@
 
 Mapping rows live on the character's objects (Object.face_mocap.rows: shape-key rows on
 the mesh, bone rows on the armature). Here they become a mapping.retarget.MappingTable;
-its targets are bound to the objects as ui/targets.py tuples for rig_apply and bake.
+every row names its object, so its targets resolve through ui/targets.py for rig_apply and bake.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from ..mapping.retarget import AXES, MappingRow, MappingTable, Target
 from ..mapping.smoothing import OneEuro, SmoothingSettings, preset
 from . import bake, preferences, rig_apply, takes_io
 from .child import CaptureError, with_hint
+from .targets import parse_target
 
 _UNBOUNDED = 1e30  # FloatProperty stores inf as FLT_MAX: anything beyond this means "no limit"
 _KIND_TO_TYPE = {"shape_key": "SHAPE_KEY", "bone_rotation": "BONE_ROTATION",
@@ -93,18 +94,6 @@ def table_to_rows(table: MappingTable, mesh, armature) -> int:
     return count
 
 
-def bind(target: Target, fallback_owner: str = "") -> tuple:
-    """A mapping Target -> the rig_apply/bake target tuple on its object."""
-    owner = target.owner or fallback_owner
-    if target.kind == "shape_key":
-        return ("shape_key", owner, target.name)
-    if target.kind == "bone_rotation":
-        return ("bone", owner, target.name, "rotation_euler", target.axis)
-    if target.kind == "bone_location":
-        return ("bone", owner, target.name, "location", target.axis)
-    return ("prop", owner, target.name)
-
-
 # --- scene settings -> mapping settings -----------------------------------------------------
 
 def smoothing_settings(scene: bpy.types.Scene) -> SmoothingSettings:
@@ -157,7 +146,7 @@ class LiveRig:
     def _bind_targets(self, scene: bpy.types.Scene) -> None:
         objects = (scene.face_mocap.target_mesh, scene.face_mocap.target_armature)
         self._rows = _rows_signature(objects)
-        self.bound = {target: bind(target) for target in self.pipeline.table.targets}
+        self.bound = {target: parse_target(target) for target in self.pipeline.table.targets}
         self.snapshot = rig_apply.snapshot_rig(self.bound.values())
 
     @classmethod
@@ -245,10 +234,9 @@ def bake_take(scene: bpy.types.Scene, path: Path, mesh, armature, name: str, pro
     smoothing = smoothing_settings(scene) if settings.bake_smoothing else "off"
     values = map_take(take, table, calibration(scene), smoothing, face=canonical_face(),
                       zero_phase_smoothing=True)
-    bound = {bind(target): series for target, series in values.items()}
     bake_settings = bake.BakeSettings(fps=bake.scene_fps(scene), start_frame=settings.bake_start_frame,
                                       name=name, reduce_tolerance=settings.bake_tolerance if settings.bake_reduce else 0.0)
-    return bake.bake_values(bound, take.timestamps_us / 1e6, bake_settings, progress)
+    return bake.bake_values(values, take.timestamps_us / 1e6, bake_settings, progress)
 
 
 # --- auto-detect and presets -------------------------------------------------------------------
