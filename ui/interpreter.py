@@ -13,7 +13,7 @@ from pathlib import Path
 
 import bpy
 
-from .session import CaptureError, child_environment
+from .child import CaptureError, child_environment
 
 ADDON_ROOT = Path(__file__).resolve().parents[1]
 BUNDLED_MODULE = "mediapipe"  # the wheel whose presence means "bundled mode can run"

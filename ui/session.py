@@ -18,8 +18,8 @@ from pathlib import Path
 
 from ..capture import protocol
 from ..capture.takes import TakeError, TakeWriter
-from .child import CaptureError, CaptureOptions, _ChildProcess, check_interpreter, check_source, with_hint
-from .child import child_environment  # noqa: F401 (ui/interpreter.py imports it from here)
+from .child import (CaptureError, CaptureOptions, _ChildProcess, check_interpreter, check_source,
+                    child_environment, with_hint)
 
 log = logging.getLogger(__name__)
 
