@@ -114,6 +114,15 @@ def check_interpreter(path: str) -> None:
         raise CaptureError(f"Capture interpreter {path} is not executable: fix its permissions or pick another")
 
 
+def check_options(options: CaptureOptions) -> None:
+    """Raise CaptureError when the interpreter, the source or the model override is unusable."""
+    check_interpreter(options.interpreter)
+    check_source(options.source)
+    if options.model and not Path(options.model).is_file():
+        raise CaptureError(f"Model file not found: {options.model}. Fix the model path in "
+                           "Preferences > Add-ons > Face Mocap, or clear it to use the bundled model")
+
+
 def child_environment(token: str | None, python_path: list[str], extra: dict[str, str] | None = None) -> dict[str, str]:
     """The child's environment: ours, the token, and PYTHONPATH = the add-on folder (+ wheels)."""
     env = dict(os.environ)
@@ -254,11 +263,7 @@ class OfflineImport:
     """`python -m capture --source VIDEO --out TAKE --progress jsonl`, polled for progress."""
 
     def __init__(self, options: CaptureOptions, out_path: str | os.PathLike) -> None:
-        check_interpreter(options.interpreter)
-        check_source(options.source)
-        if options.model and not Path(options.model).is_file():
-            raise CaptureError(f"Model file not found: {options.model}. Fix the model path in "
-                               "Preferences > Add-ons > Face Mocap, or clear it to use the bundled model")
+        check_options(options)
         self.source = options.source
         self.out_path = Path(out_path)
         self.out_path.parent.mkdir(parents=True, exist_ok=True)

@@ -18,8 +18,7 @@ from pathlib import Path
 
 from ..capture import protocol
 from ..capture.takes import TakeError, TakeWriter
-from .child import (CaptureError, CaptureOptions, _ChildProcess, check_interpreter, check_source,
-                    child_environment, with_hint)
+from .child import CaptureError, CaptureOptions, _ChildProcess, check_options, child_environment, with_hint
 
 log = logging.getLogger(__name__)
 
@@ -76,11 +75,7 @@ class CaptureSession:
 
     def start(self) -> None:
         """Listen on 127.0.0.1, launch the child with the token in its environment."""
-        check_interpreter(self.options.interpreter)
-        check_source(self.options.source)
-        if self.options.model and not Path(self.options.model).is_file():
-            raise CaptureError(f"Model file not found: {self.options.model}. Fix the model path in "
-                               "Preferences > Add-ons > Face Mocap, or clear it to use the bundled model")
+        check_options(self.options)
         server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         server.bind(("127.0.0.1", 0))
         server.listen(4)
