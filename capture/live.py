@@ -21,11 +21,10 @@ import cv2
 from .errors import EXIT_OK, CaptureError, ConnectionFailed, UsageError
 from .landmarker import Landmarker
 from .pipeline import CaptureSettings, open_inputs, track
-from .protocol import (ACCEPTED, MAX_PREVIEW_BYTES, Bye, Error, Heartbeat, Hello, Message, Preview,
+from .protocol import (ACCEPTED, MAX_PREVIEW_BYTES, TOKEN_ENV, Bye, Error, Heartbeat, Hello, Message, Preview,
                        ProtocolError, Status, encode, read_message)
 from .sources import VideoFrame
 
-TOKEN_ENV = "FACE_MOCAP_TOKEN"
 HEARTBEAT_INTERVAL_S = 0.5  # the spec promises at least one a second
 HANDSHAKE_TIMEOUT_S = 10.0
 SEND_TIMEOUT_S = 5.0

@@ -25,6 +25,7 @@ MAX_JSON_BYTES = 4096
 MAX_PREVIEW_BYTES = 256 * 1024
 MAX_IMAGE_SIDE = 16384
 TOKEN_BYTES = 32  # hex characters of the per-session token
+TOKEN_ENV = "FACE_MOCAP_TOKEN"  # how Blender hands the token to the capture process (never argv)
 
 _HEADER = struct.Struct("<2sBBI")  # magic, version, message type, payload length
 _FRAME_HEAD = struct.Struct("<qqHHB")  # index, timestamp_us, width, height, face count

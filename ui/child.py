@@ -18,9 +18,11 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..capture.errors import ConnectionFailed, InputError, ModelError, OutputError
+from ..capture.protocol import TOKEN_ENV
+
 log = logging.getLogger(__name__)
 
-TOKEN_ENV = "FACE_MOCAP_TOKEN"
 STOP_GRACE_S = 1.0  # after terminate(), wait this long before kill()
 
 _live_children: "set[_ChildProcess]" = set()  # strong references: each is stopped before it is dropped
@@ -30,8 +32,8 @@ class CaptureError(Exception):
     """A capture that cannot start or that failed, with what the user can do about it."""
 
 
-# capture/errors.py codes (protocol Error.code) and exit codes -> what the user can do
-_EXIT_CODES = {3: "input", 4: "model", 5: "connection", 6: "output"}
+# the capture process's exit codes -> its error codes (protocol Error.code), and those -> what the user can do
+_EXIT_CODES = {error.exit_code: error.code for error in (InputError, ModelError, ConnectionFailed, OutputError)}
 _HINTS = {
     "camera": "Check that the camera is connected and not used by another program, "
               "allow camera access for Blender, or pick another camera index under Source",
