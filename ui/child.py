@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..capture.errors import ConnectionFailed, InputError, ModelError, OutputError
 from ..capture.protocol import TOKEN_ENV
+from ..capture.takes import PARTIAL_SUFFIX
 
 log = logging.getLogger(__name__)
 
@@ -302,5 +303,4 @@ class OfflineImport:
     def cancel(self) -> None:
         """Stop the child and remove anything it left behind."""
         self.child.stop()
-        for leftover in (self.out_path.with_name(self.out_path.name + ".partial"),):
-            leftover.unlink(missing_ok=True)
+        self.out_path.with_name(self.out_path.name + PARTIAL_SUFFIX).unlink(missing_ok=True)

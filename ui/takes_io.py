@@ -8,7 +8,7 @@ from pathlib import Path
 
 import bpy
 
-from ..capture.takes import TAKE_SUFFIX, TakeError, read_take
+from ..capture.takes import PARTIAL_SUFFIX, TAKE_SUFFIX, TakeError, read_take
 
 ADDON_ID = __package__.rpartition(".")[0]
 TAKES_FOLDER = "face_mocap_takes"
@@ -46,7 +46,7 @@ def new_take_path(name: str) -> Path:
     base = safe_name(name)
     path = folder / f"{base}{TAKE_SUFFIX}"
     counter = 1
-    while path.exists() or path.with_name(path.name + ".partial").exists():
+    while path.exists() or path.with_name(path.name + PARTIAL_SUFFIX).exists():
         counter += 1
         path = folder / f"{base}_{counter:03d}{TAKE_SUFFIX}"
     return path
