@@ -8,7 +8,7 @@ from pathlib import Path
 
 import bpy
 
-from ..capture.takes import PARTIAL_SUFFIX, TAKE_SUFFIX, TakeError, read_take
+from ..capture.takes import PARTIAL_SUFFIX, TAKE_SUFFIX, Take, TakeError, read_take
 
 ADDON_ID = __package__.rpartition(".")[0]
 TAKES_FOLDER = "face_mocap_takes"
@@ -100,35 +100,32 @@ def resolve(take) -> Path:
 def list_take(scene: bpy.types.Scene, path: Path, name: str = "") -> "bpy.types.PropertyGroup":
     """Add a take file to the scene's takes list (or refresh it if listed); return the item."""
     takes = scene.face_mocap.takes
-    for index, item in enumerate(takes):
+    for item in takes:
         if resolve(item) == Path(path):
             refresh(item)
             return item
-    try:
-        take = read_take(path)
-        default_name = str(take.metadata.get("name") or Path(path).stem)
-    except TakeError:
-        default_name = Path(path).stem
     item = takes.add()
-    item.name = unique_take_name(scene, name or default_name)
     item.filepath = stored_path(Path(path))
-    refresh(item)
+    take = refresh(item)  # one read of the file, for the list and for the name
+    stored_name = take.metadata.get("name") if take is not None else None
+    item.name = unique_take_name(scene, name or str(stored_name or Path(path).stem))
     scene.face_mocap.active_take = len(takes) - 1
     return item
 
 
-def refresh(item) -> None:
-    """Read a listed take's length, frame count, source and completeness from its file."""
+def refresh(item) -> Take | None:
+    """Read a listed take's length, frame count, source and completeness from its file; the take."""
     try:
         take = read_take(resolve(item))
     except TakeError as exc:
         item.complete = False
         item.source = str(exc)
-        return
+        return None
     item.frame_count = take.frame_count
     item.duration = take.duration_s
     item.source = Path(str(take.metadata.get("source", ""))).name or str(take.metadata.get("source", ""))
     item.complete = take.complete
+    return take
 
 
 def active_take(scene: bpy.types.Scene):
