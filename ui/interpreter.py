@@ -14,8 +14,8 @@ from pathlib import Path
 import bpy
 
 from .child import CaptureError, child_environment
+from .preferences import ADDON_ROOT
 
-ADDON_ROOT = Path(__file__).resolve().parents[1]
 BUNDLED_MODULE = "mediapipe"  # the wheel whose presence means "bundled mode can run"
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import bpy
 
 from ..capture.takes import PARTIAL_SUFFIX, TAKE_SUFFIX, Take, TakeError, read_take
+from .preferences import ADDON_ID
 
-ADDON_ID = __package__.rpartition(".")[0]
 TAKES_FOLDER = "face_mocap_takes"
 
 
