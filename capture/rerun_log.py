@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import OutputError, UsageError
-from .protocol import BLENDSHAPE_NAMES, FaceFrame
+from .protocol import BLENDSHAPE_NAMES, NUM_LANDMARKS, FaceFrame
 from .sources import VideoFrame
 
 # MediaPipe's feature groups (FaceLandmarksConnections attribute names) -> class label.
@@ -30,7 +30,6 @@ FEATURES = (
     ("FACE_LANDMARKS_RIGHT_IRIS", "right iris"),
     ("FACE_LANDMARKS_NOSE", "nose"),
 )
-NUM_LANDMARKS = 478
 
 
 def _pose_module():

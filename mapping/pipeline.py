@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..capture.protocol import NUM_BLENDSHAPES, FaceFrame
+from ..capture.protocol import NUM_BLENDSHAPES, NUM_LANDMARKS, FaceFrame
 from ..capture.takes import Take
 from .calibration import Calibration, capture_neutral
 from .canonical import CanonicalFace
@@ -112,7 +112,7 @@ class LivePipeline:
     def process_arrays(self, t: float, landmarks, blendshapes, image_size) -> FrameResult:
         """Map one frame given as arrays (landmarks (478,3), blendshapes (52,)); None = no face."""
         if landmarks is None:
-            landmarks = np.full((478, 3), np.nan)
+            landmarks = np.full((NUM_LANDMARKS, 3), np.nan)
             blendshapes = np.full(NUM_BLENDSHAPES, np.nan)
         pose = pose_stage(self.solver, landmarks, image_size)
         raw = channel_stage(pose, blendshapes, self.face, self.calibration)
