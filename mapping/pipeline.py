@@ -20,7 +20,7 @@ from .channels import compute_channels, merge_channels
 from .errors import MappingError
 from .pose import HeadPose, PerspectiveCamera, PoseSolver
 from .retarget import MappingTable, Target
-from .smoothing import LiveSmoother, SmoothingSettings, preset, zero_phase
+from .smoothing import LiveSmoother, SmoothingSettings, preset, smooth_live, zero_phase
 
 
 # --- stages ------------------------------------------------------------------------------
@@ -174,9 +174,8 @@ def map_take(take: Take, table: MappingTable, calibration: Calibration | None = 
     settings = preset(smoothing) if isinstance(smoothing, str) else smoothing
     if zero_phase_smoothing:
         values = zero_phase(times, values, settings)
-    else:
-        smoother = LiveSmoother(settings)
-        values = np.stack([smoother.step(float(t), v) for t, v in zip(times, values)]) if len(values) else values
+    elif len(values):
+        values = smooth_live(times, values, settings)
     targets, out = retarget_stage(table, values)
     return {t: out[:, i] for i, t in enumerate(targets)}
 
