@@ -14,7 +14,7 @@ from pathlib import Path
 import bpy
 
 from ..mapping.errors import MappingError
-from . import driver, takes_io
+from . import driver, preview, takes_io
 from .child import CaptureError
 from .session import CaptureSession
 
@@ -63,7 +63,7 @@ def start(context: bpy.types.Context, options) -> None:
         bpy.app.timers.register(tick, first_interval=TICK_S)
 
 
-def stop(context: bpy.types.Context | None = None) -> Path | None:
+def stop() -> Path | None:
     """Stop the capture (process gone within 2 s), finish recording, restore the rig."""
     current = _Live.session
     if current is None:
@@ -164,8 +164,6 @@ def _finish(status) -> None:
         runtime.recording = False
         runtime.face_found = False
         runtime.fps = 0.0
-    from . import preview  # late: preview imports gpu, which is absent in some builds
-
     preview.clear()
 
 
@@ -204,8 +202,6 @@ def tick() -> float | None:
                 runtime.last_error = str(exc)
         current.note_applied(received_at)
     if scene is not None and scene.face_mocap.show_preview:
-        from . import preview
-
         preview_image, seq = current.take_preview(_Live.preview_seq)
         if preview_image is not None:
             _Live.preview_seq = seq

@@ -88,7 +88,7 @@ class FACEMOCAP_OT_stop_capture(bpy.types.Operator):
         return True
 
     def execute(self, context: bpy.types.Context) -> set[str]:
-        take = live.stop(context)
+        take = live.stop()
         if take is not None:
             self.report({"INFO"}, f"Take saved: {take.name}")
         return {"FINISHED"}
