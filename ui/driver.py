@@ -52,6 +52,12 @@ def _bound(value: float) -> float:
     return value if abs(value) < _UNBOUNDED else math.copysign(math.inf, value)
 
 
+def scene_targets(scene: bpy.types.Scene) -> list[bpy.types.Object]:
+    """The scene's target mesh and armature, those that are set."""
+    settings = scene.face_mocap
+    return [obj for obj in (settings.target_mesh, settings.target_armature) if obj is not None]
+
+
 def rows_to_table(objects) -> MappingTable:
     """The enabled rows of these objects' tables as one MappingTable (owner = object name)."""
     rows = []
@@ -144,16 +150,14 @@ class LiveRig:
         self.last_result = None
 
     def _bind_targets(self, scene: bpy.types.Scene) -> None:
-        objects = (scene.face_mocap.target_mesh, scene.face_mocap.target_armature)
-        self._rows = _rows_signature(objects)
+        self._rows = _rows_signature(scene_targets(scene))
         self.bound = {target: parse_target(target) for target in self.pipeline.table.targets}
         self.snapshot = rig_apply.snapshot_rig(self.bound.values())
 
     @classmethod
     def from_scene(cls, scene: bpy.types.Scene) -> "LiveRig":
         """Build from the scene's targets, their tables, calibration and smoothing."""
-        settings = scene.face_mocap
-        table = rows_to_table([settings.target_mesh, settings.target_armature])
+        table = rows_to_table(scene_targets(scene))
         pipeline = LivePipeline(canonical_face(), table, calibration(scene), smoothing_settings(scene))
         return cls(pipeline, scene)
 
@@ -169,7 +173,7 @@ class LiveRig:
         self._ticks += 1
         if self._ticks % self.SYNC_EVERY:
             return
-        objects = (scene.face_mocap.target_mesh, scene.face_mocap.target_armature)
+        objects = scene_targets(scene)
         if _rows_signature(objects) != self._rows:
             table = rows_to_table(objects)  # RetargetError: shown in the panel, old table kept
             self.restore()  # what the old table drove goes back before the new one drives
@@ -303,8 +307,7 @@ def load_preset(scene: bpy.types.Scene, name: str) -> int:
 
 def save_preset(scene: bpy.types.Scene, name: str) -> Path:
     """Save the targets' tables (exact rows) as a user preset."""
-    settings = scene.face_mocap
-    table = rows_to_table([settings.target_mesh, settings.target_armature])
+    table = rows_to_table(scene_targets(scene))
     if not len(table):
         raise RetargetError("the targets have no mapping rows to save")
     path = user_presets_dir() / f"{takes_io.safe_name(name)}.json"

@@ -64,8 +64,7 @@ class FACEMOCAP_OT_start_capture(bpy.types.Operator):
             context.window_manager.face_mocap.last_error = str(exc)
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
-        settings = context.scene.face_mocap
-        targets = [obj for obj in (settings.target_mesh, settings.target_armature) if obj is not None]
+        targets = driver.scene_targets(context.scene)
         if not targets:
             self.report({"WARNING"}, "Capturing without a target: pick a mesh or armature under Targets")
         elif not any(obj.face_mocap.rows for obj in targets):

@@ -10,13 +10,8 @@ from ..mapping.errors import MappingError
 from . import driver, takes_io
 
 
-def _targets(context: bpy.types.Context) -> list[bpy.types.Object]:
-    settings = context.scene.face_mocap
-    return [obj for obj in (settings.target_mesh, settings.target_armature) if obj is not None]
-
-
 def _targets_poll(cls, context: bpy.types.Context) -> bool:
-    if not _targets(context):
+    if not driver.scene_targets(context.scene):
         cls.poll_message_set("Pick a target mesh or armature under Targets")
         return False
     return True
