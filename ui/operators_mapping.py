@@ -8,6 +8,7 @@ from bpy.props import EnumProperty, StringProperty
 from ..capture.takes import TakeError
 from ..mapping.errors import MappingError
 from . import driver, takes_io
+from .operators_takes import take_poll
 
 
 def _targets_poll(cls, context: bpy.types.Context) -> bool:
@@ -182,10 +183,7 @@ class FACEMOCAP_OT_export_livelink(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context: bpy.types.Context) -> bool:
-        if takes_io.active_take(context.scene) is None:
-            cls.poll_message_set("Select a take in the takes list")
-            return False
-        return True
+        return take_poll(cls, context)
 
     def invoke(self, context: bpy.types.Context, event) -> set[str]:
         self.filepath = takes_io.safe_name(takes_io.active_take(context.scene).name) + ".csv"

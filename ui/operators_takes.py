@@ -19,7 +19,8 @@ class _ImportCancel:
     requested = False
 
 
-def _take_poll(cls, context: bpy.types.Context) -> bool:
+def take_poll(cls, context: bpy.types.Context) -> bool:
+    """Poll of the operators on the selected take."""
     if takes_io.active_take(context.scene) is None:
         cls.poll_message_set("Select a take in the takes list")
         return False
@@ -37,7 +38,7 @@ class FACEMOCAP_OT_take_rename(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context: bpy.types.Context) -> bool:
-        return _take_poll(cls, context)
+        return take_poll(cls, context)
 
     def invoke(self, context: bpy.types.Context, event) -> set[str]:
         self.name = takes_io.active_take(context.scene).name
@@ -66,7 +67,7 @@ class FACEMOCAP_OT_take_delete(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context: bpy.types.Context) -> bool:
-        return _take_poll(cls, context)
+        return take_poll(cls, context)
 
     def invoke(self, context: bpy.types.Context, event) -> set[str]:
         return context.window_manager.invoke_confirm(self, event)
@@ -225,7 +226,7 @@ class _BakeBase:
 
     @classmethod
     def poll(cls, context: bpy.types.Context) -> bool:
-        if not _take_poll(cls, context):
+        if not take_poll(cls, context):
             return False
         settings = context.scene.face_mocap
         if not (getattr(settings, cls.mesh_setting) or getattr(settings, cls.armature_setting)):

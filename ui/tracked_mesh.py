@@ -19,7 +19,7 @@ from ..mapping.errors import MappingError
 from ..mapping.tracked_mesh import resample_to_frames, take_landmarks_cm, write_pc2
 from . import takes_io
 from .demo_head import face_mesh, to_blender
-from .operators_takes import _take_poll  # the takes list's shared poll
+from .operators_takes import take_poll
 
 SPACE_ITEMS = [
     ("head", "Head (expression)", "Landmarks in head space: the face moves, the head stays (for Surface Deform)"),
@@ -38,7 +38,7 @@ class FACEMOCAP_OT_add_tracked_face_mesh(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context: bpy.types.Context) -> bool:
-        return _take_poll(cls, context)
+        return take_poll(cls, context)
 
     def execute(self, context: bpy.types.Context) -> set[str]:
         from .preferences import model_override
