@@ -9,6 +9,7 @@ from pathlib import Path
 import bpy
 
 from ..capture.takes import PARTIAL_SUFFIX, TAKE_SUFFIX, Take, TakeError, read_take
+from .bake import scene_fps
 from .preferences import ADDON_ID
 
 TAKES_FOLDER = "face_mocap_takes"
@@ -70,7 +71,7 @@ def take_metadata(scene: bpy.types.Scene, source: str, name: str) -> dict:
         "name": name,
         "source": source,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "scene_fps": scene.render.fps / scene.render.fps_base,
+        "scene_fps": scene_fps(scene),
         "capture": {
             "num_faces": settings.num_faces,
             "mirror": settings.mirror,

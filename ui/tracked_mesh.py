@@ -18,6 +18,7 @@ from ..mapping.canonical import load_canonical_face
 from ..mapping.errors import MappingError
 from ..mapping.tracked_mesh import resample_to_frames, take_landmarks_cm, write_pc2
 from . import takes_io
+from .bake import scene_fps
 from .demo_head import face_mesh, to_blender
 from .operators_takes import take_poll
 
@@ -50,8 +51,7 @@ class FACEMOCAP_OT_add_tracked_face_mesh(bpy.types.Operator):
             take = read_take(take_path)
             face = load_canonical_face(find_model(model_override(context) or None))
             points = take_landmarks_cm(take, face, self.space)
-            fps = scene.render.fps / scene.render.fps_base
-            samples = resample_to_frames(take.timestamps_us / 1e6, points, fps)
+            samples = resample_to_frames(take.timestamps_us / 1e6, points, scene_fps(scene))
             blender_samples = to_blender(samples.reshape(-1, 3)).reshape(samples.shape)
             cache = write_pc2(take_path.with_suffix(f".{self.space}.pc2"), blender_samples)
         except (TakeError, ModelError, MappingError, OSError) as exc:
