@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import collections
-import json
 
 import numpy as np
-import pytest
 
 from face_mocap.capture.protocol import BLENDSHAPE_NAMES
 from face_mocap.capture.takes import read_take
