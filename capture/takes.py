@@ -142,6 +142,11 @@ class TakeWriter:
         self._file.write(MAGIC + _chunk(_META, json.dumps(self.metadata).encode("utf-8")))
         self._file.flush()
 
+    @property
+    def frames_appended(self) -> int:
+        """Frames appended so far: those written plus those queued for the next flush."""
+        return self.frame_count + len(self._rows)
+
     def append(self, frame: FaceFrame, channels: np.ndarray | None = None) -> None:
         """Queue one frame (its first face, if any); flush when the interval has passed."""
         self._rows.append((frame, channels))

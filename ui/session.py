@@ -126,7 +126,7 @@ class CaptureSession:
         with self._lock:
             status = SessionStatus(**vars(self._status))
             if self._writer is not None:
-                status.frames_recorded = self._writer.frame_count + len(self._writer._rows)
+                status.frames_recorded = self._writer.frames_appended
         now = time.monotonic()
         recent = [t for t in self._receive_times if now - t <= 1.0]
         status.fps = len(recent) / min(1.0, max(now - self.started_at, 1e-3)) if recent else 0.0
@@ -210,7 +210,7 @@ class CaptureSession:
         if writer is None:
             return None
         try:
-            path = writer.finish({"frame_count": writer.frame_count + len(writer._rows),
+            path = writer.finish({"frame_count": writer.frames_appended,
                                   "image_size": list(self._image_size)})
         except (OSError, TakeError) as exc:
             log.error("could not finish take %s: %s", writer.path, exc)
