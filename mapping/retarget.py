@@ -105,6 +105,10 @@ class MappingTable:
         """Call after editing rows in place, so the next evaluation recompiles."""
         self._compiled = None
 
+    def check(self) -> None:
+        """Raise RetargetError now for a row with an unknown source channel, not mid-capture."""
+        self._compile()
+
     @property
     def targets(self) -> list[Target]:
         """Distinct targets in first-use order."""
@@ -158,7 +162,7 @@ class MappingTable:
         if data.get("version") != TABLE_VERSION:
             raise RetargetError(f"mapping table version {data.get('version')} is not supported")
         table = cls([MappingRow.from_dict(d) for d in data.get("rows", [])])
-        table._compile()  # unknown channels are reported now, not mid-capture
+        table.check()
         return table
 
     def save(self, path: str | os.PathLike) -> None:

@@ -19,7 +19,6 @@ from ..capture.takes import read_take, write_take
 from ..mapping import autodetect, livelink
 from ..mapping.calibration import Calibration, capture_neutral
 from ..mapping.canonical import load_canonical_face
-from ..mapping.channels import N_CHANNELS
 from ..mapping.errors import MappingError, RetargetError
 from ..mapping.pipeline import LivePipeline, channel_stage, map_take, pose_stage
 from ..mapping.pose import PoseSolver
@@ -75,7 +74,7 @@ def rows_to_table(objects) -> MappingTable:
             except RetargetError as exc:
                 raise RetargetError(f"{obj.name}: {exc}") from None
     table = MappingTable(rows)
-    table.evaluate_array(np.zeros((1, N_CHANNELS)))  # an unknown channel is reported now, not per frame
+    table.check()
     return table
 
 
