@@ -8,6 +8,8 @@ import bpy
 from bpy.props import (BoolProperty, CollectionProperty, EnumProperty, FloatProperty, IntProperty,
                        PointerProperty, StringProperty)
 
+from ..mapping.smoothing import preset
+
 SOURCE_ITEMS = [
     ("WEBCAM", "Webcam", "Capture from a camera"),
     ("VIDEO", "Video File", "Capture from a video file"),
@@ -32,6 +34,7 @@ TARGET_TYPE_ITEMS = [
     ("PROPERTY", "Custom Property", "A custom property on the object"),
 ]
 AXIS_ITEMS = [("X", "X", ""), ("Y", "Y", ""), ("Z", "Z", "")]
+_MEDIUM = preset("medium").live  # the Custom smoothing parameters start from the Medium preset
 # Blender 4.5+ warns about "//" paths unless the property says it supports them.
 RELATIVE_PATH = {"PATH_SUPPORTS_BLEND_RELATIVE"} if bpy.app.version >= (4, 5, 0) else set()
 
@@ -105,18 +108,18 @@ class FACEMOCAP_PG_settings(bpy.types.PropertyGroup):
                                      description="Armature whose bones the head, jaw and eyes drive")
 
     smoothing: EnumProperty(name="Smoothing", items=SMOOTHING_ITEMS, default="medium")
-    # Custom One Euro parameters per channel kind (defaults = the Medium preset)
-    shape_min_cutoff: FloatProperty(name="Shapes Min Cutoff", min=0.001, default=2.0,
+    # Custom One Euro parameters per channel kind
+    shape_min_cutoff: FloatProperty(name="Shapes Min Cutoff", min=0.001, default=_MEDIUM["shape"].min_cutoff,
                                     description="Hz: lower is smoother while the face is still")
-    shape_beta: FloatProperty(name="Shapes Beta", min=0.0, default=30.0,
+    shape_beta: FloatProperty(name="Shapes Beta", min=0.0, default=_MEDIUM["shape"].beta,
                               description="Higher follows fast moves (blinks) with less lag")
-    rotation_min_cutoff: FloatProperty(name="Rotation Min Cutoff", min=0.001, default=0.5,
+    rotation_min_cutoff: FloatProperty(name="Rotation Min Cutoff", min=0.001, default=_MEDIUM["rotation"].min_cutoff,
                                        description="Hz, for head and eye rotation")
-    rotation_beta: FloatProperty(name="Rotation Beta", min=0.0, default=2.0)
-    location_min_cutoff: FloatProperty(name="Location Min Cutoff", min=0.001, default=0.5,
+    rotation_beta: FloatProperty(name="Rotation Beta", min=0.0, default=_MEDIUM["rotation"].beta)
+    location_min_cutoff: FloatProperty(name="Location Min Cutoff", min=0.001, default=_MEDIUM["location"].min_cutoff,
                                        description="Hz, for head translation")
-    location_beta: FloatProperty(name="Location Beta", min=0.0, default=10.0)
-    d_cutoff: FloatProperty(name="Derivative Cutoff", min=0.001, default=1.0,
+    location_beta: FloatProperty(name="Location Beta", min=0.0, default=_MEDIUM["location"].beta)
+    d_cutoff: FloatProperty(name="Derivative Cutoff", min=0.001, default=_MEDIUM["shape"].d_cutoff,
                             description="Hz: how the speed estimate itself is smoothed")
 
     calibration: StringProperty(name="Calibration", description="Neutral calibration (JSON)")
