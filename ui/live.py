@@ -8,7 +8,6 @@ WindowManager.face_mocap, lists finished takes and reports a failure once.
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 
 import bpy
@@ -208,11 +207,3 @@ def tick() -> float | None:
             preview.show(preview_image, current.peek_frame())
     return TICK_S
 
-
-def settle(timeout_s: float = 2.0, until=None) -> None:
-    """Run tick() until `until()` is true or the timeout passes (scripts and tests: no event loop)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if tick() is None or (until is not None and until()):
-            return
-        time.sleep(TICK_S)
