@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import bpy
 from bpy.props import BoolProperty, StringProperty
 
@@ -144,8 +146,6 @@ class FACEMOCAP_OT_import_video(bpy.types.Operator):
                 result = self._step(context)
                 if result is not None:
                     return result
-                import time
-
                 time.sleep(0.05)
         self._timer = wm.event_timer_add(0.1, window=context.window)
         wm.modal_handler_add(self)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -106,8 +107,6 @@ def check_capture_python(interpreter: str, python_path: list[str], model: str,
                                 env=child_environment(None, python_path, env), timeout=60)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise CaptureError(f"Cannot run {interpreter}: {exc}") from None
-    import json  # only needed here
-
     try:
         report = json.loads(result.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
