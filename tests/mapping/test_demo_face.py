@@ -6,13 +6,12 @@ import numpy as np
 import pytest
 
 from face_mocap.mapping import demo_face
-from face_mocap.mapping.canonical import load_canonical_face
 from face_mocap.mapping.channels import ARKIT_NAMES
 
 
 @pytest.fixture(scope="module")
-def face(model_path):
-    return load_canonical_face(model_path)
+def face(canonical):
+    return canonical  # the tier's shared canonical face (tests/mapping/conftest.py), under a shorter name
 
 
 @pytest.fixture(scope="module")
