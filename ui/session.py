@@ -123,12 +123,12 @@ class CaptureSession:
                        and time.monotonic() - self._last_message_at > STALL_TIMEOUT_S)
             if code is not None or stalled:
                 self._fail_or_end(code, stalled)
-        with self._lock:
+        now = time.monotonic()
+        with self._lock:  # the receiver thread appends to _receive_times: iterate it under the lock
             status = SessionStatus(**vars(self._status))
             if self._writer is not None:
                 status.frames_recorded = self._writer.frames_appended
-        now = time.monotonic()
-        recent = [t for t in self._receive_times if now - t <= 1.0]
+            recent = [t for t in self._receive_times if now - t <= 1.0]
         status.fps = len(recent) / min(1.0, max(now - self.started_at, 1e-3)) if recent else 0.0
         return status
 
