@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .channels import CHANNEL_INDEX, CHANNEL_NAMES, HEAD_LOCATION, HEAD_ROTATION, N_CHANNELS, channel_kind
+from .channels import CHANNEL_INDEX, CHANNEL_NAMES, HEAD_LOCATION, HEAD_ROTATION, N_CHANNELS, N_SHAPES, channel_kind
 from .errors import CalibrationError
 from .pose import HeadPose
 
@@ -188,7 +188,7 @@ def capture_neutral(pose: HeadPose, raw_channels: np.ndarray,
     Head pose becomes the neutral pose; shapes, gaze and jaw get offsets so that this
     face reads 0. Other settings of `base` (gain, range, clamp) are kept."""
     raw = np.asarray(raw_channels, np.float64).reshape(-1, N_CHANNELS)
-    found = pose.present & np.all(np.isfinite(raw[:, :52]), axis=1)
+    found = pose.present & np.all(np.isfinite(raw[:, :N_SHAPES]), axis=1)  # the ARKit shapes come first
     if not found.any():
         raise CalibrationError("no face in the neutral frames: look at the camera and try again")
     cal = Calibration.from_dict(base.to_dict()) if base is not None else Calibration()
