@@ -17,11 +17,11 @@ import numpy as np
 from mathutils import Matrix
 
 from ..capture.errors import ModelError
-from ..capture.model import find_model
 from ..mapping.canonical import CanonicalFace, load_canonical_face
 from ..mapping.channels import TO_BLENDER
 from ..mapping.demo_face import build_shape_offsets, eye_triangles, jaw_weights, mouth_triangles, rig_points
 from ..mapping.errors import MappingError
+from .preferences import model_file
 
 log = logging.getLogger(__name__)
 
@@ -220,10 +220,8 @@ class FACEMOCAP_OT_add_demo_head(bpy.types.Operator):
         return True
 
     def execute(self, context: bpy.types.Context) -> set[str]:
-        from .preferences import model_override
-
         try:
-            face = load_canonical_face(find_model(model_override(context) or None))
+            face = load_canonical_face(model_file(context))
         except (ModelError, MappingError) as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}

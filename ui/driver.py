@@ -14,7 +14,6 @@ import bpy
 import numpy as np
 
 from ..capture.errors import ModelError
-from ..capture.model import find_model
 from ..capture.takes import read_take, write_take
 from ..mapping import autodetect, livelink
 from ..mapping.calibration import Calibration, capture_neutral
@@ -39,7 +38,7 @@ _TYPE_TO_KIND = {v: k for k, v in _KIND_TO_TYPE.items()}
 def canonical_face(context: bpy.types.Context | None = None):
     """The canonical face read from the model the capture process uses (cached by path)."""
     try:
-        path = find_model(preferences.model_override(context) or None)
+        path = preferences.model_file(context)
     except ModelError as exc:
         raise CaptureError(with_hint(str(exc), "model", "")) from None
     return load_canonical_face(path)

@@ -9,6 +9,7 @@ from pathlib import Path
 import bpy
 from bpy.props import EnumProperty, IntProperty, StringProperty
 
+from ..capture.model import find_model
 from .child import CaptureError, check_interpreter, child_environment
 
 ADDON_ID = __package__.rpartition(".")[0]  # the add-on's own package (bl_ext.<repo>.face_mocap)
@@ -96,6 +97,11 @@ def model_override(context: bpy.types.Context | None = None) -> str:
     """The model path set in the preferences, or '' to let the capture process find it."""
     prefs = get_preferences(context)
     return bpy.path.abspath(prefs.model_path) if prefs is not None and prefs.model_path else ""
+
+
+def model_file(context: bpy.types.Context | None = None) -> Path:
+    """The verified model: the override from the preferences, else where the capture process looks (ModelError)."""
+    return find_model(model_override(context) or None)
 
 
 def check_capture_python(interpreter: str, python_path: list[str], model: str,

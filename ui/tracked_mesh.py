@@ -12,7 +12,6 @@ import numpy as np
 from bpy.props import EnumProperty
 
 from ..capture.errors import ModelError
-from ..capture.model import find_model
 from ..capture.takes import TakeError, read_take
 from ..mapping.canonical import load_canonical_face
 from ..mapping.errors import MappingError
@@ -21,6 +20,7 @@ from . import takes_io
 from .bake import scene_fps
 from .demo_head import face_mesh, to_blender
 from .operators_takes import take_poll
+from .preferences import model_file
 
 SPACE_ITEMS = [
     ("head", "Head (expression)", "Landmarks in head space: the face moves, the head stays (for Surface Deform)"),
@@ -42,14 +42,12 @@ class FACEMOCAP_OT_add_tracked_face_mesh(bpy.types.Operator):
         return take_poll(cls, context)
 
     def execute(self, context: bpy.types.Context) -> set[str]:
-        from .preferences import model_override
-
         scene = context.scene
         item = takes_io.active_take(scene)
         take_path = takes_io.resolve(item)
         try:
             take = read_take(take_path)
-            face = load_canonical_face(find_model(model_override(context) or None))
+            face = load_canonical_face(model_file(context))
             points = take_landmarks_cm(take, face, self.space)
             samples = resample_to_frames(take.timestamps_us / 1e6, points, scene_fps(scene))
             blender_samples = to_blender(samples.reshape(-1, 3)).reshape(samples.shape)
