@@ -224,6 +224,25 @@ def write_take(path: str | os.PathLike, take: Take) -> Path:
         raise
 
 
+def recover_take(partial_path: str | os.PathLike) -> Path:
+    """Finish a recording that was interrupted (a crash): every complete chunk becomes a take.
+
+    The `.partial` file is removed only once the recovered take is safely in place."""
+    partial_path = Path(partial_path)
+    if not partial_path.name.endswith(TAKE_SUFFIX + PARTIAL_SUFFIX):
+        raise TakeError(f"'{partial_path.name}' is not an interrupted take (*{TAKE_SUFFIX}{PARTIAL_SUFFIX})")
+    final = partial_path.with_name(partial_path.name.removesuffix(PARTIAL_SUFFIX))
+    if final.exists():
+        raise TakeError(f"cannot recover '{partial_path.name}': '{final.name}' already exists")
+    take = read_take(partial_path)
+    take.metadata["recovered"] = take.problem or "the recording was interrupted"
+    # Staged under another name: the writer's own .partial must not be the file we read.
+    staged = write_take(final.with_name(final.name + ".recovering"), take)
+    os.replace(staged, final)
+    partial_path.unlink()
+    return final
+
+
 def read_take(path: str | os.PathLike) -> Take:
     """Read a take, or every complete chunk of an unfinished or damaged one.
 

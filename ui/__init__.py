@@ -1,11 +1,15 @@
-"""All bpy code of the add-on; this module only chains the modules' register/unregister."""
+"""All bpy code of the add-on; this module chains the modules' register/unregister and the file handlers."""
 
 from __future__ import annotations
+
+import logging
 
 import bpy
 
 from . import (child, demo_head, live, operators_capture, operators_mapping, operators_takes, panels, preferences,
-               preview, properties, tracked_mesh)
+               preview, properties, takes_io, tracked_mesh)
+
+log = logging.getLogger(__name__)
 
 # Order matters: property groups before the operators and panels that use them.
 _modules = (
@@ -32,15 +36,30 @@ def _stop_before_load(*_args) -> None:
         runtime.state, runtime.recording, runtime.importing, runtime.face_found = "idle", False, False, False
 
 
+@bpy.app.handlers.persistent
+def _recover_after_load(*_args) -> None:
+    """Opening a file after a crash finishes and lists the take that was being recorded."""
+    if not bpy.data.filepath:  # unsaved: its takes folder is shared by every unsaved session
+        return
+    for note in takes_io.recover_interrupted_takes(bpy.context.scene):
+        log.warning(note)
+        bpy.context.window_manager.face_mocap.last_error = note
+
+
+_handlers = ((bpy.app.handlers.load_pre, _stop_before_load), (bpy.app.handlers.load_post, _recover_after_load))
+
+
 def register() -> None:
     for module in _modules:
         module.register()
-    bpy.app.handlers.load_pre.append(_stop_before_load)
+    for handlers, handler in _handlers:
+        handlers.append(handler)
 
 
 def unregister() -> None:
-    if _stop_before_load in bpy.app.handlers.load_pre:
-        bpy.app.handlers.load_pre.remove(_stop_before_load)
+    for handlers, handler in _handlers:
+        if handler in handlers:
+            handlers.remove(handler)
     live.stop_quietly()  # disabling the add-on while capturing stops the capture
     child.stop_all()
     for module in reversed(_modules):

@@ -90,15 +90,22 @@ class FACEMOCAP_OT_take_delete(bpy.types.Operator):
 
 
 class FACEMOCAP_OT_take_refresh(bpy.types.Operator):
-    """Re-read the takes' lengths and frame counts from their files"""
+    """Re-read the takes from their files, list take files found in the takes folder and recover interrupted recordings"""
 
     bl_idname = "facemocap.take_refresh"
     bl_label = "Refresh Takes"
-    bl_options = {"REGISTER"}
+    bl_options = {"REGISTER", "UNDO"}
 
     def execute(self, context: bpy.types.Context) -> set[str]:
-        for item in context.scene.face_mocap.takes:
+        scene = context.scene
+        for item in scene.face_mocap.takes:
             takes_io.refresh(item)
+        notes = [] if context.window_manager.face_mocap.recording else takes_io.recover_interrupted_takes(scene)
+        found = takes_io.list_unlisted_takes(scene)
+        for note in notes:
+            self.report({"WARNING"} if note.startswith("Could not") else {"INFO"}, note)
+        if found:
+            self.report({"INFO"}, f"Listed {found} take file(s) found in the takes folder")
         return {"FINISHED"}
 
 

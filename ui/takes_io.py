@@ -8,11 +8,12 @@ from pathlib import Path
 
 import bpy
 
-from ..capture.takes import PARTIAL_SUFFIX, TAKE_SUFFIX, Take, TakeError, read_take
+from ..capture.takes import PARTIAL_SUFFIX, TAKE_SUFFIX, Take, TakeError, read_take, recover_take
 from .bake import scene_fps
 from .preferences import ADDON_ID
 
 TAKES_FOLDER = "face_mocap_takes"
+STILL_WRITTEN_S = 10.0  # a .partial file changed this recently may be another Blender's live recording
 
 
 def user_data_dir(*parts: str) -> Path:
@@ -26,11 +27,12 @@ def user_data_dir(*parts: str) -> Path:
     return folder
 
 
-def takes_dir() -> Path:
+def takes_dir(create: bool = True) -> Path:
     """Next to the saved .blend; in the user's data folder while the file is unsaved."""
     if bpy.data.filepath:
         folder = Path(bpy.data.filepath).parent / TAKES_FOLDER
-        folder.mkdir(parents=True, exist_ok=True)
+        if create:
+            folder.mkdir(parents=True, exist_ok=True)
         return folder
     return user_data_dir("takes")
 
@@ -135,3 +137,35 @@ def active_take(scene: bpy.types.Scene):
     if 0 <= settings.active_take < len(settings.takes):
         return settings.takes[settings.active_take]
     return None
+
+
+def recover_interrupted_takes(scene: bpy.types.Scene) -> list[str]:
+    """Finish and list the recordings a crash interrupted in the takes folder; what was done, in words.
+
+    Call it only while nothing is recording: a recording's own .partial file looks the same."""
+    folder = takes_dir(create=False)
+    if not folder.is_dir():
+        return []
+    notes = []
+    for partial in sorted(folder.glob(f"*{TAKE_SUFFIX}{PARTIAL_SUFFIX}")):
+        if time.time() - partial.stat().st_mtime < STILL_WRITTEN_S:
+            continue
+        try:
+            item = list_take(scene, recover_take(partial))
+        except TakeError as exc:
+            notes.append(f"Could not recover an interrupted take: {exc}")
+            continue
+        notes.append(f"Recovered take '{item.name}' ({item.frame_count} frames) from an interrupted recording")
+    return notes
+
+
+def list_unlisted_takes(scene: bpy.types.Scene) -> int:
+    """List the take files in the takes folder that the scene does not list yet; how many."""
+    folder = takes_dir(create=False)
+    if not folder.is_dir():
+        return 0
+    listed = {resolve(item) for item in scene.face_mocap.takes}
+    found = [path for path in sorted(folder.glob(f"*{TAKE_SUFFIX}")) if path not in listed]
+    for path in found:
+        list_take(scene, path)
+    return len(found)

@@ -54,6 +54,31 @@ def test_crash_recovery_reads_the_complete_chunks_of_a_truncated_file(tmp_path):
     assert take.frame_count == 15 and not take.complete and "not finished" in take.problem
 
 
+def test_recover_take_turns_an_interrupted_recording_into_a_finished_take(tmp_path):
+    writer = write_chunks(tmp_path / "b.fmtake", 2)
+    data = writer.partial_path.read_bytes()
+    writer.abort()
+    crashed = tmp_path / "crashed.fmtake.partial"
+    crashed.write_bytes(data[:-7])  # died while writing the second chunk
+    recovered = takes.recover_take(crashed)
+    assert recovered == tmp_path / "crashed.fmtake"
+    assert not crashed.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["crashed.fmtake"]
+    take = takes.read_take(recovered)
+    assert take.complete and take.frame_count == 5 and "ends inside a chunk" in take.metadata["recovered"]
+    with pytest.raises(takes.TakeError, match="not an interrupted take"):
+        takes.recover_take(recovered)
+
+
+def test_recover_take_never_overwrites_a_finished_take(tmp_path):
+    write_chunks(tmp_path / "d.fmtake", 1).finish()
+    finished = (tmp_path / "d.fmtake").read_bytes()
+    stale = write_chunks(tmp_path / "e.fmtake", 1)
+    stale.partial_path.rename(tmp_path / "d.fmtake.partial")
+    with pytest.raises(takes.TakeError, match="already exists"):
+        takes.recover_take(tmp_path / "d.fmtake.partial")
+    assert (tmp_path / "d.fmtake").read_bytes() == finished and (tmp_path / "d.fmtake.partial").exists()
+
+
 def test_a_corrupt_chunk_stops_reading_there_with_a_reason(tmp_path):
     path = tmp_path / "c.fmtake"
     write_chunks(path, 3).finish()
