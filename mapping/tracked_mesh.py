@@ -19,6 +19,7 @@ import numpy as np
 from ..capture.takes import Take
 from .canonical import N_VERTICES, CanonicalFace
 from .errors import MappingError
+from .keyframes import Resampler
 from .pose import PoseSolver
 
 SPACES = ("head", "camera")
@@ -42,16 +43,12 @@ def resample_to_frames(times_s: np.ndarray, points: np.ndarray, fps: float) -> n
     Frames without a face are filled from the nearest frames that have one, so the mesh
     holds still through a lost face instead of collapsing.
     """
-    times = np.asarray(times_s, np.float64) - float(times_s[0])
-    valid = np.all(np.isfinite(points), axis=(1, 2))
-    if not valid.any():
+    if not np.all(np.isfinite(points), axis=(1, 2)).any():
         raise MappingError("no frame of the take has a face: nothing to bake")
-    frames = np.arange(int(np.floor(times[-1] * fps + 1e-6)) + 1)
-    t, p = times[valid], points[valid].reshape(int(valid.sum()), -1)
-    out = np.empty((len(frames), p.shape[1]))
-    for k in range(p.shape[1]):  # np.interp holds the ends: lost faces keep the nearest pose
-        out[:, k] = np.interp(frames / fps, t, p[:, k])
-    return out.reshape(len(frames), -1, 3)
+    resample = Resampler(times_s, fps)  # the bake's own resampling: same frames, same gap filling
+    flat = np.asarray(points, np.float64).reshape(len(points), -1)
+    out = np.column_stack([resample(flat[:, k]) for k in range(flat.shape[1])])
+    return out.reshape(resample.frame_count, -1, 3)
 
 
 def write_pc2(path: str | os.PathLike, samples: np.ndarray, start_frame: float = 1.0,

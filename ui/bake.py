@@ -19,7 +19,7 @@ import bpy
 import numpy as np
 from mathutils import Euler
 
-from . import keyframes
+from ..mapping import keyframes
 from .rig_apply import BoneState
 from .targets import BONE, LOCATION, SHAPE_KEY, Target, find_object, parse_target, pose_bone, quoted
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from mathutils import Euler, Quaternion
 
-from face_mocap.ui import keyframes
+from face_mocap.mapping import keyframes
 
 MATHUTILS_EPS = 1e-6  # mathutils works in float32
 
