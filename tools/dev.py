@@ -23,7 +23,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 TOOLS = REPO / "tools"
-CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "face_mocap"
+CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "face_mocap"
 VENVS = CACHE / "venvs"
 MODEL = CACHE / "models" / "face_landmarker.task"
 ENVIRONMENTS = {  # name -> requirements file
