@@ -48,6 +48,8 @@ def main() -> None:
     parser.add_argument("--live-frames", type=int, default=2000)
     parser.add_argument("--model", default=os.environ.get("FACE_MOCAP_MODEL", str(MODEL)))
     args = parser.parse_args()
+    if args.frames < 300 or not 100 <= args.live_frames <= args.frames:
+        parser.error("needs --frames >= 300 (calibration) and 100 <= --live-frames <= --frames (replayed)")
     import_addon()
     from face_mocap.capture.takes import Take, empty_arrays
     from face_mocap.mapping.autodetect import auto_detect

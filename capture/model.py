@@ -53,16 +53,27 @@ def check_bytes(data: bytes, source: str) -> None:
                          "the file is damaged or a different model (run `python -m capture.model fetch`)")
 
 
+_verified: set[tuple[str, int, int]] = set()  # (path, size, mtime_ns) already hashed in this process
+
+
 def verify(path: Path) -> Path:
-    """Check size and SHA-256 of a model file; return the path."""
+    """Check size and SHA-256 of a model file; return the path.
+
+    A file already verified in this process and unchanged since (same size and mtime) is
+    not hashed again: Blender looks the model up on every Start Capture, Bake and Calibrate."""
     try:
-        if path.stat().st_size != MODEL_SIZE:  # cheap check first
-            raise ModelError(f"model '{path}' has {path.stat().st_size} bytes, expected {MODEL_SIZE}: "
+        stat = path.stat()
+        if stat.st_size != MODEL_SIZE:  # cheap check first
+            raise ModelError(f"model '{path}' has {stat.st_size} bytes, expected {MODEL_SIZE}: "
                              "it is damaged or a different model (run `python -m capture.model fetch`)")
+        key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+        if key in _verified:
+            return path
         data = path.read_bytes()
     except OSError as exc:
         raise ModelError(f"cannot read model '{path}': {exc.strerror or exc}") from None
     check_bytes(data, f"'{path}'")
+    _verified.add(key)
     return path
 
 
