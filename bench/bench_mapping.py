@@ -45,9 +45,10 @@ def main() -> None:
     """Run both benchmarks and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=10000)
-    parser.add_argument("--live-frames", type=int, default=2000)
+    parser.add_argument("--live-frames", type=int, help="frames for the per-frame run (default: up to 2000)")
     parser.add_argument("--model", default=os.environ.get("FACE_MOCAP_MODEL", str(MODEL)))
     args = parser.parse_args()
+    args.live_frames = args.live_frames or min(2000, args.frames)
     if args.frames < 300 or not 100 <= args.live_frames <= args.frames:
         parser.error("needs --frames >= 300 (calibration) and 100 <= --live-frames <= --frames (replayed)")
     import_addon()
