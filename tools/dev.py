@@ -52,7 +52,7 @@ def ensure_env(env: str) -> Path:
     log(f"setting up the {env} environment (first run only)")
     started = time.monotonic()
     subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENVS / env)], check=True)
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+    subprocess.run([str(python), "-m", "pip", "install", "-qq", "--disable-pip-version-check",  # errors only
                     "-r", str(requirements)], check=True)
     marker.write_text(digest)
     log(f"{env} environment ready in {time.monotonic() - started:.0f} s")
