@@ -51,7 +51,7 @@ def model_path() -> str:
 
 
 def make_astronaut_clip(out: Path) -> Path:
-    """The default input: the capture engineer's generated clip with known motion."""
+    """The default input: the astronaut clip from capture.synthetic, with known motion."""
     clip = out / "astronaut.mp4"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     subprocess.run([capture_python(), "-m", "capture.synthetic", str(clip)], check=True, cwd=REPO, env=env)
