@@ -9,7 +9,7 @@ import bpy
 import pytest
 
 from extension_tools import REPO, blender_ext, read_manifest, valid_add_on_tags
-from face_mocap import version
+import face_mocap
 
 SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
 PACKAGE_DIRS = ("capture", "mapping", "ui")
@@ -48,7 +48,7 @@ def test_identity_fields(manifest):
 
 def test_version_is_semver_and_matches_the_code(manifest):
     assert SEMVER.match(manifest["version"]), manifest["version"]
-    assert manifest["version"] == version.__version__ == ".".join(map(str, version.VERSION))
+    assert manifest["version"] == face_mocap.__version__ == ".".join(map(str, face_mocap.VERSION))
 
 
 def test_tagline_and_permission_reasons_are_short_without_final_punctuation(manifest):
@@ -96,6 +96,6 @@ def test_build_excludes_tests_and_dev_files_but_keeps_the_addon(manifest):
     for excluded in ("tests/", "tools/", "bench/", ".ci/", ".git/", "docs/", "dist/", "README.md",
                      "ui/__pycache__/", "capture/PROTOCOL.md"):
         assert match.test_path(excluded), f"{excluded} would be in the zip"
-    for kept in ("__init__.py", "version.py", "capture/", "capture/protocol.py", "mapping/presets/",
+    for kept in ("__init__.py", "blender_manifest.toml", "capture/", "capture/protocol.py", "mapping/presets/",
                  "mapping/presets/arkit.json", "ui/", "ui/demo_head.py", "models/", "models/face_landmarker.task"):
         assert not match.test_path(kept), f"{kept} would be left out of the zip"
