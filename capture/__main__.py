@@ -60,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="read the session token from one line of stdin (default: $FACE_MOCAP_TOKEN)")
     live.add_argument("--preview-fps", type=float, default=5.0, help="preview JPEGs per second, 0 = off")
     live.add_argument("--realtime", action="store_true", help="play a video file at its own speed")
+    live.add_argument("--loop", action="store_true", help="play a video file or image folder over and over")
     parser.add_argument("--rerun", type=Path, metavar="FILE.rrd", help="also log the session for the Rerun viewer")
     parser.add_argument("--verbose", action="store_true", help="keep MediaPipe's own log output")
     return parser
@@ -72,7 +73,8 @@ def settings_from(args: argparse.Namespace):
 
     return CaptureSettings(
         source=args.source, width=args.width, height=args.height, fps=args.fps, mirror=args.mirror,
-        model=args.model, max_frames=args.max_frames, realtime=args.realtime, quiet_native_logs=not args.verbose,
+        model=args.model, max_frames=args.max_frames, realtime=args.realtime, loop=args.loop,
+        quiet_native_logs=not args.verbose,
         landmarker=LandmarkerOptions(
             running_mode=args.running_mode, num_faces=args.num_faces,
             min_face_detection_confidence=args.min_face_detection_confidence,
@@ -91,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.out is not None and args.running_mode == "LIVE_STREAM":
         parser.error("--out records every frame, which needs --running-mode VIDEO")
+    if args.out is not None and args.loop:
+        parser.error("--loop never ends, so it is for live capture (--connect) only")
     if args.max_frames is not None and args.max_frames < 1:
         parser.error("--max-frames must be at least 1")
     stop = threading.Event()

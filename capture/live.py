@@ -21,13 +21,14 @@ import cv2
 from .errors import EXIT_OK, CaptureError, ConnectionFailed, UsageError
 from .landmarker import Landmarker
 from .pipeline import CaptureSettings, open_inputs, track
-from .protocol import (ACCEPTED, MAX_PREVIEW_BYTES, TOKEN_ENV, Bye, Error, Heartbeat, Hello, Message, Preview,
-                       ProtocolError, Status, encode, read_message)
+from .protocol import (ACCEPTED, MAX_PREVIEW_BYTES, TOKEN_ENV, Bye, Decoder, Error, Heartbeat, Hello, Message,
+                       Preview, ProtocolError, Status, encode)
 from .sources import VideoFrame
 
 HEARTBEAT_INTERVAL_S = 0.5  # the spec promises at least one a second
 HANDSHAKE_TIMEOUT_S = 10.0
-SEND_TIMEOUT_S = 5.0
+SEND_TIMEOUT_S = 5.0  # Blender not reading for this long ends the session
+RECV_BYTES = 1 << 16
 PREVIEW_MAX_SIDE = 320
 
 
@@ -66,7 +67,8 @@ class Connection:
         except OSError as exc:
             raise ConnectionFailed(f"cannot connect to Blender at {self.address}: {exc.strerror or exc}") from None
         self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._stream = self._sock.makefile("rb")
+        self._decoder = Decoder()
+        self._received: list[Message] = []  # decoded, not yet handed out
         self.closed_reason: str | None = None  # set when Blender ends the session
         self.peer_error: Error | None = None
         self._last_heartbeat = 0.0
@@ -121,19 +123,33 @@ class Connection:
     def handshake(self, token: str) -> None:
         """Send Hello and wait for Blender's answer: Status 'accepted' or an Error."""
         self.send(Hello(token=token))
-        self._sock.settimeout(HANDSHAKE_TIMEOUT_S)
         try:
-            reply = read_message(self._stream)
-        except socket.timeout:
-            raise ConnectionFailed(f"Blender did not answer the handshake within {HANDSHAKE_TIMEOUT_S:g} s") from None
+            reply = self._next_message(deadline=time.monotonic() + HANDSHAKE_TIMEOUT_S)
         except (ProtocolError, OSError) as exc:
             raise ConnectionFailed(f"bad handshake answer from Blender: {exc}") from None
-        finally:
-            self._sock.settimeout(SEND_TIMEOUT_S)
         if isinstance(reply, Error):
             raise ConnectionFailed(f"Blender rejected the session: {reply.message} ({reply.code})")
         if not (isinstance(reply, Status) and reply.state == ACCEPTED):
             raise ConnectionFailed("Blender closed the connection during the handshake (wrong token or version?)")
+
+    def _next_message(self, deadline: float | None = None) -> Message | None:
+        """The next message from Blender, None at the end of the stream.
+
+        Reads the raw socket: its timeout (there for sends) only means Blender had nothing
+        to say, which is normal while streaming. A makefile() stream would die on the first
+        timeout instead. With a deadline, silence until then is a ConnectionFailed."""
+        while not self._received:
+            try:
+                data = self._sock.recv(RECV_BYTES)
+            except socket.timeout:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise ConnectionFailed(
+                        f"Blender did not answer the handshake within {HANDSHAKE_TIMEOUT_S:g} s") from None
+                continue
+            if not data:
+                return None
+            self._received.extend(self._decoder.feed(data))
+        return self._received.pop(0)
 
     def watch(self, stop: threading.Event) -> None:
         """Start a thread that sets `stop` when Blender closes the socket, says Bye or errors."""
@@ -142,10 +158,8 @@ class Connection:
     def _read_loop(self, stop: threading.Event) -> None:
         while True:
             try:
-                message = read_message(self._stream)
-            except socket.timeout:
-                continue
-            except (ProtocolError, OSError, ValueError) as exc:
+                message = self._next_message()
+            except (ProtocolError, OSError) as exc:
                 self.closed_reason = f"connection lost ({exc})"
                 break
             if message is None:
@@ -166,7 +180,6 @@ class Connection:
             self._sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
-        self._stream.close()
         self._sock.close()
 
 

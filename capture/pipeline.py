@@ -27,6 +27,7 @@ class CaptureSettings:
     landmarker: LandmarkerOptions = None  # type: ignore[assignment]
     max_frames: int | None = None
     realtime: bool = False
+    loop: bool = False  # play a file source over and over
     quiet_native_logs: bool = True
 
     def __post_init__(self) -> None:
@@ -38,7 +39,8 @@ def open_inputs(settings: CaptureSettings) -> tuple[Path, Source]:
     """Check the options, find and verify the model and open the source (nothing is written yet)."""
     settings.landmarker.check()
     model_path = find_model(settings.model)
-    source = open_source(settings.source, settings.width, settings.height, settings.fps, settings.mirror)
+    source = open_source(settings.source, settings.width, settings.height, settings.fps, settings.mirror,
+                         settings.loop)
     return model_path, source
 
 

