@@ -21,6 +21,9 @@ import numpy as np
 from .protocol import NUM_BLENDSHAPES, NUM_LANDMARKS, FaceFrame
 
 FORMAT_VERSION = 1
+# Version 2: metadata "face_geometry": false, and FRMS chunks without landmarks and transforms
+# (a Live Link CSV has none: storing NaN for them made a 5.4 MB CSV a 57.8 MB take).
+NO_GEOMETRY_VERSION = 2
 MAGIC = b"FMTAKE1\n"
 PARTIAL_SUFFIX = ".partial"
 TAKE_SUFFIX = ".fmtake"
@@ -80,22 +83,29 @@ def empty_arrays(count: int, channel_count: int = 0) -> dict[str, np.ndarray]:
     }
 
 
-def _frames_payload(arrays: dict[str, np.ndarray]) -> bytes:
+def has_geometry(metadata: dict) -> bool:
+    """False for a take without face geometry (no landmarks, no transforms), e.g. a Live Link CSV."""
+    return metadata.get("face_geometry", True) is not False
+
+
+def no_geometry(count: int) -> dict[str, np.ndarray]:
+    """Landmarks and transforms of `count` frames without face geometry: read-only NaN, no memory."""
+    nan = np.float32(np.nan)
+    return {"landmarks": np.broadcast_to(nan, (count, NUM_LANDMARKS, 3)),
+            "transforms": np.broadcast_to(nan, (count, 4, 4))}
+
+
+_GEOMETRY = ("landmarks", "transforms")
+
+
+def _frames_payload(arrays: dict[str, np.ndarray], geometry: bool = True) -> bytes:
     count = arrays["timestamps_us"].shape[0]
-    return b"".join([
-        struct.pack("<I", count),
-        arrays["timestamps_us"].astype("<i8").tobytes(),
-        arrays["frame_indices"].astype("<i8").tobytes(),
-        arrays["face_found"].astype("u1").tobytes(),
-        arrays["landmarks"].astype("<f4").tobytes(),
-        arrays["blendshapes"].astype("<f4").tobytes(),
-        arrays["transforms"].astype("<f4").tobytes(),
-        arrays["channels"].astype("<f4").tobytes(),
-    ])
+    return b"".join([struct.pack("<I", count)] + [
+        arrays[name].astype(dtype).tobytes()
+        for name, dtype, _ in _frames_layout(count, 0, geometry)])
 
 
-def _parse_frames(payload: bytes, channel_count: int) -> dict[str, np.ndarray]:
-    (count,) = struct.unpack_from("<I", payload)
+def _frames_layout(count: int, channel_count: int, geometry: bool) -> list[tuple[str, str, tuple]]:
     layout = [
         ("timestamps_us", "<i8", (count,)),
         ("frame_indices", "<i8", (count,)),
@@ -105,6 +115,12 @@ def _parse_frames(payload: bytes, channel_count: int) -> dict[str, np.ndarray]:
         ("transforms", "<f4", (count, 4, 4)),
         ("channels", "<f4", (count, channel_count)),
     ]
+    return [entry for entry in layout if geometry or entry[0] not in _GEOMETRY]
+
+
+def _parse_frames(payload: bytes, channel_count: int, geometry: bool = True) -> dict[str, np.ndarray]:
+    (count,) = struct.unpack_from("<I", payload)
+    layout = _frames_layout(count, channel_count, geometry)
     expected = 4 + sum(np.dtype(dt).itemsize * int(np.prod(shape)) for _, dt, shape in layout)
     if len(payload) != expected:
         raise TakeError(f"frame chunk has {len(payload)} bytes, expected {expected}")
@@ -114,7 +130,7 @@ def _parse_frames(payload: bytes, channel_count: int) -> dict[str, np.ndarray]:
         arrays[name] = np.frombuffer(payload, dtype, n, offset).reshape(shape)
         offset += np.dtype(dtype).itemsize * n
     arrays["face_found"] = arrays["face_found"].astype(bool)
-    return arrays
+    return arrays if geometry else {**arrays, **no_geometry(count)}
 
 
 def _chunk(tag: bytes, payload: bytes) -> bytes:
@@ -131,7 +147,9 @@ class TakeWriter:
     def __init__(self, path: str | os.PathLike, metadata: dict, flush_interval_s: float = 0.25) -> None:
         self.path = Path(path)
         self.partial_path = self.path.with_name(self.path.name + PARTIAL_SUFFIX)
-        self.metadata = {"format_version": FORMAT_VERSION, **metadata}
+        self.geometry = has_geometry(metadata)
+        version = FORMAT_VERSION if self.geometry else NO_GEOMETRY_VERSION
+        self.metadata = {"format_version": version, **metadata}
         self.channel_count = len(self.metadata.get("channel_names", []))
         self.flush_interval_s = flush_interval_s
         self.frame_count = 0
@@ -178,7 +196,7 @@ class TakeWriter:
         self._last_flush = time.monotonic()
 
     def _write_arrays(self, arrays: dict[str, np.ndarray]) -> None:
-        self._file.write(_chunk(_FRAMES, _frames_payload(arrays)))
+        self._file.write(_chunk(_FRAMES, _frames_payload(arrays, self.geometry)))
         self._file.flush()
         self.frame_count += int(arrays["timestamps_us"].shape[0])
 
@@ -261,14 +279,15 @@ def read_take(path: str | os.PathLike) -> Take:
         metadata = json.loads(chunks[0][1].decode("utf-8"))
     except ValueError:
         raise TakeError(f"take '{path.name}' has a corrupt header") from None
-    if not isinstance(metadata, dict) or metadata.get("format_version") != FORMAT_VERSION:
+    if not isinstance(metadata, dict) or metadata.get("format_version") not in (FORMAT_VERSION, NO_GEOMETRY_VERSION):
         raise TakeError(f"take '{path.name}' has an unsupported format version")
+    geometry = has_geometry(metadata)
     channel_count = len(metadata.get("channel_names", []))
     blocks = []
     for tag, payload in chunks[1:]:
         if tag == _FRAMES:
             try:
-                blocks.append(_parse_frames(payload, channel_count))
+                blocks.append(_parse_frames(payload, channel_count, geometry))
             except (TakeError, struct.error) as exc:
                 problem = f"damaged frame chunk: {exc}"
                 break
@@ -279,7 +298,10 @@ def read_take(path: str | os.PathLike) -> Take:
                 problem = "corrupt end marker"
     arrays = empty_arrays(0, channel_count)
     if blocks:
-        arrays = {name: np.concatenate([block[name] for block in blocks]) for name in arrays}
+        arrays = {name: np.concatenate([block[name] for block in blocks]) for name in arrays
+                  if geometry or name not in _GEOMETRY}
+    if not geometry:  # read-only NaN of the usual shapes, taking no memory
+        arrays.update(no_geometry(arrays["timestamps_us"].shape[0]))
     if not ended and not problem:
         problem = "the take was not finished (recording interrupted)"
     return Take(metadata=metadata, complete=ended and not problem, problem=problem, **arrays)
