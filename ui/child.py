@@ -1,7 +1,7 @@
 """The capture subprocess: options, checks, environment (token never in argv), always stopped.
 
-No bpy here. `_ChildProcess` drains the child's pipes in threads, stops it within two
-seconds (terminate, then kill) and is stopped at exit too; `OfflineImport` runs
+No bpy here. `_ChildProcess` drains the child's pipes in threads, ends it within two
+seconds (terminate, then kill, from a reaper thread: the caller never waits) and at exit too; `OfflineImport` runs
 `python -m capture --out TAKE --progress jsonl` and reads its progress lines.
 """
 
@@ -24,7 +24,7 @@ from ..capture.takes import PARTIAL_SUFFIX
 
 log = logging.getLogger(__name__)
 
-STOP_GRACE_S = 1.0  # after terminate(), wait this long before kill()
+STOP_GRACE_S = 1.0  # after terminate(), the reaper waits this long before kill()
 
 _live_children: "set[_ChildProcess]" = set()  # strong references: each is stopped before it is dropped
 
@@ -69,6 +69,7 @@ class CaptureOptions:
     model: str = ""
     preview_fps: float = 5.0
     realtime: bool = True
+    loop: bool = False  # live only: play a video file over and over
     num_faces: int = 1
     min_face_detection_confidence: float = 0.5
     min_face_presence_confidence: float = 0.5
@@ -192,6 +193,8 @@ class _ChildProcess:
                                "Check it in Preferences > Add-ons > Face Mocap") from None
         self.stdout = _TailReader(self.proc.stdout, on_stdout_line)
         self.stderr = _TailReader(self.proc.stderr)
+        self._stop_lock = threading.Lock()
+        self._reaper: threading.Thread | None = None
         _live_children.add(self)
 
     @property
@@ -209,23 +212,38 @@ class _ChildProcess:
             pass  # the group is gone already
 
     def _terminate(self) -> None:
-        self._signal_group(signal.SIGTERM) if os.name != "nt" else self.proc.terminate()
+        if os.name == "nt":
+            self.proc.terminate()
+            return
+        self._signal_group(signal.SIGTERM)
+        self._signal_group(signal.SIGCONT)  # a stopped (stalled, SIGSTOP) process handles SIGTERM once continued
 
     def _kill(self) -> None:
         self._signal_group(signal.SIGKILL) if os.name != "nt" else self.proc.kill()
 
-    def stop(self, grace_s: float = STOP_GRACE_S) -> None:
-        """Terminate, then kill if it has not exited after grace_s; always reaps it.
+    def stop(self, grace_s: float = STOP_GRACE_S, wait: bool = False) -> None:
+        """Ask the process to end now; a reaper thread kills it if it is still there after
+        grace_s and reaps it, so the caller (Blender's main thread) never waits, unless `wait`.
 
         Signals go to the group only while the child is unreaped, so its pid (= the group
         id) cannot have been reused by an unrelated process."""
-        if self.proc.poll() is None:
-            self._terminate()
-            try:
-                self.proc.wait(grace_s)
-            except subprocess.TimeoutExpired:
+        with self._stop_lock:
+            if self._reaper is None:
+                if self.proc.poll() is None:
+                    self._terminate()
+                self._reaper = threading.Thread(target=self._reap, args=(grace_s,), daemon=True,
+                                                name="face_mocap-reaper")
+                self._reaper.start()
+        if wait:
+            self._reaper.join()
+
+    def _reap(self, grace_s: float) -> None:
+        try:
+            self.proc.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            if self.proc.poll() is None:
                 self._kill()
-                self.proc.wait(1.0)
+            self.proc.wait()  # SIGKILL cannot be ignored
         self.stdout.join(0.2)
         self.stderr.join(0.2)
         _live_children.discard(self)
@@ -245,11 +263,13 @@ class _ChildProcess:
         return f"The capture process exited with code {code}"
 
 
-@atexit.register
-def stop_all() -> None:
+def stop_all(wait: bool = False) -> None:
     """Stop every capture process this Blender started (add-on unregister, file load, exit)."""
     for child in list(_live_children):
-        child.stop()
+        child.stop(wait=wait)
+
+
+atexit.register(stop_all, wait=True)  # Blender is exiting: nothing may outlive it
 
 
 @dataclass
@@ -301,6 +321,7 @@ class OfflineImport:
         return progress
 
     def cancel(self) -> None:
-        """Stop the child and remove anything it left behind."""
-        self.child.stop()
+        """Stop the child and remove anything it left behind (after it is gone: Windows cannot
+        delete a file another process has open)."""
+        self.child.stop(wait=True)
         self.out_path.with_name(self.out_path.name + PARTIAL_SUFFIX).unlink(missing_ok=True)

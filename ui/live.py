@@ -63,20 +63,26 @@ def start(context: bpy.types.Context, options) -> None:
 
 
 def stop() -> Path | None:
-    """Stop the capture (process gone within 2 s), finish recording, restore the rig."""
+    """Stop the capture (process gone within 2 s), finish recording, restore the rig.
+
+    CaptureError when the take being recorded could not be finished (what was written is listed)."""
     current = _Live.session
     if current is None:
         return None
-    take = current.stop()
-    _finish(current.poll())
-    return take
+    try:
+        return current.stop()
+    finally:
+        _finish(current.poll())
 
 
 def stop_quietly() -> None:
     """Stop without touching bpy data (unregister, file load)."""
     current, _Live.session = _Live.session, None
     if current is not None:
-        current.stop()
+        try:
+            current.stop()
+        except CaptureError as exc:  # nowhere to show it: the log has it, the partial take is listed
+            log.error("%s", exc)
         try:
             _list_finished(current)  # a take being recorded is kept and listed
         except (AttributeError, ReferenceError):  # the properties are already gone
@@ -99,14 +105,17 @@ def start_recording(context: bpy.types.Context, name: str) -> Path:
 
 
 def stop_recording(context: bpy.types.Context) -> Path | None:
-    """Finish the take being recorded and list it."""
+    """Finish the take being recorded and list it.
+
+    CaptureError when it cannot be finished: what was written is listed all the same."""
     current = _Live.session
     if current is None:
         return None
-    path = current.stop_recording()
-    _list_finished(current)
     context.window_manager.face_mocap.recording = False
-    return path
+    try:
+        return current.stop_recording()
+    finally:
+        _list_finished(current)
 
 
 def _scene() -> bpy.types.Scene | None:
@@ -149,7 +158,9 @@ def _finish(status) -> None:
         _list_finished(current)
         error = current.take_error()
         if error:
-            _report_error(error)
+            _report(error)
+        elif status.end_reason:
+            _report(status.end_reason, "INFO")
     if _Live.rig is not None:
         try:
             _Live.rig.restore()
@@ -166,11 +177,11 @@ def _finish(status) -> None:
     preview.clear()
 
 
-def _report_error(message: str) -> None:
-    """Show a capture failure once, in the status bar and the Info log."""
-    log.error("capture failed: %s", message)
+def _report(message: str, level: str = "ERROR") -> None:
+    """Show why a capture ended, once, in the status bar and the Info log."""
+    log.log(logging.ERROR if level == "ERROR" else logging.INFO, "capture ended: %s", message)
     try:
-        bpy.ops.facemocap.report_problem(message=message)
+        bpy.ops.facemocap.report_problem(message=message, level=level)
     except (RuntimeError, AttributeError) as exc:  # no window or operator not registered
         log.debug("could not report through an operator: %s", exc)
 

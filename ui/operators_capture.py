@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import bpy
-from bpy.props import StringProperty
+from bpy.props import EnumProperty, StringProperty
 
 from ..mapping.errors import MappingError
 from . import driver, live, preferences
@@ -34,6 +34,7 @@ def capture_options(context: bpy.types.Context, source: str | None = None, realt
         model=preferences.model_override(context),
         preview_fps=settings.preview_fps if (preview and settings.show_preview) else 0.0,
         realtime=settings.realtime if realtime is None else realtime,
+        loop=settings.loop_video and settings.source_type == "VIDEO",
         num_faces=settings.num_faces, mirror=settings.mirror,
         min_face_detection_confidence=settings.min_face_detection_confidence,
         min_face_presence_confidence=settings.min_face_presence_confidence,
@@ -87,7 +88,11 @@ class FACEMOCAP_OT_stop_capture(bpy.types.Operator):
         return True
 
     def execute(self, context: bpy.types.Context) -> set[str]:
-        take = live.stop()
+        try:
+            take = live.stop()
+        except CaptureError as exc:  # the recording could not be finished: the part written is listed
+            self.report({"ERROR"}, str(exc))
+            return {"FINISHED"}
         if take is not None:
             self.report({"INFO"}, f"Take saved: {take.name}")
         return {"FINISHED"}
@@ -185,7 +190,12 @@ class FACEMOCAP_OT_stop_recording(bpy.types.Operator):
         return True
 
     def execute(self, context: bpy.types.Context) -> set[str]:
-        path = live.stop_recording(context)
+        try:
+            path = live.stop_recording(context)
+        except CaptureError as exc:  # a full disk: the part that was written is listed
+            context.window_manager.face_mocap.last_error = str(exc)
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
         if path is None:
             self.report({"WARNING"}, "Nothing was recorded")
             return {"CANCELLED"}
@@ -201,9 +211,10 @@ class FACEMOCAP_OT_report_problem(bpy.types.Operator):
     bl_options = {"INTERNAL"}
 
     message: StringProperty()
+    level: EnumProperty(items=[(level, level.capitalize(), "") for level in ("ERROR", "WARNING", "INFO")])
 
     def execute(self, context: bpy.types.Context) -> set[str]:
-        self.report({"ERROR"}, self.message)
+        self.report({self.level}, self.message)
         return {"FINISHED"}
 
 

@@ -73,7 +73,9 @@ class FACEMOCAP_PT_main(_FaceMocapPanel, bpy.types.Panel):
             col.prop(settings, "camera_resolution")
         else:
             col.prop(settings, "video_path")
-            col.prop(settings, "realtime")
+            row = col.row(align=True)
+            row.prop(settings, "realtime")
+            row.prop(settings, "loop_video")
         col.prop(settings, "mirror")
         row = layout.row(align=True)
         row.scale_y = 1.4

@@ -92,6 +92,8 @@ class FACEMOCAP_PG_settings(bpy.types.PropertyGroup):
     video_path: StringProperty(name="Video", subtype="FILE_PATH", options=RELATIVE_PATH)
     realtime: BoolProperty(name="Real Time", default=True,
                            description="Play a video file at its own speed (off: as fast as possible)")
+    loop_video: BoolProperty(name="Loop", default=False,
+                             description="Play the video over and over until Stop Capture (to tune a rig)")
     mirror: BoolProperty(name="Mirror", default=False, description="Flip the image (selfie view)")
     num_faces: IntProperty(name="Faces", min=1, max=8, default=1)
     min_face_detection_confidence: FloatProperty(name="Detection", min=0.0, max=1.0, default=0.5)

@@ -23,7 +23,9 @@ from .child import CaptureError, CaptureOptions, _ChildProcess, check_options, c
 log = logging.getLogger(__name__)
 
 HELLO_TIMEOUT_S = 2.0  # a connection that does not authenticate by then is dropped
-STALL_TIMEOUT_S = 5.0  # no message at all for this long: the child is stalled
+STARTUP_TIMEOUT_S = 45.0  # launch -> authenticated; importing MediaPipe the first time can be slow
+STALL_TIMEOUT_S = 5.0  # no message at all for this long (heartbeats come every 0.5 s): stalled
+LISTEN_BACKLOG = 16
 _RECV_BYTES = 1 << 16
 
 
@@ -40,6 +42,7 @@ class SessionStatus:
     recording: bool = False
     capture_state: str = ""  # the capture process's own Status.state
     last_error: str = ""
+    end_reason: str = ""  # why a session ended by itself without an error (the video ended)
     rejected_connections: int = 0
 
 
@@ -70,6 +73,7 @@ class CaptureSession:
         self._writer: TakeWriter | None = None
         self._finished_takes: list[Path] = []
         self._error_reported = False
+        self._bye_reason = ""  # the capture process's own reason for leaving
 
     # -- lifecycle (main thread) -------------------------------------------------------
 
@@ -78,7 +82,7 @@ class CaptureSession:
         check_options(self.options)
         server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         server.bind(("127.0.0.1", 0))
-        server.listen(4)
+        server.listen(LISTEN_BACKLOG)
         server.settimeout(0.2)  # lets the accept loop notice stop()
         self._server = server
         self.port = server.getsockname()[1]
@@ -88,6 +92,8 @@ class CaptureSession:
                 "--connect", f"127.0.0.1:{self.port}", "--preview-fps", f"{self.options.preview_fps:g}"]
         if self.options.realtime:
             args.append("--realtime")
+        if self.options.loop:
+            args.append("--loop")
         try:
             self.child = _ChildProcess(args, child_environment(self.token, self.options.python_path, self.options.env))
         except CaptureError:
@@ -97,18 +103,21 @@ class CaptureSession:
         self.started_at = self._last_message_at = time.monotonic()
 
     def stop(self) -> Path | None:
-        """Stop the child (within 2 s), close every socket, finish the take being recorded."""
+        """Close every socket, finish the take being recorded and end the child (gone within
+        2 s, without waiting for it here); the take, if one was recording (CaptureError: see
+        stop_recording)."""
         self._stop_event.set()
         self._close_sockets()
         if self.child is not None:
             self.child.stop()
-        for thread in self._threads:
-            thread.join(0.5)
-        take = self.stop_recording()
-        with self._lock:
-            if self._status.state in ("starting", "running"):
-                self._status.state = "stopped"
-        return take
+        for thread in list(self._threads):
+            thread.join(0.5)  # each wakes within 0.25 s once its socket is closed
+        try:
+            return self.stop_recording()  # CaptureError: the partial take is listed, the message says what was kept
+        finally:
+            with self._lock:
+                if self._status.state in ("starting", "running"):
+                    self._status.state = "stopped"
 
     @property
     def active(self) -> bool:
@@ -119,10 +128,9 @@ class CaptureSession:
         """Notice a dead or stalled child, then return a snapshot of the status (main thread)."""
         if self.active and self.child is not None:
             code = self.child.returncode()
-            stalled = (self._status.state == "running"
-                       and time.monotonic() - self._last_message_at > STALL_TIMEOUT_S)
-            if code is not None or stalled:
-                self._fail_or_end(code, stalled)
+            problem = self._startup_or_stall_problem()
+            if code is not None or problem:
+                self._fail_or_end(code, problem)
         now = time.monotonic()
         with self._lock:  # the receiver thread appends to _receive_times: iterate it under the lock
             status = SessionStatus(**vars(self._status))
@@ -132,21 +140,48 @@ class CaptureSession:
         status.fps = len(recent) / min(1.0, max(now - self.started_at, 1e-3)) if recent else 0.0
         return status
 
-    def _fail_or_end(self, code: int | None, stalled: bool) -> None:
-        if stalled:
-            message = f"The capture process stopped sending for {STALL_TIMEOUT_S:g} s and was stopped"
+    def _startup_or_stall_problem(self) -> str:
+        """Why a child that is still alive must be stopped, or ''."""
+        waited = time.monotonic() - self._last_message_at
+        if self._status.state == "starting" and waited > STARTUP_TIMEOUT_S:
+            return (f"The capture process did not connect within {STARTUP_TIMEOUT_S:g} s and was stopped. "
+                    "Press Check in Preferences > Add-ons > Face Mocap to test the capture interpreter")
+        if self._status.state == "running" and waited > STALL_TIMEOUT_S:
+            return (f"The capture process stopped responding (nothing for {STALL_TIMEOUT_S:g} s) and was "
+                    "stopped. What was recorded is kept")
+        return ""
+
+    def _fail_or_end(self, code: int | None, problem: str) -> None:
+        """The child exited or must be stopped: say why, unless it ended as asked (end of the video)."""
+        end_reason = ""
+        if problem:
+            message = problem
         elif code == 0 and not self._status.last_error:
-            message = ""
+            if self._status.capture_state == "end_of_input":
+                message, end_reason = "", f"The video ended ({self._status.frames_received} frames)"
+            else:  # it left without being asked to by us: the user must learn why
+                message = f"The capture process ended by itself: {self._departure()}"
         else:
             message = self._status.last_error or self.child.describe_failure(self.options.source)
         self._stop_event.set()
         self._close_sockets()
         self.child.stop()
-        self.stop_recording()
+        try:
+            self.stop_recording()
+        except CaptureError as exc:
+            message = f"{message}. {exc}" if message else str(exc)
         with self._lock:
             self._status.state = "failed" if message else "ended"
             self._status.last_error = message
+            self._status.end_reason = end_reason
             self._status.face_found = False
+
+    def _departure(self) -> str:
+        """Why a capture process that exited cleanly left, in words."""
+        if self._bye_reason == "stopped":
+            return "it was told to stop from outside Blender (a signal)"
+        said = self.child.stderr.last_message()
+        return said or f"it exited without saying why (last state: {self._status.capture_state or 'none'})"
 
     def take_error(self) -> str:
         """The error to report, once: later calls return '' until a new error happens."""
@@ -203,24 +238,37 @@ class CaptureSession:
             self._status.recording = True
 
     def stop_recording(self) -> Path | None:
-        """Finish the take being recorded (atomically); None when nothing was recording."""
+        """Finish the take being recorded (atomically); None when nothing was recording.
+
+        CaptureError when it cannot be finished (a full disk): what was written stays on
+        disk as an interrupted take, is listed, and the message says how much was kept."""
         with self._lock:
             writer, self._writer = self._writer, None
             self._status.recording = False
         if writer is None:
             return None
+        path, problem = self._finish_writer(writer)
+        if problem:
+            raise CaptureError(problem)
+        return path
+
+    def _finish_writer(self, writer: TakeWriter) -> tuple[Path | None, str]:
+        """Finish a take; on failure keep its .partial file listed. (path, problem in words)."""
         try:
-            path = writer.finish({"frame_count": writer.frames_appended,
-                                  "image_size": list(self._image_size)})
+            path = writer.finish({"frame_count": writer.frames_appended, "image_size": list(self._image_size)})
         except (OSError, TakeError) as exc:
             log.error("could not finish take %s: %s", writer.path, exc)
-            return None
+            kept = writer.partial_path if writer.partial_path.exists() else None
+            if kept is not None:
+                self._finished_takes.append(kept)
+            return kept, f"The take could not be finished: {exc}"
         self._finished_takes.append(path)
-        return path
+        return path, ""
 
     def pop_finished_takes(self) -> list[Path]:
         """Takes finished since the last call (also those closed because the child died)."""
-        takes, self._finished_takes = self._finished_takes, []
+        with self._lock:  # the receiver thread adds one when a full disk stops a recording
+            takes, self._finished_takes = self._finished_takes, []
         return takes
 
     # -- receiver (threads) ------------------------------------------------------------
@@ -240,6 +288,7 @@ class CaptureSession:
                 return  # listener closed by stop()
             with self._lock:
                 self._connections.add(conn)
+            self._threads = [thread for thread in self._threads if thread.is_alive()]  # strangers' are done
             self._spawn_thread(self._serve, "face_mocap-conn", conn)
 
     def _serve(self, conn: socket.socket) -> None:
@@ -327,16 +376,19 @@ class CaptureSession:
                 if self._writer is not None:
                     try:
                         self._writer.append(message)
-                    except OSError as exc:
-                        self._status.last_error = f"Recording stopped: cannot write the take ({exc})"
-                        self._writer.abort()
-                        self._writer = None
+                    except OSError as exc:  # a full disk: keep what is written, stop recording
+                        writer, self._writer = self._writer, None
                         self._status.recording = False
+                        _, problem = self._finish_writer(writer)
+                        self._status.last_error = (f"Recording stopped: cannot write the take "
+                                                   f"({exc.strerror or exc}). {problem}")
             elif isinstance(message, protocol.Preview):
                 self._preview = message
                 self._preview_seq += 1
             elif isinstance(message, protocol.Status):
                 self._status.capture_state = message.state
+            elif isinstance(message, protocol.Bye):
+                self._bye_reason = message.reason
             elif isinstance(message, protocol.Error):
                 self._status.last_error = with_hint(message.message, message.code, self.options.source)
             elif isinstance(message, protocol.Hello):

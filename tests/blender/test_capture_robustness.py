@@ -53,7 +53,7 @@ def test_stop_capture_ends_the_process_within_two_seconds(addon, facedata):
     started = time.monotonic()
     assert bpy.ops.facemocap.stop_capture() == {"FINISHED"}
     assert time.monotonic() - started < 2.0
-    assert process_gone(pid)
+    assert wait_for(lambda: process_gone(pid), 2.0)  # ended by the reaper: the UI does not wait
     runtime = bpy.context.window_manager.face_mocap
     assert runtime.state == "idle" and runtime.last_error == ""
     assert not bpy.ops.facemocap.stop_capture.poll()
@@ -65,7 +65,7 @@ def test_unregister_while_capturing_stops_the_process_and_keeps_the_take(addon, 
     assert run_timer_until(lambda: live.session().poll().frames_recorded >= 5, 10.0)
     addon.unregister()
     try:
-        assert process_gone(pid)
+        assert wait_for(lambda: process_gone(pid), 2.0)
         assert live.session() is None
     finally:
         addon.register()  # the fixture unregisters at the end
@@ -78,7 +78,7 @@ def test_loading_another_file_while_capturing_stops_the_process(addon, facedata,
     bpy.ops.wm.save_as_mainfile(filepath=str(other), copy=True)
     pid = start_long_capture(facedata)
     bpy.ops.wm.open_mainfile(filepath=str(other))
-    assert process_gone(pid)
+    assert wait_for(lambda: process_gone(pid), 2.0)
     assert live.session() is None
     assert bpy.context.window_manager.face_mocap.state == "idle"
     assert bpy.ops.facemocap.start_capture.poll()
@@ -199,7 +199,7 @@ def test_unregister_during_an_import_stops_its_process(addon, facedata, tmp_path
                                         preview=False), tmp_path / "import.fmtake")
     addon.unregister()
     try:
-        assert process_gone(job.child.pid)
+        assert wait_for(lambda: process_gone(job.child.pid), 2.0)
     finally:
         addon.register()
 
@@ -221,5 +221,5 @@ def test_a_capture_process_that_ignores_stop_is_killed_with_what_it_started(addo
     started = time.monotonic()
     assert bpy.ops.facemocap.stop_capture() == {"FINISHED"}
     assert time.monotonic() - started < 2.0
-    assert process_gone(pid)
+    assert wait_for(lambda: process_gone(pid), 2.0)
     assert wait_for(lambda: process_gone(grandchild), 1.0), "the wrapper's child was left running"

