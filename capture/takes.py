@@ -1,183 +1,107 @@
 """Take files: the raw face frames of a recording plus its metadata (see TAKES.md).
 
-A take is written while it is recorded: frames go out in checksummed chunks every
-fraction of a second to `<name>.partial`, and finishing renames it into place, so a
-crash loses at most the last chunk and a finished take is never half-written.
-Standard library and numpy only: the capture process and Blender both import it.
+A take is written while it is recorded: frames go out in checksummed chunks of at most
+MAX_CHUNK_FRAMES every fraction of a second to `<name>.partial`, and finishing renames it
+into place, so a crash loses at most the last chunk and a finished take is never
+half-written. A write error keeps what is on disk. Standard library and numpy only: the
+capture process and Blender both import it. The format, the reader and recovery live in
+take_format, take_read and take_recover; this module is the API the rest of the code uses.
 """
 
 from __future__ import annotations
 
-import json
+import errno
 import os
-import struct
 import time
-import zlib
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .protocol import NUM_BLENDSHAPES, NUM_LANDMARKS, FaceFrame
+from . import take_lock
+from .protocol import FaceFrame
+from .take_format import (  # noqa: F401  (re-exported: the API other modules import from here)
+    END, FORMAT_VERSION, FRAMES, MAGIC, MAX_CHUNK_FRAMES, META, NO_GEOMETRY_VERSION, PARTIAL_SUFFIX, TAKE_SUFFIX,
+    Take, TakeError, TakeInfo, check_metadata, chunk, empty_arrays, encode_json, forward_only, frame_fields,
+    frames_payload, has_geometry, no_geometry, version_for,
+)
+from .take_lock import is_being_written  # noqa: F401
+from .take_read import read_take, take_info  # noqa: F401
+from .take_recover import recover_take, sync_folder  # noqa: F401
 
-FORMAT_VERSION = 1
-# Version 2: metadata "face_geometry": false, and FRMS chunks without landmarks and transforms
-# (a Live Link CSV has none: storing NaN for them made a 5.4 MB CSV a 57.8 MB take).
-NO_GEOMETRY_VERSION = 2
-MAGIC = b"FMTAKE1\n"
-PARTIAL_SUFFIX = ".partial"
-TAKE_SUFFIX = ".fmtake"
-_CHUNK = struct.Struct("<4sII")  # tag, payload length, crc32 of the payload
-_META, _FRAMES, _END = b"META", b"FRMS", b"END_"
-_MAX_CHUNK = 256 * 1024 * 1024
-
-
-class TakeError(Exception):
-    """A take file that cannot be read or written, with the reason in words."""
-
-
-@dataclass
-class Take:
-    """A whole take in memory; rows with no face hold NaN in the face arrays."""
-
-    metadata: dict
-    timestamps_us: np.ndarray  # int64 (N,)
-    frame_indices: np.ndarray  # int64 (N,)
-    face_found: np.ndarray  # bool (N,)
-    landmarks: np.ndarray  # float32 (N, 478, 3), normalized image coordinates
-    blendshapes: np.ndarray  # float32 (N, 52), MediaPipe order
-    transforms: np.ndarray  # float32 (N, 4, 4)
-    channels: np.ndarray  # float32 (N, C): extra channels named in metadata["channel_names"]
-    complete: bool = True  # False when read from an unfinished or damaged file
-    problem: str = ""  # why reading stopped early, for the user
-
-    @property
-    def frame_count(self) -> int:
-        return int(self.timestamps_us.shape[0])
-
-    @property
-    def image_size(self) -> tuple[int, int]:
-        return tuple(self.metadata.get("image_size", (0, 0)))
-
-    @property
-    def channel_names(self) -> list[str]:
-        return list(self.metadata.get("channel_names", []))
-
-    @property
-    def duration_s(self) -> float:
-        if self.frame_count < 2:
-            return 0.0
-        return float(self.timestamps_us[-1] - self.timestamps_us[0]) / 1e6
-
-
-def empty_arrays(count: int, channel_count: int = 0) -> dict[str, np.ndarray]:
-    """Arrays for `count` frames with no face, to be filled in."""
-    return {
-        "timestamps_us": np.zeros(count, np.int64),
-        "frame_indices": np.arange(count, dtype=np.int64),
-        "face_found": np.zeros(count, bool),
-        "landmarks": np.full((count, NUM_LANDMARKS, 3), np.nan, np.float32),
-        "blendshapes": np.full((count, NUM_BLENDSHAPES), np.nan, np.float32),
-        "transforms": np.full((count, 4, 4), np.nan, np.float32),
-        "channels": np.full((count, channel_count), np.nan, np.float32),
-    }
-
-
-def has_geometry(metadata: dict) -> bool:
-    """False for a take without face geometry (no landmarks, no transforms), e.g. a Live Link CSV."""
-    return metadata.get("face_geometry", True) is not False
-
-
-def no_geometry(count: int) -> dict[str, np.ndarray]:
-    """Landmarks and transforms of `count` frames without face geometry: read-only NaN, no memory."""
-    nan = np.float32(np.nan)
-    return {"landmarks": np.broadcast_to(nan, (count, NUM_LANDMARKS, 3)),
-            "transforms": np.broadcast_to(nan, (count, 4, 4))}
-
-
-_GEOMETRY = ("landmarks", "transforms")
-
-
-def _frames_payload(arrays: dict[str, np.ndarray], geometry: bool = True) -> bytes:
-    count = arrays["timestamps_us"].shape[0]
-    return b"".join([struct.pack("<I", count)] + [
-        arrays[name].astype(dtype).tobytes()
-        for name, dtype, _ in _frames_layout(count, 0, geometry)])
-
-
-def _frames_layout(count: int, channel_count: int, geometry: bool) -> list[tuple[str, str, tuple]]:
-    layout = [
-        ("timestamps_us", "<i8", (count,)),
-        ("frame_indices", "<i8", (count,)),
-        ("face_found", "u1", (count,)),
-        ("landmarks", "<f4", (count, NUM_LANDMARKS, 3)),
-        ("blendshapes", "<f4", (count, NUM_BLENDSHAPES)),
-        ("transforms", "<f4", (count, 4, 4)),
-        ("channels", "<f4", (count, channel_count)),
-    ]
-    return [entry for entry in layout if geometry or entry[0] not in _GEOMETRY]
-
-
-def _parse_frames(payload: bytes, channel_count: int, geometry: bool = True) -> dict[str, np.ndarray]:
-    (count,) = struct.unpack_from("<I", payload)
-    layout = _frames_layout(count, channel_count, geometry)
-    expected = 4 + sum(np.dtype(dt).itemsize * int(np.prod(shape)) for _, dt, shape in layout)
-    if len(payload) != expected:
-        raise TakeError(f"frame chunk has {len(payload)} bytes, expected {expected}")
-    arrays, offset = {}, 4
-    for name, dtype, shape in layout:
-        n = int(np.prod(shape))
-        arrays[name] = np.frombuffer(payload, dtype, n, offset).reshape(shape)
-        offset += np.dtype(dtype).itemsize * n
-    arrays["face_found"] = arrays["face_found"].astype(bool)
-    return arrays if geometry else {**arrays, **no_geometry(count)}
-
-
-def _chunk(tag: bytes, payload: bytes) -> bytes:
-    return _CHUNK.pack(tag, len(payload), zlib.crc32(payload)) + payload
+_DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
 
 class TakeWriter:
     """Append frames while recording; `finish()` makes the take final atomically.
 
-    Until then the data lives in `<path>.partial`, flushed every `flush_interval_s`,
-    which read_take() can recover after a crash.
-    """
+    Until then the data lives in `<path>.partial`, written every `flush_interval_s`, which
+    recover_take() finishes after a crash. The file is registered and OS-locked while open,
+    so recovery never takes it from under a running recording. On a write error nothing
+    is deleted: the error is kept, `frames_written` frames stay in the .partial, and
+    `finish()` raises a TakeError saying so."""
 
     def __init__(self, path: str | os.PathLike, metadata: dict, flush_interval_s: float = 0.25) -> None:
         self.path = Path(path)
         self.partial_path = self.path.with_name(self.path.name + PARTIAL_SUFFIX)
-        self.geometry = has_geometry(metadata)
-        version = FORMAT_VERSION if self.geometry else NO_GEOMETRY_VERSION
-        self.metadata = {"format_version": version, **metadata}
+        self.metadata = check_metadata({**metadata, "format_version": version_for(metadata)}, "metadata to write")
         self.channel_count = len(self.metadata.get("channel_names", []))
+        self.geometry = has_geometry(self.metadata)
+        self._fields = [name for name, _, _ in frame_fields(self.channel_count, self.geometry)]
         self.flush_interval_s = flush_interval_s
-        self.frame_count = 0
-        self._rows: list[tuple] = []
+        self.frames_written = 0  # in complete chunks handed to the operating system
+        self.frames_dropped = 0  # timestamp not after the previous frame's
+        self.error: OSError | None = None
+        self._rows: list[tuple[FaceFrame, np.ndarray | None]] = []
+        self._last_us: int | None = None  # of the last frame accepted
+        self._written_us = (0, 0)  # first and last timestamp on disk
+        self._size = 0  # bytes of whole chunks on disk
         self._last_flush = time.monotonic()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(self.partial_path, "wb")
-        self._file.write(MAGIC + _chunk(_META, json.dumps(self.metadata).encode("utf-8")))
-        self._file.flush()
+        self._file = _create_locked(self.partial_path)
+        take_lock.register(self.partial_path)
+        try:
+            self._write(MAGIC + chunk(META, encode_json(self.metadata)))
+        except OSError:
+            self._release()
+            self.partial_path.unlink(missing_ok=True)  # created by this call and holds no frame
+            raise
+
+    @property
+    def frame_count(self) -> int:
+        return self.frames_written
 
     @property
     def frames_appended(self) -> int:
-        """Frames appended so far: those written plus those queued for the next flush."""
-        return self.frame_count + len(self._rows)
+        """Frames accepted so far: those written plus those queued for the next flush."""
+        return self.frames_written + len(self._rows)
 
     def append(self, frame: FaceFrame, channels: np.ndarray | None = None) -> None:
-        """Queue one frame (its first face, if any); flush when the interval has passed."""
+        """Queue one frame (its first face, if any); write when the interval has passed.
+
+        A frame whose timestamp is not after the previous one is dropped and counted.
+        Raises OSError when writing fails (and on every call after that)."""
+        self._check_open()
+        if self._last_us is not None and frame.timestamp_us <= self._last_us:
+            self.frames_dropped += 1
+            return
+        self._last_us = frame.timestamp_us
         self._rows.append((frame, channels))
-        if time.monotonic() - self._last_flush >= self.flush_interval_s:
+        if len(self._rows) >= MAX_CHUNK_FRAMES or time.monotonic() - self._last_flush >= self.flush_interval_s:
             self.flush()
 
     def append_arrays(self, arrays: dict[str, np.ndarray]) -> None:
-        """Write a block of frames given as arrays (see empty_arrays)."""
+        """Write a block of frames given as arrays (see empty_arrays), in chunks of MAX_CHUNK_FRAMES.
+
+        Written as given: an import or a copy keeps its timestamps (the bake drops backward ones)."""
         self.flush()
-        self._write_arrays(arrays)
+        arrays = {name: arrays[name] for name in self._fields}  # a take without geometry ignores any given
+        if len(arrays["timestamps_us"]):
+            self._write_arrays(arrays)
+            self._last_us = int(arrays["timestamps_us"][-1])
 
     def flush(self) -> None:
-        """Write queued frames as one chunk and push it to the operating system."""
+        """Write queued frames and push them to the operating system."""
+        self._check_open()
         if self._rows:
             arrays = empty_arrays(len(self._rows), self.channel_count)
             for row, (frame, channels) in enumerate(self._rows):
@@ -196,26 +120,91 @@ class TakeWriter:
         self._last_flush = time.monotonic()
 
     def _write_arrays(self, arrays: dict[str, np.ndarray]) -> None:
-        self._file.write(_chunk(_FRAMES, _frames_payload(arrays, self.geometry)))
-        self._file.flush()
-        self.frame_count += int(arrays["timestamps_us"].shape[0])
+        count = len(arrays["timestamps_us"])
+        for start in range(0, count, MAX_CHUNK_FRAMES):
+            block = {name: array[start:start + MAX_CHUNK_FRAMES] for name, array in arrays.items()}
+            self._write(chunk(FRAMES, frames_payload(block, self.channel_count, self.geometry)))
+            stamps = block["timestamps_us"]
+            first = self._written_us[0] if self.frames_written else int(stamps[0])
+            self._written_us = (first, int(stamps[-1]))
+            self.frames_written += len(stamps)
+
+    def _write(self, data: bytes) -> None:
+        """Write whole chunks; on an error keep what came before and stop writing for good."""
+        view = memoryview(data)
+        try:
+            while view:
+                written = self._file.write(view)
+                if not written:
+                    raise OSError(errno.EIO, "the file system accepted no bytes")
+                view = view[written:]
+        except OSError as exc:
+            self._fail(exc)
+            raise
+        self._size += len(data)
+
+    def _fail(self, exc: OSError) -> None:
+        self.error = exc
+        try:
+            if not self._file.closed:
+                self._file.truncate(self._size)  # the torn chunk only; it also gives back space on a full disk
+        except OSError:
+            pass  # readers stop at a torn chunk anyway
+        self._release()
+
+    def _check_open(self) -> None:
+        if self.error is not None:
+            raise OSError(self.error.errno, f"the take is no longer written ({_reason(self.error)})")
+        if self._file.closed:
+            raise TakeError(f"take '{self.path.name}' is closed")
 
     def finish(self, final_metadata: dict | None = None) -> Path:
-        """Write the end marker, sync to disk and rename the take into place."""
-        self.flush()
-        end = {"frame_count": self.frame_count, "metadata": final_metadata or {}}
-        self._file.write(_chunk(_END, json.dumps(end).encode("utf-8")))
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
-        os.replace(self.partial_path, self.path)
+        """Write the end marker, sync to disk and rename the take into place.
+
+        Raises TakeError (the .partial and every frame written stay) when writing failed,
+        now or before, e.g. "disk full: 174 frames (5.8 s) kept in Take.fmtake.partial"."""
+        additions = {**(final_metadata or {}), **({"frames_dropped": self.frames_dropped} if self.frames_dropped else {})}
+        if self.error is None:
+            try:
+                self.flush()
+                end = {"frame_count": self.frames_written, "frames_dropped": self.frames_dropped, "metadata": additions}
+                self._write(chunk(END, encode_json(end)))
+                os.fsync(self._file.fileno())
+                self._release()
+                os.replace(self.partial_path, self.path)
+            except OSError as exc:
+                if self.error is None:
+                    self._fail(exc)
+        if self.error is not None:
+            raise self.kept_error() from None
+        sync_folder(self.path.parent)
         return self.path
 
+    def kept_error(self) -> TakeError:
+        """What failed and what is kept, in words."""
+        first, last = self._written_us
+        seconds = (last - first) / 1e6 if self.frames_written > 1 else 0.0
+        return TakeError(f"{_reason(self.error)}: {self.frames_written} frames ({seconds:.1f} s) "
+                         f"kept in {self.partial_path.name}")
+
+    def close(self) -> None:
+        """Stop without finishing: queued frames are written, the .partial stays for recovery."""
+        try:
+            if not self._file.closed and self.error is None:
+                self.flush()
+        finally:
+            self._release()
+
     def abort(self) -> None:
-        """Throw the recording away: nothing is left on disk."""
-        if not self._file.closed:
-            self._file.close()
+        """Throw the recording away (the user cancelled): nothing is left on disk."""
+        self._release()
         self.partial_path.unlink(missing_ok=True)
+
+    def _release(self) -> None:
+        if not self._file.closed:
+            take_lock.unlock(self._file.fileno())
+            self._file.close()
+        take_lock.unregister(self.partial_path)
 
     def __enter__(self) -> "TakeWriter":
         return self
@@ -224,105 +213,37 @@ class TakeWriter:
         if exc_type is None:
             self.finish()
         else:
-            self.abort()
+            self.close()
+
+
+def _reason(exc: OSError) -> str:
+    return "disk full" if exc.errno in _DISK_FULL else (exc.strerror or str(exc))
+
+
+def _create_locked(partial: Path):
+    """Open the .partial for writing, locked; another process's running recording is never truncated."""
+    fd = os.open(partial, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o666)
+    file = open(fd, "r+b", buffering=0)  # every write goes straight to the OS, none is held back
+    if take_lock.try_lock(fd) is False:
+        file.close()
+        raise OSError(errno.EBUSY, "another program is recording into this take", str(partial))
+    file.truncate(0)
+    return file
 
 
 def write_take(path: str | os.PathLike, take: Take) -> Path:
-    """Write a whole in-memory take atomically."""
-    writer = TakeWriter(path, take.metadata)
+    """Write a whole in-memory take atomically, in bounded chunks.
+
+    Raises TakeError when it cannot be written; what was written stays in the .partial."""
     try:
-        writer.append_arrays({
-            "timestamps_us": take.timestamps_us, "frame_indices": take.frame_indices,
-            "face_found": take.face_found, "landmarks": take.landmarks,
-            "blendshapes": take.blendshapes, "transforms": take.transforms, "channels": take.channels,
-        })
-        return writer.finish()
-    except BaseException:
-        writer.abort()
-        raise
-
-
-def recover_take(partial_path: str | os.PathLike) -> Path:
-    """Finish a recording that was interrupted (a crash): every complete chunk becomes a take.
-
-    The `.partial` file is removed only once the recovered take is safely in place."""
-    partial_path = Path(partial_path)
-    if not partial_path.name.endswith(TAKE_SUFFIX + PARTIAL_SUFFIX):
-        raise TakeError(f"'{partial_path.name}' is not an interrupted take (*{TAKE_SUFFIX}{PARTIAL_SUFFIX})")
-    final = partial_path.with_name(partial_path.name.removesuffix(PARTIAL_SUFFIX))
-    if final.exists():
-        raise TakeError(f"cannot recover '{partial_path.name}': '{final.name}' already exists")
-    take = read_take(partial_path)
-    take.metadata["recovered"] = take.problem or "the recording was interrupted"
-    # Staged under another name: the writer's own .partial must not be the file we read.
-    staged = write_take(final.with_name(final.name + ".recovering"), take)
-    os.replace(staged, final)
-    partial_path.unlink()
-    return final
-
-
-def read_take(path: str | os.PathLike) -> Take:
-    """Read a take, or every complete chunk of an unfinished or damaged one.
-
-    Raises TakeError when the file is missing, not a take, or has no readable header."""
-    path = Path(path)
-    try:
-        data = path.read_bytes()
+        writer = TakeWriter(path, take.metadata)
     except OSError as exc:
-        raise TakeError(f"cannot read take '{path}': {exc.strerror or exc}") from None
-    if not data.startswith(MAGIC):
-        raise TakeError(f"'{path.name}' is not a Face Mocap take file")
-    chunks, problem, ended = _read_chunks(data, len(MAGIC))
-    if not chunks or chunks[0][0] != _META:
-        raise TakeError(f"take '{path.name}' has no readable header" + (f" ({problem})" if problem else ""))
+        raise TakeError(f"cannot write take '{path}': {exc.strerror or exc}") from None
     try:
-        metadata = json.loads(chunks[0][1].decode("utf-8"))
-    except ValueError:
-        raise TakeError(f"take '{path.name}' has a corrupt header") from None
-    if not isinstance(metadata, dict) or metadata.get("format_version") not in (FORMAT_VERSION, NO_GEOMETRY_VERSION):
-        raise TakeError(f"take '{path.name}' has an unsupported format version")
-    geometry = has_geometry(metadata)
-    channel_count = len(metadata.get("channel_names", []))
-    blocks = []
-    for tag, payload in chunks[1:]:
-        if tag == _FRAMES:
-            try:
-                blocks.append(_parse_frames(payload, channel_count, geometry))
-            except (TakeError, struct.error) as exc:
-                problem = f"damaged frame chunk: {exc}"
-                break
-        elif tag == _END:
-            try:
-                metadata.update(json.loads(payload.decode("utf-8")).get("metadata", {}))
-            except (ValueError, AttributeError):
-                problem = "corrupt end marker"
-    arrays = empty_arrays(0, channel_count)
-    if blocks:
-        arrays = {name: np.concatenate([block[name] for block in blocks]) for name in arrays
-                  if geometry or name not in _GEOMETRY}
-    if not geometry:  # read-only NaN of the usual shapes, taking no memory
-        arrays.update(no_geometry(arrays["timestamps_us"].shape[0]))
-    if not ended and not problem:
-        problem = "the take was not finished (recording interrupted)"
-    return Take(metadata=metadata, complete=ended and not problem, problem=problem, **arrays)
-
-
-def _read_chunks(data: bytes, offset: int) -> tuple[list[tuple[bytes, bytes]], str, bool]:
-    chunks: list[tuple[bytes, bytes]] = []
-    while offset < len(data):
-        if offset + _CHUNK.size > len(data):
-            return chunks, "the file ends inside a chunk header", False
-        tag, length, crc = _CHUNK.unpack_from(data, offset)
-        offset += _CHUNK.size
-        if tag not in (_META, _FRAMES, _END) or length > _MAX_CHUNK:
-            return chunks, f"unknown or corrupt chunk at byte {offset - _CHUNK.size}", False
-        payload = data[offset:offset + length]
-        if len(payload) != length:
-            return chunks, "the file ends inside a chunk", False
-        if zlib.crc32(payload) != crc:
-            return chunks, f"checksum mismatch at byte {offset - _CHUNK.size}", False
-        offset += length
-        chunks.append((tag, payload))
-        if tag == _END:
-            return chunks, "", True
-    return chunks, "", False
+        writer.append_arrays(take.arrays())
+    except OSError:
+        pass  # kept in writer.error: finish() raises with what was kept
+    except BaseException:
+        writer.close()
+        raise
+    return writer.finish()
