@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import stat
 import subprocess
 import sys
 import tempfile
@@ -56,17 +57,37 @@ def check_bytes(data: bytes, source: str) -> None:
 _verified: set[tuple[str, int, int]] = set()  # (path, size, mtime_ns) already hashed in this process
 
 
+def path_problem(path: str | os.PathLike) -> str:
+    """Why `path` cannot be a model file, in words ('' when it is a regular file).
+
+    Only stat() is used: opening a FIFO to look at it would block until someone writes."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "does not exist"
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    if stat.S_ISDIR(mode):
+        return "is a directory"
+    if not stat.S_ISREG(mode):
+        return "is not a regular file"
+    return ""
+
+
 def verify(path: Path) -> Path:
     """Check size and SHA-256 of a model file; return the path.
 
     A file already verified in this process and unchanged since (same size and mtime) is
     not hashed again: Blender looks the model up on every Start Capture, Bake and Calibrate."""
+    problem = path_problem(path)
+    if problem:
+        raise ModelError(f"model '{path}' {problem}: point the model path at face_landmarker.task")
     try:
-        stat = path.stat()
-        if stat.st_size != MODEL_SIZE:  # cheap check first
-            raise ModelError(f"model '{path}' has {stat.st_size} bytes, expected {MODEL_SIZE}: "
+        info = path.stat()
+        if info.st_size != MODEL_SIZE:  # cheap check first
+            raise ModelError(f"model '{path}' has {info.st_size} bytes, expected {MODEL_SIZE}: "
                              "it is damaged or a different model (run `python -m capture.model fetch`)")
-        key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+        key = (str(path.resolve()), info.st_size, info.st_mtime_ns)
         if key in _verified:
             return path
         data = path.read_bytes()
@@ -89,10 +110,10 @@ def find_model(explicit: str | os.PathLike | None = None) -> Path:
     """The verified model path, or ModelError saying how to get one."""
     places = candidates(explicit)
     for _, path in places:
-        if path.is_file():
+        if not path_problem(path):
             return verify(path)
-    if explicit or os.environ.get(ENV_MODEL):
-        raise ModelError(f"model file '{places[0][1]}' does not exist")
+    if explicit or os.environ.get(ENV_MODEL):  # one place, the user's choice: say what is wrong with it
+        raise ModelError(f"model file '{places[0][1]}' {path_problem(places[0][1])}")
     raise ModelError(f"face_landmarker.task not found (looked in {', '.join(str(p) for _, p in places)}); "
                      "run `python -m capture.model fetch`")
 
