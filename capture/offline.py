@@ -15,7 +15,7 @@ from .model import MODEL_SHA256
 from .pipeline import CaptureSettings, open_inputs, track
 from .progress import Progress
 from .protocol import BLENDSHAPE_NAMES, FaceFrame
-from .takes import TakeWriter
+from .takes import TakeError, TakeWriter
 
 
 def take_metadata(settings: CaptureSettings, source, width: int, height: int) -> dict:
@@ -80,7 +80,11 @@ def run_offline(settings: CaptureSettings, out: Path, progress_mode: str = "auto
             for frame, result in track(source, landmarker, stop, settings.max_frames):
                 if writer is None:  # the image size is known now
                     writer = _open_writer(out, take_metadata(settings, source, result.width, result.height))
-                writer.append(result)
+                try:
+                    writer.append(result)
+                except OSError:  # e.g. disk full: what was written stays in the .partial, never deleted
+                    failed, writer = writer, None
+                    raise OutputError(f"cannot write take '{out}': {failed.kept_error()}") from None
                 if rerun:
                     rerun.log(frame, result)
                 stats.add(result)
@@ -89,11 +93,11 @@ def run_offline(settings: CaptureSettings, out: Path, progress_mode: str = "auto
                 raise KeyboardInterrupt
             if writer is None:
                 raise OutputError(f"'{source.description}' delivered no frames; no take written")
+            finishing, writer = writer, None  # a failed finish keeps the .partial: no abort below
             try:
-                writer.finish({"frames_with_face": stats.with_face, "max_faces": stats.max_faces})
-            except OSError as exc:
-                raise OutputError(f"cannot finish take '{out}': {exc.strerror or exc}") from None
-            writer = None
+                finishing.finish({"frames_with_face": stats.with_face, "max_faces": stats.max_faces})
+            except TakeError as exc:
+                raise OutputError(f"cannot finish take '{out}': {exc}") from None
             elapsed = time.monotonic() - started  # decode, inference, encoding and writing
             progress.finish(stats.frames)
             if rerun:

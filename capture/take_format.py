@@ -173,6 +173,11 @@ def parse_json(payload: bytes, what: str) -> object:
         raise TakeError(f"{what} is not valid JSON ({kind})") from None
 
 
+def _json_kind(value: object) -> str:
+    kinds = {list: "a list", str: "text", type(None): "null", bool: "true or false", int: "a number", float: "a number"}
+    return kinds.get(type(value), type(value).__name__)
+
+
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -180,10 +185,10 @@ def _is_int(value: object) -> bool:
 def check_metadata(metadata: object, what: str = "header") -> dict:
     """The metadata if every key a reader relies on has the right type and range, else TakeError."""
     if not isinstance(metadata, dict):
-        raise TakeError(f"the take's {what} is a {type(metadata).__name__}, not a JSON object")
+        raise TakeError(f"the take's {what} is {_json_kind(metadata)}, not a JSON object")
     version = metadata.get("format_version")
     if not _is_int(version) or version not in VERSIONS:
-        raise TakeError(f"unsupported take format version {str(version)[:40]}")
+        raise TakeError(f"unsupported take format version {repr(version)[:40]}")
     if not isinstance(metadata.get("face_geometry", True), bool) or version != version_for(metadata):
         raise TakeError(f"the take's {what} has a face_geometry that does not match its format version")
     names = metadata.get("channel_names", [])
@@ -202,7 +207,7 @@ def check_metadata(metadata: object, what: str = "header") -> dict:
         rate = metadata.get(key, 0)
         if (isinstance(rate, bool) or not isinstance(rate, (int, float))
                 or not (math.isfinite(rate) and 0 <= rate <= 1e4)):
-            raise TakeError(f"the take's {what} has a {key} that is not a frame rate")
+            raise TakeError(f"the take's {what} has an {key} that is not a frame rate")
     return metadata
 
 

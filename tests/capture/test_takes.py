@@ -6,13 +6,7 @@ import numpy as np
 import pytest
 
 from face_mocap.capture import takes
-from face_mocap.capture.protocol import Face, FaceFrame
-
-
-def frame(i: int, face: bool = True) -> FaceFrame:
-    faces = [Face(landmarks=np.full((478, 3), i, np.float32), blendshapes=np.full(52, i / 100, np.float32),
-                  transform=np.eye(4, dtype=np.float32) * (i + 1))] if face else []
-    return FaceFrame(index=i, timestamp_us=i * 33_333, width=640, height=480, faces=faces)
+from take_corpus import frame, recording_elsewhere, synthetic_arrays
 
 
 def write_chunks(path, chunks: int, per_chunk: int = 5) -> takes.TakeWriter:
@@ -115,3 +109,95 @@ def test_write_take_round_trips_an_in_memory_take(tmp_path):
     assert copy.complete
     np.testing.assert_array_equal(copy.landmarks, original.landmarks)
     np.testing.assert_array_equal(copy.face_found, original.face_found)
+
+
+def test_write_take_splits_a_long_take_into_bounded_chunks(tmp_path):
+    take = takes.read_take(takes.write_take(tmp_path / "s.fmtake", _take(5000)))
+    info = takes.take_info(tmp_path / "s.fmtake")
+    per_chunk = takes.frame_bytes(takes.MAX_CHUNK_FRAMES, 0)
+    assert info.largest_chunk_frames == takes.MAX_CHUNK_FRAMES, f"chunks of {per_chunk} bytes at most"
+    assert (info.frame_count, info.complete, take.frame_count) == (5000, True, 5000)
+    assert info.duration_s == pytest.approx(4999 * 0.016667)
+    np.testing.assert_array_equal(take.frame_indices, np.arange(5000))
+
+
+def _take(count: int) -> takes.Take:
+    return takes.Take(metadata={"format_version": 1, "name": "s"}, **synthetic_arrays(0, count))
+
+
+def test_frames_with_timestamps_that_do_not_advance_are_dropped_counted_and_recorded(tmp_path):
+    writer = takes.TakeWriter(tmp_path / "t.fmtake", {}, flush_interval_s=1e9)
+    for i, stamp in enumerate([0, 10, 10, 5, 20, 30, 25]):
+        writer.append(takes.FaceFrame(i, stamp, 640, 480, []))
+    assert (writer.frames_appended, writer.frames_dropped) == (4, 3)
+    take = takes.read_take(writer.finish())
+    np.testing.assert_array_equal(take.timestamps_us, [0, 10, 20, 30])
+    assert take.metadata["frames_dropped"] == 3
+
+
+def test_forward_only_lets_older_takes_with_backward_timestamps_bake():
+    take = _take(6)
+    take.timestamps_us = np.array([0, 10, 5, 20, 20, 30])
+    fixed, dropped = takes.forward_only(take)
+    assert dropped == 2 and fixed.frame_count == 4
+    np.testing.assert_array_equal(fixed.frame_indices, [0, 1, 3, 5])
+    assert takes.forward_only(fixed) == (fixed, 0)
+
+
+def test_finish_after_a_write_error_raises_with_the_kept_count(tmp_path):
+    writer = takes.TakeWriter(tmp_path / "w.fmtake", {}, flush_interval_s=1e9)
+    for i in range(31):
+        writer.append(frame(i))
+    writer.flush()
+    writer._fail(OSError(28, "No space left on device"))  # what _write does on ENOSPC
+    with pytest.raises(OSError, match="no longer written.*disk full"):
+        writer.append(frame(31))
+    with pytest.raises(takes.TakeError, match=r"disk full: 31 frames \(1\.0 s\) kept in w\.fmtake\.partial"):
+        writer.finish()
+    assert takes.take_info(writer.partial_path).frame_count == 31 and not (tmp_path / "w.fmtake").exists()
+
+
+def test_close_keeps_the_partial_and_abort_deletes_it(tmp_path):
+    kept = write_chunks(tmp_path / "k.fmtake", 2)
+    kept.append(frame(10))
+    kept.close()
+    info = takes.take_info(kept.partial_path)
+    assert (info.frame_count, info.complete) == (11, False) and "not finished" in info.problem
+    dropped = write_chunks(tmp_path / "d.fmtake", 2)
+    dropped.abort()
+    assert not dropped.partial_path.exists()
+
+
+@pytest.mark.parametrize("platform, module", [("linux", "fcntl"), ("darwin", "fcntl"), ("win32", "msvcrt")])
+def test_lock_plan_per_platform(platform, module):
+    plan = takes.take_lock.lock_plan(platform)
+    assert plan.module == module
+    if module == "msvcrt":  # Windows locks are mandatory: the locked byte lies beyond any take's end
+        assert plan.offset >= 1 << 40
+
+
+def test_a_recording_of_this_process_is_being_written_until_it_is_closed(tmp_path):
+    writer = write_chunks(tmp_path / "r.fmtake", 1)
+    assert takes.is_being_written(writer.partial_path)
+    with pytest.raises(takes.TakeError, match="being recorded right now"):
+        takes.recover_take(writer.partial_path)
+    writer.close()
+    assert not takes.is_being_written(writer.partial_path)
+    assert takes.read_take(takes.recover_take(writer.partial_path)).frame_count == 5
+
+
+def test_another_process_recording_is_left_alone_until_it_dies(tmp_path):
+    path = tmp_path / "other.fmtake"
+    partial = path.with_name(path.name + takes.PARTIAL_SUFFIX)
+    with recording_elsewhere(path, frames=12):
+        before = partial.read_bytes()
+        assert takes.is_being_written(partial)
+        with pytest.raises(takes.TakeError, match="being recorded right now"):
+            takes.recover_take(partial)
+        with pytest.raises(OSError, match="another program is recording"):
+            takes.TakeWriter(path, {})
+        assert partial.read_bytes() == before  # neither recovery nor a new writer touched it
+    # the other process crashed: its lock went with it
+    assert not takes.is_being_written(partial)
+    take = takes.read_take(takes.recover_take(partial))
+    assert take.frame_count == 12 and take.complete and not partial.exists()
