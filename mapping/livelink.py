@@ -1,30 +1,38 @@
-"""Live Link Face CSV (Epic's iPhone app, reference §C.1): import to a Take, export from channels.
+"""Live Link Face CSV (Epic's iPhone app, reference §C.1): import to a take, export from channels.
 
 Reading is by column name, case-insensitive: any subset and order of columns, camelCase or
 PascalCase shapes, `BlendShapeCount` or `BlendshapeCount`, rows of `timecode,0` for lost
 tracking, weights a little above 1, three-digit hours and scientific notation are all
-fine. What could not be used is listed in `LiveLinkImport.skipped`.
+fine. What could not be used is listed in `LiveLinkImport.skipped` (rows are read by
+livelink_rows.py, in bounded blocks).
 Head and eye columns (radians) are copied into channels of the same meaning as they are:
 HeadYaw -> headYaw, LeftEyePitch -> eyeLeftPitch, ...; the app's own sign conventions are
 kept (they are not documented). Eye roll has no channel here and is skipped on import.
+A CSV has no face geometry, so its takes store none (metadata `face_geometry` false).
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import math
 import os
-import re
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, TextIO
 
 import numpy as np
 
-from ..capture.protocol import BLENDSHAPE_NAMES
-from ..capture.takes import Take, empty_arrays
-from .channels import ARKIT_NAMES, CHANNEL_INDEX, N_CHANNELS
+from ..capture.protocol import BLENDSHAPE_NAMES, NUM_BLENDSHAPES
+from ..capture.takes import Take, TakeError, TakeWriter, no_geometry
+from .channels import CHANNEL_INDEX, N_CHANNELS
 from .errors import LiveLinkError
+from .livelink_rows import LLF_POSE, Notes, parse_timecode, read_blocks
 from .naming import arkit_name
+from .reading import check_regular_file, clip
+
+__all__ = ["LLF_HEADER", "LLF_POSE", "LLF_SHAPES", "LiveLinkImport", "export_take", "format_timecode",
+           "import_livelink_csv", "parse_livelink_csv", "parse_timecode", "read_livelink_csv",
+           "write_livelink_csv"]
 
 # Column order the app writes (reference §C.1); JawRight/JawLeft and MouthRight/MouthLeft
 # are swapped there compared with the UDP order, which is why reading goes by name.
@@ -41,35 +49,28 @@ LLF_SHAPES = (
     "BrowOuterUpRight", "CheekPuff", "CheekSquintLeft", "CheekSquintRight", "NoseSneerLeft",
     "NoseSneerRight", "TongueOut",
 )
-LLF_POSE = {  # CSV column -> channel (None: no such channel, written as 0)
-    "HeadYaw": "headYaw", "HeadPitch": "headPitch", "HeadRoll": "headRoll",
-    "LeftEyeYaw": "eyeLeftYaw", "LeftEyePitch": "eyeLeftPitch", "LeftEyeRoll": None,
-    "RightEyeYaw": "eyeRightYaw", "RightEyePitch": "eyeRightPitch", "RightEyeRoll": None,
-}
 LLF_HEADER = ("Timecode", "BlendShapeCount") + LLF_SHAPES + tuple(LLF_POSE)
-_POSE_BY_KEY = {k.lower(): v for k, v in LLF_POSE.items()}
-_TIMECODE = re.compile(r"^\s*(\d+):(\d{1,2}):(\d{1,2})[:;](\d+)(?:\.(\d+))?\s*$")
 _STANDARD_RATES = (24.0, 25.0, 30.0, 48.0, 50.0, 60.0, 120.0)
+MAX_FPS = 10_000.0  # what a take's metadata may hold
 _MP_INDEX = {name: i for i, name in enumerate(BLENDSHAPE_NAMES)}
 
 
 @dataclass
 class LiveLinkImport:
-    """A take read from a CSV, with what was skipped and why."""
+    """What a CSV became: the take (in memory, or the path of its file) and what was skipped."""
 
-    take: Take
     fps: float
-    skipped: list[str] = field(default_factory=list)
+    frame_count: int
+    skipped: list[str] = field(default_factory=list)  # the first notes (see skipped_count)
+    skipped_count: int = 0  # every note, also those not listed
+    take: Take | None = None  # read_livelink_csv / parse_livelink_csv
+    path: Path | None = None  # import_livelink_csv
 
-
-def parse_timecode(text: str) -> tuple[int, float]:
-    """'HH:MM:SS:FF.fff' (any number of hour digits) -> (whole seconds, frames incl. sub-frame)."""
-    m = _TIMECODE.match(text)
-    if not m:
-        raise LiveLinkError(f"'{text}' is not a timecode like 00:32:09:07.867")
-    h, mi, s, ff, frac = m.groups()
-    frames = int(ff) + (float("0." + frac) if frac else 0.0)
-    return int(h) * 3600 + int(mi) * 60 + int(s), frames
+    def summary(self, limit: int = 5) -> str:
+        """The first `limit` notes and how many more there were, for a one-line report."""
+        text = ", ".join(self.skipped[:limit])
+        more = self.skipped_count - min(limit, len(self.skipped))
+        return text + (f" and {more} more" if more > 0 else "")
 
 
 def format_timecode(seconds: float, fps: float) -> str:
@@ -84,109 +85,123 @@ def format_timecode(seconds: float, fps: float) -> str:
     return f"{h:02d}:{mi:02d}:{s:02d}:{ff:02d}.{frac:03d}"
 
 
-def _guess_fps(frame_numbers: list[float]) -> float:
-    top = max(frame_numbers, default=0.0)
+def _guess_fps(top_frame: float) -> float:
+    """The smallest standard rate whose frame numbers reach the highest one seen."""
     for rate in _STANDARD_RATES:
-        if top < rate:
+        if top_frame < rate:
             return rate
-    return float(math.floor(top) + 1)
+    return float(math.floor(top_frame) + 1)
+
+
+class _Conversion:
+    """CSV rows -> take arrays (no face geometry), block by block.
+
+    Without a given fps, a first pass over the file finds the highest frame number (all
+    the guess needs) and the file is read again from the start."""
+
+    def __init__(self, fh: TextIO, fps: float | None) -> None:
+        if fps is None:
+            fps = _guess_fps(max((float(b.frames.max()) for b in read_blocks(fh, Notes())[1]), default=0.0))
+            fh.seek(0)
+        try:
+            self.fps = float(fps)
+        except (TypeError, ValueError):
+            self.fps = math.nan
+        if not (math.isfinite(self.fps) and 0 < self.fps <= MAX_FPS):
+            raise LiveLinkError(f"the frame rate must be a number above 0 and at most {MAX_FPS:g}, got {fps!r}")
+        self.notes = Notes()
+        layout, self._blocks = read_blocks(fh, self.notes)
+        col = {name: i for i, name in enumerate(layout.channels)}  # a repeated column: the last wins
+        self._blend = [(_MP_INDEX[name], i) for name, i in col.items() if name in _MP_INDEX]
+        self.extra = [name for name in CHANNEL_INDEX if name in col and name not in _MP_INDEX]
+        self._extra_cols = [col[name] for name in self.extra]
+        self.start_s: float | None = None  # time of the first row, known once it is read
+        self.frame_count = 0
+
+    def metadata(self) -> dict:
+        """The take's metadata (call once the first block has been read)."""
+        return {"face_geometry": False, "source": "livelink_csv", "fps": self.fps, "image_size": [0, 0],
+                "channel_names": self.extra, "start_timecode": format_timecode(self.start_s, self.fps)}
+
+    def __iter__(self) -> Iterator[dict[str, np.ndarray]]:
+        for block in self._blocks:
+            times = block.seconds + block.frames / self.fps
+            if self.start_s is None:
+                self.start_s = float(times[0])
+            blend = np.full((len(block), NUM_BLENDSHAPES), np.nan, np.float32)
+            for mp_index, col in self._blend:
+                blend[:, mp_index] = block.values[:, col]
+            blend[block.found, 0] = 0.0  # `_neutral`: not in ARKit
+            self.frame_count += len(block)
+            yield {"timestamps_us": np.round((times - self.start_s) * 1e6).astype(np.int64),
+                   "frame_indices": np.round(times * self.fps).astype(np.int64),
+                   "face_found": block.found, "blendshapes": blend,
+                   "channels": block.values[:, self._extra_cols].astype(np.float32)}
+
+    def result(self, **kwargs) -> LiveLinkImport:
+        """The summary of what was read."""
+        return LiveLinkImport(self.fps, self.frame_count, list(self.notes.first), self.notes.count, **kwargs)
+
+
+def _open(path: str | os.PathLike) -> TextIO:
+    """The CSV as text; only a regular file (opening a FIFO would wait for a writer forever)."""
+    check_regular_file(path, "Live Link CSV", LiveLinkError)
+    try:
+        return open(path, newline="", encoding="utf-8-sig")
+    except OSError as exc:
+        raise LiveLinkError(f"cannot read '{path}': {exc.strerror or exc}") from None
+
+
+def import_livelink_csv(csv_path: str | os.PathLike, take_path: str | os.PathLike,
+                        fps: float | None = None) -> LiveLinkImport:
+    """Stream a Live Link Face CSV into a take file, a block of rows at a time.
+
+    The take appears at `take_path` only when complete; on any error nothing is left
+    there and LiveLinkError says why. fps: the app's frame rate (guessed when None)."""
+    writer: TakeWriter | None = None
+    try:
+        with _open(csv_path) as fh:
+            conversion = _Conversion(fh, fps)
+            for arrays in conversion:
+                if writer is None:
+                    meta = {**conversion.metadata(), "source_file": os.path.basename(os.fspath(csv_path))}
+                    writer = TakeWriter(take_path, meta)
+                writer.append_arrays(arrays)
+        if writer is None:  # read_blocks raises first; kept so a change there cannot finish nothing
+            raise LiveLinkError(f"'{csv_path}' has no readable rows")
+        path = writer.finish()
+    except (OSError, TakeError) as exc:
+        if writer is not None:
+            writer.abort()
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise LiveLinkError(f"cannot import '{clip(os.fspath(csv_path), 80)}': {reason}") from None
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+    return conversion.result(path=Path(path))
+
+
+def _read(fh: TextIO, fps: float | None) -> LiveLinkImport:
+    """A whole CSV into a take in memory (for small files: the blocks are joined)."""
+    conversion = _Conversion(fh, fps)
+    blocks = list(conversion)
+    arrays = {name: np.concatenate([b[name] for b in blocks]) for name in blocks[0]}
+    take = Take(metadata=conversion.metadata(), **arrays, **no_geometry(conversion.frame_count))
+    return conversion.result(take=take)
 
 
 def read_livelink_csv(path: str | os.PathLike, fps: float | None = None) -> LiveLinkImport:
-    """Read a Live Link Face CSV into a Take (no landmarks; shapes + head/eye channels)."""
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            text = fh.read()
-    except OSError as exc:
-        raise LiveLinkError(f"cannot read '{path}': {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise LiveLinkError(f"'{path}' is not a text CSV file") from None
-    result = parse_livelink_csv(text, fps)
+    """Read a Live Link Face CSV into a Take in memory (import_livelink_csv streams to a file)."""
+    with _open(path) as fh:
+        result = _read(fh, fps)
     result.take.metadata["source_file"] = os.path.basename(os.fspath(path))
     return result
 
 
-def _columns(header: list[str], skipped: list[str]) -> tuple[int, int | None, dict[int, str]]:
-    """(timecode col, count col, {col: channel}) from the header names."""
-    time_col = count_col = None
-    channels: dict[int, str] = {}
-    for col, raw in enumerate(header):
-        key = raw.strip().lower()
-        if key == "timecode":
-            time_col = col
-        elif key == "blendshapecount":
-            count_col = col
-        elif key in _POSE_BY_KEY:
-            if _POSE_BY_KEY[key] is None:
-                skipped.append(f"column '{raw.strip()}': no such channel")
-            else:
-                channels[col] = _POSE_BY_KEY[key]
-        elif arkit_name(raw) is not None:
-            channels[col] = arkit_name(raw)
-        else:
-            skipped.append(f"column '{raw.strip()}': not a Live Link Face value")
-    if time_col is None:
-        raise LiveLinkError("no Timecode column: is this a Live Link Face CSV?")
-    if not channels:
-        raise LiveLinkError("no blendshape or head columns found")
-    return time_col, count_col, channels
-
-
 def parse_livelink_csv(text: str, fps: float | None = None) -> LiveLinkImport:
     """Parse CSV text (see read_livelink_csv)."""
-    rows = [r for r in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in r)]
-    if not rows:
-        raise LiveLinkError("the CSV file is empty")
-    skipped: list[str] = []
-    time_col, count_col, columns = _columns(rows[0], skipped)
-    stamps, values, found = [], [], []
-    width = len(rows[0])
-    for number, row in enumerate(rows[1:], start=2):
-        try:
-            seconds, frames = parse_timecode(row[time_col])
-        except (LiveLinkError, IndexError):
-            skipped.append(f"row {number}: no valid timecode")
-            continue
-        count = row[count_col].strip() if count_col is not None and count_col < len(row) else ""
-        lost = count in ("0", "0.0") or len(row) <= max(time_col, count_col or 0) + 1
-        if not lost and len(row) < width:
-            skipped.append(f"row {number}: {len(row)} of {width} values")
-            continue
-        vec = np.full(N_CHANNELS, np.nan)
-        if not lost:
-            try:
-                for col, name in columns.items():
-                    vec[CHANNEL_INDEX[name]] = float(row[col])
-            except ValueError:
-                skipped.append(f"row {number}: a value is not a number")
-                continue
-            vec[~np.isfinite(vec)] = np.nan
-        stamps.append((seconds, frames))
-        values.append(vec)
-        found.append(not lost)
-    if not stamps:
-        raise LiveLinkError("the CSV file has no readable rows")
-    fps = float(fps or _guess_fps([f for _, f in stamps]))
-    present = {name for name in columns.values()}
-    return LiveLinkImport(_make_take(stamps, np.array(values), np.array(found), fps, present), fps, skipped)
-
-
-def _make_take(stamps, values: np.ndarray, found: np.ndarray, fps: float, present: set[str]) -> Take:
-    times = np.array([s + f / fps for s, f in stamps])
-    extra = [n for n in CHANNEL_INDEX if n in present and (n not in _MP_INDEX)]
-    arrays = empty_arrays(len(times), len(extra))
-    arrays["timestamps_us"] = np.round((times - times[0]) * 1e6).astype(np.int64)
-    arrays["frame_indices"] = np.round(times * fps).astype(np.int64)
-    arrays["face_found"] = found
-    for name in ARKIT_NAMES:
-        if name in _MP_INDEX and name in present:
-            arrays["blendshapes"][:, _MP_INDEX[name]] = values[:, CHANNEL_INDEX[name]]
-    arrays["blendshapes"][found, 0] = 0.0  # `_neutral`: not in ARKit
-    for col, name in enumerate(extra):
-        arrays["channels"][:, col] = values[:, CHANNEL_INDEX[name]]
-    meta = {"format_version": 1, "source": "livelink_csv", "fps": fps, "image_size": [0, 0],
-            "channel_names": extra, "start_timecode": format_timecode(times[0], fps)}
-    return Take(metadata=meta, **arrays)
+    return _read(io.StringIO(text, newline=""), fps)
 
 
 def write_livelink_csv(path: str | os.PathLike, timestamps_s: np.ndarray, channels: np.ndarray,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..capture.protocol import NUM_BLENDSHAPES, NUM_LANDMARKS, FaceFrame
-from ..capture.takes import Take
+from ..capture.takes import Take, has_geometry
 from .calibration import Calibration, capture_neutral
 from .canonical import CanonicalFace
 from .channels import compute_channels, merge_channels
@@ -147,7 +147,10 @@ def take_channels(take: Take, face: CanonicalFace | None = None, calibration: Ca
                   camera: PerspectiveCamera | None = None) -> np.ndarray:
     """Raw channels (N, N_CHANNELS) of a take: pose from landmarks when it has them."""
     n = take.frame_count
-    has_landmarks = bool(np.isfinite(take.landmarks[take.face_found]).any()) if n else False
+    # a take without face geometry (Live Link CSV) has read-only broadcast NaN landmarks:
+    # indexing them would allocate N x 478 x 3 floats for nothing
+    has_landmarks = (has_geometry(take.metadata) and n > 0
+                     and bool(np.isfinite(take.landmarks[take.face_found]).any()))
     if has_landmarks:
         if face is None:
             raise MappingError("this take has landmarks: pass face=load_canonical_face(model_path)")

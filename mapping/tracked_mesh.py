@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..capture.takes import Take
+from ..capture.takes import Take, has_geometry
 from .canonical import N_VERTICES, CanonicalFace
 from .errors import MappingError
 from .keyframes import Resampler
@@ -32,6 +32,9 @@ def take_landmarks_cm(take: Take, face: CanonicalFace, space: str = "head") -> n
         raise MappingError(f"unknown space '{space}': use one of {', '.join(SPACES)}")
     if take.frame_count == 0:
         raise MappingError("the take has no frames")
+    if not has_geometry(take.metadata):
+        raise MappingError("the take has no face landmarks (it was imported from a Live Link CSV): "
+                           "a tracked mesh needs a take captured with Face Mocap")
     pose = PoseSolver(face).solve(take.landmarks[:, :N_VERTICES], take.image_size)
     points = pose.head_landmarks if space == "head" else pose.metric_landmarks
     return np.where(take.face_found[:, None, None], points[:, :N_VERTICES], np.nan)
