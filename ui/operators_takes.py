@@ -100,7 +100,7 @@ class FACEMOCAP_OT_take_refresh(bpy.types.Operator):
         scene = context.scene
         for item in scene.face_mocap.takes:
             takes_io.refresh(item)
-        notes = [] if context.window_manager.face_mocap.recording else takes_io.recover_interrupted_takes(scene)
+        notes = takes_io.recover_interrupted_takes(scene)  # a recording's own .partial is left alone (it is locked)
         found = takes_io.list_unlisted_takes(scene)
         for note in notes:
             self.report({"WARNING"} if note.startswith("Could not") else {"INFO"}, note)

@@ -8,12 +8,14 @@ from pathlib import Path
 
 import bpy
 
-from ..capture.takes import PARTIAL_SUFFIX, TAKE_SUFFIX, Take, TakeError, read_take, recover_take
+from ..capture.takes import (PARTIAL_SUFFIX, TAKE_SUFFIX, TakeError, TakeInfo, is_being_written, recover_take,
+                             take_info)
 from .bake import scene_fps
 from .preferences import ADDON_ID
 
 TAKES_FOLDER = "face_mocap_takes"
-STILL_WRITTEN_S = 10.0  # a .partial file changed this recently may be another Blender's live recording
+MAX_NAME_BYTES = 100  # of a take's file name stem: with "_999.fmtake.partial" well inside every file system's 255
+_RESERVED = re.compile(r"(CON|PRN|AUX|NUL|COM\d|LPT\d)(\..*)?", re.IGNORECASE)  # Windows device names
 
 
 def user_data_dir(*parts: str) -> Path:
@@ -38,9 +40,17 @@ def takes_dir(create: bool = True) -> Path:
 
 
 def safe_name(name: str) -> str:
-    """A take name usable as a file name on every platform."""
+    """A take name usable as a file name on every platform (at most MAX_NAME_BYTES in UTF-8)."""
     cleaned = re.sub(r"[^\w\- .]+", "_", name).strip(" .")
+    cleaned = cleaned.encode("utf-8")[:MAX_NAME_BYTES].decode("utf-8", "ignore").rstrip(" .")
+    if _RESERVED.fullmatch(cleaned):
+        cleaned = f"_{cleaned}"
     return cleaned or "Take"
+
+
+def take_stem(path: Path) -> str:
+    """A take file's name without .fmtake or .fmtake.partial."""
+    return path.name.removesuffix(PARTIAL_SUFFIX).removesuffix(TAKE_SUFFIX)
 
 
 def new_take_path(name: str) -> Path:
@@ -109,26 +119,29 @@ def list_take(scene: bpy.types.Scene, path: Path, name: str = "") -> "bpy.types.
             return item
     item = takes.add()
     item.filepath = stored_path(Path(path))
-    take = refresh(item)  # one read of the file, for the list and for the name
-    stored_name = take.metadata.get("name") if take is not None else None
-    item.name = unique_take_name(scene, name or str(stored_name or Path(path).stem))
+    info = refresh(item)  # one read of the file's headers, for the list and for the name
+    stored_name = info.metadata.get("name") if info is not None else None
+    item.name = unique_take_name(scene, name or str(stored_name or take_stem(Path(path))))
     scene.face_mocap.active_take = len(takes) - 1
     return item
 
 
-def refresh(item) -> Take | None:
-    """Read a listed take's length, frame count, source and completeness from its file; the take."""
+def refresh(item) -> TakeInfo | None:
+    """A listed take's length, frame count, source and completeness from its chunk headers
+    (the frames are not read); None, with the reason as its source, when the file is unreadable."""
     try:
-        take = read_take(resolve(item))
+        info = take_info(resolve(item))
     except TakeError as exc:
         item.complete = False
+        item.frame_count, item.duration = 0, 0.0
         item.source = str(exc)
         return None
-    item.frame_count = take.frame_count
-    item.duration = take.duration_s
-    item.source = Path(str(take.metadata.get("source", ""))).name or str(take.metadata.get("source", ""))
-    item.complete = take.complete
-    return take
+    item.frame_count = info.frame_count
+    item.duration = info.duration_s
+    source = info.metadata.get("source", "")
+    item.source = Path(source).name or source
+    item.complete = info.complete
+    return info
 
 
 def active_take(scene: bpy.types.Scene):
@@ -142,21 +155,34 @@ def active_take(scene: bpy.types.Scene):
 def recover_interrupted_takes(scene: bpy.types.Scene) -> list[str]:
     """Finish and list the recordings a crash interrupted in the takes folder; what was done, in words.
 
-    Call it only while nothing is recording: a recording's own .partial file looks the same."""
+    A .partial that a recording (here or in another Blender) is writing is left alone; one
+    that cannot be recovered stays on disk and is listed as incomplete, so nothing is hidden."""
     folder = takes_dir(create=False)
     if not folder.is_dir():
         return []
     notes = []
     for partial in sorted(folder.glob(f"*{TAKE_SUFFIX}{PARTIAL_SUFFIX}")):
-        if time.time() - partial.stat().st_mtime < STILL_WRITTEN_S:
+        if is_being_written(partial):
             continue
         try:
-            item = list_take(scene, recover_take(partial))
+            recovered = recover_take(partial)
         except TakeError as exc:
             notes.append(f"Could not recover an interrupted take: {exc}")
+            list_take(scene, partial)
             continue
+        item = _relist(scene, partial, recovered)
         notes.append(f"Recovered take '{item.name}' ({item.frame_count} frames) from an interrupted recording")
     return notes
+
+
+def _relist(scene: bpy.types.Scene, partial: Path, recovered: Path):
+    """The list item of a recovered take: the one that listed its .partial, now pointing at the take."""
+    for item in scene.face_mocap.takes:
+        if resolve(item) == partial:
+            item.filepath = stored_path(recovered)
+            refresh(item)
+            return item
+    return list_take(scene, recovered)
 
 
 def list_unlisted_takes(scene: bpy.types.Scene) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import bpy
@@ -12,6 +11,7 @@ import numpy as np
 from face_mocap.capture.protocol import Face, FaceFrame
 from face_mocap.capture.takes import TakeWriter, read_take, write_take
 from face_mocap.ui import takes_io
+from take_corpus import recording_elsewhere
 
 
 def crashed_recording(folder: Path, name: str, frames: int = 30) -> Path:
@@ -23,12 +23,9 @@ def crashed_recording(folder: Path, name: str, frames: int = 30) -> Path:
         if i % 10 == 9:
             writer.flush()
     writer.append(FaceFrame(frames, frames * 33_333, 640, 480, [face]))
-    writer.flush()
+    writer.close()  # the process dies: its lock goes with it
     data = writer.partial_path.read_bytes()
-    writer._file.close()
     writer.partial_path.write_bytes(data[:-50])  # died in the middle of the last chunk
-    an_hour_ago = time.time() - 3600
-    os.utime(writer.partial_path, (an_hour_ago, an_hour_ago))
     return writer.partial_path
 
 
@@ -45,11 +42,28 @@ def test_opening_the_file_after_a_crash_recovers_and_lists_the_interrupted_take(
     assert "Recovered take 'Crashed' (30 frames)" in bpy.context.window_manager.face_mocap.last_error
 
 
-def test_a_recording_still_being_written_is_left_alone(addon):
-    partial = crashed_recording(takes_io.takes_dir(), "Live")
-    os.utime(partial)  # written just now: maybe another Blender's running recording
+def test_a_crash_a_moment_ago_is_recovered_at_once(addon):
+    partial = crashed_recording(takes_io.takes_dir(), "Just now")
+    os.utime(partial)  # changed this very moment: recovered anyway, nobody holds it
     bpy.ops.wm.open_mainfile(filepath=bpy.data.filepath)
-    assert partial.exists() and len(bpy.context.scene.face_mocap.takes) == 0
+    takes = bpy.context.scene.face_mocap.takes
+    assert [take.name for take in takes] == ["Just now"] and takes[0].frame_count == 30
+    assert not partial.exists()
+
+
+def test_recordings_still_being_written_here_or_in_another_blender_are_left_alone(addon):
+    folder = takes_io.takes_dir()
+    here = TakeWriter(folder / "Here.fmtake", {"name": "Here"})
+    try:
+        with recording_elsewhere(folder / "Elsewhere.fmtake", frames=20):
+            assert bpy.ops.facemocap.take_refresh() == {"FINISHED"}
+            assert len(bpy.context.scene.face_mocap.takes) == 0
+            assert here.partial_path.exists() and (folder / "Elsewhere.fmtake.partial").exists()
+    finally:
+        here.abort()
+    assert bpy.ops.facemocap.take_refresh() == {"FINISHED"}  # the other Blender crashed: now it is recovered
+    takes = bpy.context.scene.face_mocap.takes
+    assert [(take.name, take.frame_count, take.complete) for take in takes] == [("other", 20, True)]
 
 
 def test_refresh_takes_lists_take_files_found_in_the_takes_folder(addon):
