@@ -31,6 +31,7 @@ MAX_CHUNK_FRAMES = 2048  # written chunks hold at most this many frames (about 1
 MAX_JSON_BYTES = 16 * 1024 * 1024  # META and END_ are read whole; frame chunks never are
 MAX_CHANNELS = 4096
 MAX_IMAGE_SIDE = 1 << 16
+MAX_RATE = 10_000.0  # frames per second
 _TEXT_KEYS = ("name", "source", "start_timecode", "recovered")
 _RATE_KEYS = ("fps", "scene_fps")
 
@@ -204,11 +205,24 @@ def check_metadata(metadata: object, what: str = "header") -> dict:
         if key in metadata and not isinstance(metadata[key], str):
             raise TakeError(f"the take's {what} has a {key} that is not text")
     for key in _RATE_KEYS:
-        rate = metadata.get(key, 0)
-        if (isinstance(rate, bool) or not isinstance(rate, (int, float))
-                or not (math.isfinite(rate) and 0 <= rate <= 1e4)):
+        if not _is_rate(metadata.get(key, 0)):
             raise TakeError(f"the take's {what} has an {key} that is not a frame rate")
     return metadata
+
+
+def _is_rate(rate: object) -> bool:
+    return (isinstance(rate, (int, float)) and not isinstance(rate, bool)
+            and math.isfinite(rate) and 0 <= rate <= MAX_RATE)
+
+
+def writable_metadata(metadata: dict) -> dict:
+    """Metadata as a writer stores it: with its format version, and a frame rate that is no
+    usable number (a camera can report NaN) as 0, unknown: a recording never fails over it."""
+    prepared = {**metadata, "format_version": version_for(metadata)}
+    for key in _RATE_KEYS:
+        if key in prepared and not _is_rate(prepared[key]):
+            prepared[key] = 0.0
+    return check_metadata(prepared, "metadata to write")
 
 
 def check_end(end: object, metadata: dict) -> tuple[int, dict]:

@@ -88,7 +88,8 @@ def _verify(copy: TakeScan, frames: int) -> None:
         count += frame_chunk.count
     _, complete, problem = copy.outcome(count)
     if not complete or count != frames:
-        raise TakeError(f"the recovered copy reads back {count} of {frames} frames" + (f" ({problem})" if problem else ""))
+        detail = f" ({problem})" if problem else ""
+        raise TakeError(f"the recovered copy reads back {count} of {frames} frames{detail}")
 
 
 def _holds(partial: Path) -> str:

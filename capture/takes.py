@@ -21,8 +21,8 @@ from . import take_lock
 from .protocol import FaceFrame
 from .take_format import (  # noqa: F401  (re-exported: the API other modules import from here)
     END, FORMAT_VERSION, FRAMES, MAGIC, MAX_CHUNK_FRAMES, META, NO_GEOMETRY_VERSION, PARTIAL_SUFFIX, TAKE_SUFFIX,
-    Take, TakeError, TakeInfo, check_metadata, chunk, empty_arrays, encode_json, forward_only, frame_bytes, frame_fields,
-    frames_payload, has_geometry, no_geometry, version_for,
+    Take, TakeError, TakeInfo, check_metadata, chunk, empty_arrays, encode_json, forward_only, frame_bytes,
+    frame_fields, frames_payload, has_geometry, no_geometry, version_for, writable_metadata,
 )
 from .take_lock import is_being_written  # noqa: F401
 from .take_read import read_take, take_info  # noqa: F401
@@ -43,7 +43,7 @@ class TakeWriter:
     def __init__(self, path: str | os.PathLike, metadata: dict, flush_interval_s: float = 0.25) -> None:
         self.path = Path(path)
         self.partial_path = self.path.with_name(self.path.name + PARTIAL_SUFFIX)
-        self.metadata = check_metadata({**metadata, "format_version": version_for(metadata)}, "metadata to write")
+        self.metadata = writable_metadata(metadata)
         self.channel_count = len(self.metadata.get("channel_names", []))
         self.geometry = has_geometry(self.metadata)
         self._fields = [name for name, _, _ in frame_fields(self.channel_count, self.geometry)]
@@ -163,7 +163,9 @@ class TakeWriter:
 
         Raises TakeError (the .partial and every frame written stay) when writing failed,
         now or before, e.g. "disk full: 174 frames (5.8 s) kept in Take.fmtake.partial"."""
-        additions = {**(final_metadata or {}), **({"frames_dropped": self.frames_dropped} if self.frames_dropped else {})}
+        additions = dict(final_metadata or {})
+        if self.frames_dropped:
+            additions["frames_dropped"] = self.frames_dropped
         if self.error is None:
             try:
                 self.flush()
@@ -224,10 +226,13 @@ def _create_locked(partial: Path):
     """Open the .partial for writing, locked; another process's running recording is never truncated."""
     fd = os.open(partial, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o666)
     file = open(fd, "r+b", buffering=0)  # every write goes straight to the OS, none is held back
-    if take_lock.try_lock(fd) is False:
+    try:
+        if take_lock.try_lock(fd) is False:
+            raise OSError(errno.EBUSY, "another program is recording into this take", str(partial))
+        file.truncate(0)
+    except OSError:
         file.close()
-        raise OSError(errno.EBUSY, "another program is recording into this take", str(partial))
-    file.truncate(0)
+        raise
     return file
 
 

@@ -67,7 +67,8 @@ def test_disk_full_while_recording_keeps_every_written_frame(small_disk):
     check_kept(writer)
     size = writer.partial_path.stat().st_size
     data = writer.partial_path.read_bytes()
-    with pytest.raises(takes.TakeError, match=rf"could not recover 'Take\.fmtake\.partial' \({kept} frames, kept in it\)"):
+    recovery_failed = rf"could not recover 'Take\.fmtake\.partial' \({kept} frames, kept in it\)"
+    with pytest.raises(takes.TakeError, match=recovery_failed):
         takes.recover_take(writer.partial_path)
     assert writer.partial_path.read_bytes() == data, "a failed recovery changed the .partial"
     assert sorted(p.name for p in small_disk.iterdir()) == ["Take.fmtake.partial", "filler"]

@@ -67,7 +67,8 @@ def test_a_crashed_100k_frame_recording_is_recovered_listed_cheaply_and_read_in_
 
         recovered, recover_peak = peak_of(lambda: takes.recover_take(partial))
         assert not partial.exists()
-        assert recover_peak < 16 * MiB, f"recovering {size / MiB:.0f} MiB allocated {recover_peak / MiB:.1f} MiB at peak"
+        assert recover_peak < 16 * MiB, (f"recovering {size / MiB:.0f} MiB allocated "
+                                         f"{recover_peak / MiB:.1f} MiB at peak")
 
         before = read_chars()
         info = takes.take_info(recovered)

@@ -201,3 +201,9 @@ def test_another_process_recording_is_left_alone_until_it_dies(tmp_path):
     assert not takes.is_being_written(partial)
     take = takes.read_take(takes.recover_take(partial))
     assert take.frame_count == 12 and take.complete and not partial.exists()
+
+
+def test_a_frame_rate_that_is_no_number_is_written_as_unknown(tmp_path):
+    writer = takes.TakeWriter(tmp_path / "f.fmtake", {"fps": float("nan"), "scene_fps": 1e9})
+    metadata = takes.read_take(writer.finish()).metadata
+    assert (metadata["fps"], metadata["scene_fps"]) == (0.0, 0.0)
