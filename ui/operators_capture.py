@@ -5,6 +5,7 @@ from __future__ import annotations
 import bpy
 from bpy.props import EnumProperty, StringProperty
 
+from ..capture.takes import TakeError
 from ..mapping.errors import MappingError
 from . import driver, live, preferences
 from .child import CaptureError, CaptureOptions
@@ -122,7 +123,7 @@ class FACEMOCAP_OT_calibrate_neutral(bpy.types.Operator):
                 message = driver.calibrate_from_take(context.scene, self.frame)
             else:
                 message = driver.calibrate_live(context.scene, live.rig())
-        except (CaptureError, MappingError) as exc:
+        except (CaptureError, MappingError, TakeError) as exc:  # TakeError: a damaged or missing take file
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
         self.report({"INFO"}, message)

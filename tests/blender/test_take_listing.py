@@ -4,6 +4,7 @@ recovering, a kept .partial is listed as an incomplete take, long names are cut 
 from __future__ import annotations
 
 import bpy
+import pytest
 
 from face_mocap.capture.takes import Take, TakeWriter, read_take, write_take
 from face_mocap.ui import takes_io
@@ -74,3 +75,13 @@ def test_a_300_character_take_name_is_cut_to_a_file_name_every_file_system_takes
         assert item.complete and item.frame_count == 3
     assert takes_io.safe_name("CON") == "_CON" and takes_io.safe_name("nul.txt") == "_nul.txt"
     assert takes_io.safe_name(" ... ") == "Take" and "/" not in takes_io.safe_name("../..")
+
+
+def test_operators_on_a_damaged_take_report_the_reason(addon):
+    path = takes_io.takes_dir() / "Damaged.fmtake"
+    path.write_bytes(damaged_corpus()["metadata_a_list"][0])
+    item = takes_io.list_take(bpy.context.scene, path)
+    assert not item.complete and "not a JSON object" in item.source
+    with pytest.raises(RuntimeError, match="header is a list, not a JSON object") as info:
+        bpy.ops.facemocap.calibrate_neutral(from_take=True, frame=0)
+    assert "Traceback" not in str(info.value)
