@@ -14,17 +14,17 @@ Preset files (mapping/presets/*.json, or a user's own file) are templates:
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 
-from .channels import ARKIT_NAMES
+from .channels import ARKIT_NAMES, CHANNEL_INDEX
 from .errors import RetargetError
 from .naming import arkit_name, bone_role, strip_rig_prefix
-from .retarget import AXES, DetectionReport, MappingRow, MappingTable
+from .reading import clip, number, read_json_file
+from .retarget import AXES, TARGET_KINDS, DetectionReport, MappingRow, MappingTable
 
 PRESET_DIR = Path(__file__).resolve().parent / "presets"
 PRESET_FORMAT = "face_mocap.preset"
@@ -48,15 +48,42 @@ def load_preset(name_or_path: str | os.PathLike) -> dict:
     path = Path(name_or_path)
     if not path.suffix:
         path = PRESET_DIR / f"{name_or_path}.json"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError:
-        raise RetargetError(f"no preset '{name_or_path}' (shipped: {', '.join(preset_names())})") from None
-    except json.JSONDecodeError as exc:
-        raise RetargetError(f"preset '{path.name}' is not valid JSON: {exc}") from None
+    if not path.exists():
+        raise RetargetError(f"no preset '{name_or_path}' (shipped: {', '.join(preset_names())})")
+    data = read_json_file(path, "preset", RetargetError)
     if not isinstance(data, dict) or data.get("format") != PRESET_FORMAT or not isinstance(data.get("rows"), list):
         raise RetargetError(f"'{path.name}' is not a Face Mocap preset")
+    for index, spec in enumerate(data["rows"]):
+        problem = _row_problem(spec)
+        if problem:
+            raise RetargetError(f"preset '{path.name}', row {index + 1}: {problem}")
     return data
+
+
+def _row_problem(spec: object) -> str:
+    """Why a preset row cannot be used ('' when it can): checked at load, not mid-detection."""
+    if not isinstance(spec, dict):
+        return f"not an object but {clip(repr(spec))}"
+    if spec.get("source") not in CHANNEL_INDEX:
+        return f"unknown source channel {clip(repr(spec.get('source')))}"
+    kind = spec.get("kind")
+    if kind not in TARGET_KINDS:
+        return f"unknown kind {clip(repr(kind))}"
+    if kind.startswith("bone_"):
+        if not isinstance(spec.get("target"), str) or not spec["target"]:
+            return "a bone row needs a target bone name"
+        if not isinstance(spec.get("axis"), str) or spec["axis"].upper() not in AXES:
+            return "a bone row needs an axis X, Y or Z"
+        if spec.get("orient", "up") not in _ORIENT:
+            return f"orient must be one of {', '.join(_ORIENT)}"
+    if "split" in spec and not isinstance(spec["split"], str):
+        return "split must be a group name"
+    try:
+        for key in ("factor", "offset", "min", "max"):
+            number(spec.get(key), key, RetargetError, allow_none=True)
+    except RetargetError as exc:
+        return str(exc)
+    return ""
 
 
 def local_axis(axis: str, rest: np.ndarray) -> tuple[int, float]:

@@ -11,7 +11,6 @@ head rotation/translation channels are measured relative to it.
 from __future__ import annotations
 
 import json
-import math
 import os
 from dataclasses import dataclass, field
 
@@ -20,6 +19,7 @@ import numpy as np
 from .channels import CHANNEL_INDEX, CHANNEL_NAMES, HEAD_LOCATION, HEAD_ROTATION, N_CHANNELS, N_SHAPES, channel_kind
 from .errors import CalibrationError
 from .pose import HeadPose
+from .reading import clip, number, parse_json, read_json_file
 
 FORMAT = "face_mocap.calibration"
 VERSION = 1
@@ -50,7 +50,7 @@ class Calibration:
     def channel(self, name: str) -> ChannelCalibration:
         """The calibration of one channel (created on first use)."""
         if name not in CHANNEL_INDEX:
-            raise CalibrationError(f"unknown channel '{name}'")
+            raise CalibrationError(f"unknown channel '{clip(str(name))}'")
         return self.channels.setdefault(name, ChannelCalibration())
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -96,27 +96,27 @@ class Calibration:
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise CalibrationError("not a Face Mocap calibration")
         if data.get("version") != VERSION:
-            raise CalibrationError(f"calibration version {data.get('version')} is not supported")
+            raise CalibrationError(f"calibration version {clip(repr(data.get('version')))} is not supported")
+        channels = data.get("channels", {})
+        if not isinstance(channels, dict) or not all(isinstance(c, dict) for c in channels.values()):
+            raise CalibrationError("malformed calibration: 'channels' must map channel names to objects")
         try:
             rot = data.get("neutral_rotation")
-            rot = None if rot is None else _checked_rotation(np.array(rot, np.float64))
+            rot = None if rot is None else _checked_rotation(_matrix(rot, (3, 3), "neutral rotation"))
             loc = data.get("neutral_translation_cm")
-            loc = None if loc is None else np.array(loc, np.float64).reshape(3)
+            loc = None if loc is None else _matrix(loc, (3,), "neutral translation")
             cal = cls(rot, loc)
-            for name, c in dict(data.get("channels", {})).items():
+            for name, c in channels.items():
                 cal.set(name, offset=c.get("offset", 0.0), gain=c.get("gain", 1.0),
                         range=c.get("range"), clamp=c.get("clamp"))
-        except (TypeError, ValueError, AttributeError) as exc:
-            raise CalibrationError(f"malformed calibration: {exc}") from None
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise CalibrationError(f"malformed calibration: {clip(str(exc), 80)}") from None
         return cal
 
     @classmethod
     def from_json(cls, text: str) -> "Calibration":
         """Parse a JSON string written by to_json()."""
-        try:
-            return cls.from_dict(json.loads(text))
-        except json.JSONDecodeError as exc:
-            raise CalibrationError(f"calibration is not valid JSON: {exc}") from None
+        return cls.from_dict(parse_json(text, "calibration", CalibrationError))
 
     def save(self, path: str | os.PathLike) -> None:
         """Write to a .json file."""
@@ -126,15 +126,13 @@ class Calibration:
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Calibration":
         """Read a .json file written by save()."""
-        try:
-            with open(path, encoding="utf-8") as fh:
-                return cls.from_json(fh.read())
-        except OSError as exc:
-            raise CalibrationError(f"cannot read calibration '{path}': {exc.strerror}") from None
+        return cls.from_dict(read_json_file(path, "calibration", CalibrationError))
 
     def set(self, name: str, *, offset: float | None = None, gain: float | None = None,
             range=..., clamp=...) -> ChannelCalibration:
         """Set fields of one channel, checked (pass range=None / clamp=None to clear)."""
+        if not isinstance(name, str):
+            raise CalibrationError(f"channel name {clip(repr(name))} is not text")
         c = self.channel(name)
         if offset is not None:
             c.offset = _finite(offset, name, "offset")
@@ -148,13 +146,26 @@ class Calibration:
 
 
 def _finite(value, name: str, what: str) -> float:
-    value = float(value)
-    if not math.isfinite(value):
-        raise CalibrationError(f"{what} of '{name}' must be a finite number")
-    return value
+    if isinstance(value, (np.floating, np.integer)):  # set() from code, not JSON
+        value = value.item()
+    return number(value, f"{what} of '{name}'", CalibrationError)
+
+
+def _matrix(value, shape: tuple[int, ...], what: str) -> np.ndarray:
+    """A finite float array of exactly `shape` from nested JSON lists."""
+    size = "x".join(map(str, shape))
+    try:
+        array = np.array(value, np.float64)
+    except (TypeError, ValueError, OverflowError, RecursionError):
+        raise CalibrationError(f"{what} must be a finite {size} array of numbers") from None
+    if array.shape != shape or not np.all(np.isfinite(array)):
+        raise CalibrationError(f"{what} must be a finite {size} array of numbers")
+    return array
 
 
 def _pair(pair, name: str, what: str, strict: bool):
+    if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+        raise CalibrationError(f"{what} of '{name}' must be a pair [low, high]")
     lo, hi = pair
     lo = None if lo is None and not strict else _finite(lo, name, what)
     hi = None if hi is None and not strict else _finite(hi, name, what)

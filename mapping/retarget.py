@@ -18,11 +18,22 @@ import numpy as np
 
 from .channels import CHANNEL_INDEX
 from .errors import RetargetError
+from .reading import clip, read_json_file
 
 TARGET_KINDS = ("shape_key", "bone_rotation", "bone_location", "property")
 AXES = "XYZ"
 TABLE_FORMAT = "face_mocap.mapping_table"
 TABLE_VERSION = 1
+
+
+def _float(value: object) -> float:
+    """A finite number from a table file; strings like '0.5' too, as tables have always allowed."""
+    if isinstance(value, bool):
+        raise TypeError(f"{value} is not a number")
+    result = float(value)
+    if not math.isfinite(result):  # to_dict() writes an unbounded min/max as null
+        raise ValueError(f"{value} is not a finite number")
+    return result
 
 
 @dataclass(frozen=True)
@@ -72,15 +83,17 @@ class MappingRow:
     @classmethod
     def from_dict(cls, d: dict) -> "MappingRow":
         """Inverse of to_dict(); raises RetargetError on bad rows."""
+        if not isinstance(d, dict):
+            raise RetargetError(f"a mapping row must be an object, not {clip(repr(d))}")
         try:
             axis = d.get("axis")
             axis = -1 if axis is None else AXES.index(str(axis).upper())
             target = Target(str(d["kind"]), str(d["target"]), axis, str(d.get("owner", "")))
-            lo = -math.inf if d.get("min") is None else float(d["min"])
-            hi = math.inf if d.get("max") is None else float(d["max"])
-            row = cls(str(d["source"]), target, float(d.get("factor", 1.0)), float(d.get("offset", 0.0)), lo, hi)
-        except (KeyError, ValueError, TypeError) as exc:
-            raise RetargetError(f"malformed mapping row {d!r}: {exc}") from None
+            lo = -math.inf if d.get("min") is None else _float(d["min"])
+            hi = math.inf if d.get("max") is None else _float(d["max"])
+            row = cls(str(d["source"]), target, _float(d.get("factor", 1.0)), _float(d.get("offset", 0.0)), lo, hi)
+        except (KeyError, ValueError, TypeError, OverflowError) as exc:
+            raise RetargetError(f"malformed mapping row {clip(repr(d), 80)}: {clip(str(exc), 80)}") from None
         if lo > hi:
             raise RetargetError(f"row {row.source} -> {target.label}: min {lo} > max {hi}")
         return row
@@ -161,7 +174,10 @@ class MappingTable:
             raise RetargetError("not a Face Mocap mapping table")
         if data.get("version") != TABLE_VERSION:
             raise RetargetError(f"mapping table version {data.get('version')} is not supported")
-        table = cls([MappingRow.from_dict(d) for d in data.get("rows", [])])
+        rows = data.get("rows", [])
+        if not isinstance(rows, list):
+            raise RetargetError("a mapping table's 'rows' must be a list")
+        table = cls([MappingRow.from_dict(d) for d in rows])
         table.check()
         return table
 
@@ -173,13 +189,11 @@ class MappingTable:
     @classmethod
     def load(cls, path: str | os.PathLike) -> "MappingTable":
         """Read a JSON table written by save()."""
+        data = read_json_file(path, "mapping table", RetargetError)
         try:
-            with open(path, encoding="utf-8") as fh:
-                return cls.from_dict(json.load(fh))
-        except OSError as exc:
-            raise RetargetError(f"cannot read mapping table '{path}': {exc.strerror}") from None
-        except json.JSONDecodeError as exc:
-            raise RetargetError(f"mapping table '{path}' is not valid JSON: {exc}") from None
+            return cls.from_dict(data)
+        except RetargetError as exc:
+            raise RetargetError(f"{os.path.basename(path)}: {exc}") from None
 
 
 @dataclass

@@ -14,13 +14,14 @@ import bpy
 import numpy as np
 
 from ..capture.errors import ModelError
-from ..capture.takes import read_take, write_take
+from ..capture.takes import read_take
 from ..mapping import autodetect, livelink
 from ..mapping.calibration import Calibration, capture_neutral
 from ..mapping.canonical import load_canonical_face
 from ..mapping.errors import MappingError, RetargetError
 from ..mapping.pipeline import LivePipeline, channel_stage, map_take, pose_stage
 from ..mapping.pose import PoseSolver
+from ..mapping.preset_files import list_user_presets
 from ..mapping.retarget import AXES, MappingRow, MappingTable, Target
 from ..mapping.smoothing import OneEuro, SmoothingSettings, preset
 from . import bake, preferences, rig_apply, takes_io
@@ -282,8 +283,14 @@ def user_presets_dir() -> Path:
 def preset_names() -> list[tuple[str, str]]:
     """(name, description) of the shipped presets, then the user's."""
     names = [(name, "Shipped with Face Mocap") for name in autodetect.preset_names()]
-    names += [(f"user:{path.stem}", f"Your preset ({path})") for path in sorted(user_presets_dir().glob("*.json"))]
+    paths, _ = list_user_presets(user_presets_dir())
+    names += [(f"user:{path.stem}", f"Your preset ({path})") for path in paths]
     return names
+
+
+def skipped_presets() -> list[str]:
+    """Why user preset files were left out of the list (damaged, not a mapping table, ...)."""
+    return list_user_presets(user_presets_dir())[1]
 
 
 def load_preset(scene: bpy.types.Scene, name: str) -> int:
@@ -316,12 +323,14 @@ def save_preset(scene: bpy.types.Scene, name: str) -> Path:
 # --- Live Link CSV ------------------------------------------------------------------------------
 
 def import_livelink(scene: bpy.types.Scene, path: str) -> tuple:
-    """Read a Live Link Face CSV into a new take file and list it; (item, what was skipped)."""
-    result = livelink.read_livelink_csv(path)
+    """Stream a Live Link Face CSV into a new take file and list it; (item, what was skipped).
+
+    The file is read a block of rows at a time (memory does not grow with its length), and
+    the take appears only once it is complete."""
     name = takes_io.safe_name(Path(path).stem)
-    out = write_take(takes_io.new_take_path(name), result.take)
-    item = takes_io.list_take(scene, out, name)
-    return item, ", ".join(result.skipped[:5])
+    result = livelink.import_livelink_csv(path, takes_io.new_take_path(name))
+    item = takes_io.list_take(scene, result.path, name)
+    return item, result.summary()
 
 
 def export_livelink(scene: bpy.types.Scene, take_path: Path, out_path: str) -> str:

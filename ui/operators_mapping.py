@@ -105,6 +105,10 @@ class FACEMOCAP_OT_load_preset(bpy.types.Operator):
         return _targets_poll(cls, context)
 
     def invoke(self, context: bpy.types.Context, event) -> set[str]:
+        skipped = driver.skipped_presets()
+        if skipped:  # said once here, not on every redraw of the menu
+            more = f" and {len(skipped) - 3} more" if len(skipped) > 3 else ""
+            self.report({"WARNING"}, "; ".join(skipped[:3]) + more)
         context.window_manager.invoke_search_popup(self)
         return {"RUNNING_MODAL"}
 
@@ -166,7 +170,7 @@ class FACEMOCAP_OT_import_livelink(bpy.types.Operator):
             return {"CANCELLED"}
         message = f"Imported {item.frame_count} frames into take '{item.name}'"
         if notes:
-            message += f" ({notes})"
+            message += f" (skipped {notes})"
         self.report({"INFO"}, message)
         return {"FINISHED"}
 

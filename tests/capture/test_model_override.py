@@ -3,34 +3,12 @@
 from __future__ import annotations
 
 import os
-import threading
 
 import pytest
+from fifo_guard import call_beside_fifo
 
 from face_mocap.capture import model
 from face_mocap.capture.errors import ModelError
-
-
-def _in_thread(fifo, call):
-    """Run call() in a thread; if it blocks on the FIFO, open the other end so the test ends and fails."""
-    outcome = {}
-
-    def run():
-        try:
-            outcome["value"] = call()
-        except Exception as exc:  # noqa: BLE001 - the test inspects it
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(60)  # a safety net, not a timing: the lookup only calls stat()
-    blocked = thread.is_alive()
-    if blocked:
-        with open(fifo, "wb"):
-            pass
-        thread.join()
-    assert not blocked, "the model lookup opened the FIFO and waited for a writer"
-    return outcome
 
 
 def test_override_that_is_a_directory(tmp_path):
@@ -52,11 +30,10 @@ def test_override_through_the_environment_that_is_a_directory(tmp_path, monkeypa
 def test_override_that_is_a_fifo_is_not_opened(tmp_path):
     fifo = tmp_path / "face_landmarker.task"
     os.mkfifo(fifo)
-    found = _in_thread(fifo, lambda: model.find_model(fifo))
-    assert isinstance(found.get("error"), ModelError), found
-    assert "is not a regular file" in str(found["error"]), str(found["error"])
-    checked = _in_thread(fifo, lambda: model.verify(fifo))
-    assert "is not a regular file" in str(checked.get("error")), checked
+    found = call_beside_fifo(fifo, lambda: model.find_model(fifo))
+    assert isinstance(found, ModelError) and "is not a regular file" in str(found), found
+    checked = call_beside_fifo(fifo, lambda: model.verify(fifo))
+    assert isinstance(checked, ModelError) and "is not a regular file" in str(checked), checked
 
 
 def test_override_that_does_not_exist(tmp_path):
