@@ -18,7 +18,7 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, TextIO
+from typing import Callable, Iterator, TextIO
 
 import numpy as np
 
@@ -93,16 +93,44 @@ def _guess_fps(top_frame: float) -> float:
     return float(math.floor(top_frame) + 1)
 
 
+# progress(fraction done in 0..1) -> False to cancel; None or True to go on (as the bake's)
+Progress = Callable[[float], "bool | None"]
+
+
+class _Meter:
+    """How far through the file reading is, from the byte position, for a progress bar."""
+
+    def __init__(self, fh: TextIO, report: Progress | None, passes: int) -> None:
+        self.report, self.passes, self.done = report, passes, 0
+        try:
+            self.size, self.raw = os.fstat(fh.fileno()).st_size, fh.buffer
+        except (AttributeError, OSError, ValueError):  # text in memory: nothing to show
+            self.report = None
+
+    def tick(self) -> None:
+        """Report after a block; LiveLinkError when the callback asks to stop."""
+        if self.report is not None and self.size:
+            fraction = min(1.0, (self.done + self.raw.tell() / self.size) / self.passes)
+            if self.report(fraction) is False:
+                raise LiveLinkError("the import was cancelled")
+
+
 class _Conversion:
     """CSV rows -> take arrays (no face geometry), block by block.
 
     Without a given fps, a first pass over the file finds the highest frame number (all
     the guess needs) and the file is read again from the start."""
 
-    def __init__(self, fh: TextIO, fps: float | None) -> None:
+    def __init__(self, fh: TextIO, fps: float | None, progress: Progress | None = None) -> None:
+        self._meter = _Meter(fh, progress, 2 if fps is None else 1)
         if fps is None:
-            fps = _guess_fps(max((float(b.frames.max()) for b in read_blocks(fh, Notes())[1]), default=0.0))
+            top = 0.0
+            for block in read_blocks(fh, Notes())[1]:
+                top = max(top, float(block.frames.max()))
+                self._meter.tick()
+            fps = _guess_fps(top)
             fh.seek(0)
+            self._meter.done = 1
         try:
             self.fps = float(fps)
         except (TypeError, ValueError):
@@ -133,6 +161,7 @@ class _Conversion:
                 blend[:, mp_index] = block.values[:, col]
             blend[block.found, 0] = 0.0  # `_neutral`: not in ARKit
             self.frame_count += len(block)
+            self._meter.tick()
             yield {"timestamps_us": np.round((times - self.start_s) * 1e6).astype(np.int64),
                    "frame_indices": np.round(times * self.fps).astype(np.int64),
                    "face_found": block.found, "blendshapes": blend,
@@ -153,15 +182,16 @@ def _open(path: str | os.PathLike) -> TextIO:
 
 
 def import_livelink_csv(csv_path: str | os.PathLike, take_path: str | os.PathLike,
-                        fps: float | None = None) -> LiveLinkImport:
+                        fps: float | None = None, progress: Progress | None = None) -> LiveLinkImport:
     """Stream a Live Link Face CSV into a take file, a block of rows at a time.
 
-    The take appears at `take_path` only when complete; on any error nothing is left
-    there and LiveLinkError says why. fps: the app's frame rate (guessed when None)."""
+    The take appears at `take_path` only when complete; on any error (or when progress
+    returns False) nothing is left there and LiveLinkError says why. fps: the app's frame
+    rate (guessed when None)."""
     writer: TakeWriter | None = None
     try:
         with _open(csv_path) as fh:
-            conversion = _Conversion(fh, fps)
+            conversion = _Conversion(fh, fps, progress)
             for arrays in conversion:
                 if writer is None:
                     meta = {**conversion.metadata(), "source_file": os.path.basename(os.fspath(csv_path))}

@@ -322,13 +322,13 @@ def save_preset(scene: bpy.types.Scene, name: str) -> Path:
 
 # --- Live Link CSV ------------------------------------------------------------------------------
 
-def import_livelink(scene: bpy.types.Scene, path: str) -> tuple:
+def import_livelink(scene: bpy.types.Scene, path: str, progress=None) -> tuple:
     """Stream a Live Link Face CSV into a new take file and list it; (item, what was skipped).
 
     The file is read a block of rows at a time (memory does not grow with its length), and
-    the take appears only once it is complete."""
+    the take appears only once it is complete. progress: as livelink.import_livelink_csv's."""
     name = takes_io.safe_name(Path(path).stem)
-    result = livelink.import_livelink_csv(path, takes_io.new_take_path(name))
+    result = livelink.import_livelink_csv(path, takes_io.new_take_path(name), progress=progress)
     item = takes_io.list_take(scene, result.path, name)
     return item, result.summary()
 

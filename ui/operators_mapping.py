@@ -163,11 +163,16 @@ class FACEMOCAP_OT_import_livelink(bpy.types.Operator):
         return {"RUNNING_MODAL"}
 
     def execute(self, context: bpy.types.Context) -> set[str]:
+        wm = context.window_manager
+        wm.progress_begin(0, 100)  # a long CSV takes seconds: show that it moves
         try:
-            item, notes = driver.import_livelink(context.scene, bpy.path.abspath(self.filepath))
+            item, notes = driver.import_livelink(context.scene, bpy.path.abspath(self.filepath),
+                                                 progress=lambda f: wm.progress_update(int(100 * f)))
         except (MappingError, TakeError, OSError) as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
+        finally:
+            wm.progress_end()
         message = f"Imported {item.frame_count} frames into take '{item.name}'"
         if notes:
             message += f" (skipped {notes})"

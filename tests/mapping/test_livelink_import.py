@@ -246,3 +246,16 @@ def test_not_a_regular_file(tmp_path):
     os.mkfifo(fifo)
     with pytest.raises(LiveLinkError, match="not a regular file"):  # refused before open(): never blocks
         import_livelink_csv(fifo, tmp_path / "y.fmtake")
+
+
+def test_progress_rises_to_the_end_and_cancel_leaves_nothing(tmp_path):
+    rows = [_row(f"00:{i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d}.000") for i in range(5 * BLOCK_ROWS)]
+    source = tmp_path / "progress.csv"
+    source.write_text("\n".join([_HEADER, *rows]) + "\n")
+    seen: list[float] = []
+    import_livelink_csv(source, tmp_path / "done.fmtake", progress=seen.append)
+    assert len(seen) == 10, seen  # five blocks, read twice (the fps guess, then the take)
+    assert seen == sorted(seen) and seen[-1] == pytest.approx(1.0) and 0.4 < seen[4] <= 0.5, seen
+    with pytest.raises(LiveLinkError, match="cancelled"):
+        import_livelink_csv(source, tmp_path / "cancelled.fmtake", fps=60, progress=lambda f: f < 0.5)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["done.fmtake", "progress.csv"]
