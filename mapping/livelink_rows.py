@@ -12,7 +12,9 @@ must not become a million strings.
 from __future__ import annotations
 
 import csv
+import functools
 import math
+import operator
 import re
 from dataclasses import dataclass
 from typing import Iterator, TextIO
@@ -85,6 +87,11 @@ class Layout:
     labels: tuple[str, ...]  # header name of each value column, for messages
     channels: tuple[str, ...]  # channel of each value column
 
+    def cells(self, row: list[str]) -> tuple[str, ...]:
+        """The value cells of a row, in value_cols order (itemgetter: this runs per row)."""
+        cells = _getter(self.value_cols)(row)
+        return cells if len(self.value_cols) > 1 else (cells,)
+
     @classmethod
     def from_header(cls, header: list[str], notes: Notes) -> "Layout":
         """Read the header; notes name the columns that have no channel here."""
@@ -111,6 +118,11 @@ class Layout:
             raise LiveLinkError("no blendshape or head columns found")
         return cls(time_col, count_col, len(header), tuple(cols),
                    tuple(clip(header[c].strip()) for c in cols), tuple(cols.values()))
+
+
+@functools.lru_cache(maxsize=8)
+def _getter(cols: tuple[int, ...]) -> operator.itemgetter:
+    return operator.itemgetter(*cols)
 
 
 @dataclass
@@ -184,21 +196,19 @@ def _parse_row(line: int, row: list[str], layout: Layout) -> tuple[int, float, l
     if len(row) > layout.width and any(cell.strip() for cell in row[layout.width:]):
         return f"row {line}: {len(row)} values, but the header names {layout.width} columns"
     try:
-        values = [float(row[c]) for c in layout.value_cols]
+        return seconds, frames, list(map(float, layout.cells(row)))
     except ValueError:
-        values = None
-    if values is None or not all(-_F32_MAX <= v <= _F32_MAX for v in values):  # False for NaN too
         return _value_problem(line, row, layout)
-    return seconds, frames, values
 
 
-def _value_problem(line: int, row: list[str], layout: Layout) -> str:
-    """Which value of a row cannot be stored, and why."""
-    for col, label in zip(layout.value_cols, layout.labels):
+def _value_problem(line: int, row, layout: Layout) -> str:
+    """Which value of a row (its cells, or its parsed values) cannot be stored, and why."""
+    cells = layout.cells(row) if isinstance(row, list) else row
+    for cell, label in zip(cells, layout.labels):
         try:
-            value = float(row[col])
+            value = float(cell)
         except ValueError:
-            return f"row {line}, column '{label}': '{clip(row[col])}' is not a number"
+            return f"row {line}, column '{label}': '{clip(cell)}' is not a number"
         if not math.isfinite(value):
             return f"row {line}, column '{label}': {value:g} is not a finite number"
         if abs(value) > _F32_MAX:
@@ -211,6 +221,7 @@ class _Gather:
 
     def __init__(self, layout: Layout) -> None:
         self.layout = layout
+        self.lines: list[int] = []
         self.seconds: list[int] = []
         self.frames: list[float] = []
         self.found: list[bool] = []
@@ -226,6 +237,7 @@ class _Gather:
         if self.last is not None and (seconds, frames) <= self.last:
             return f"row {line}: the timecode does not move forward (it repeats or goes back)"
         self.last = (seconds, frames)
+        self.lines.append(line)
         self.seconds.append(seconds)
         self.frames.append(frames)
         self.found.append(values is not None)
@@ -235,30 +247,48 @@ class _Gather:
     def __len__(self) -> int:
         return len(self.seconds)
 
-    def block(self) -> Block:
-        """The queued rows as a block; the queue starts empty again."""
+    def block(self) -> tuple[Block, list[tuple[int, str]]]:
+        """The queued rows as a block, without those holding a value a take cannot store
+        (NaN, inf, beyond float32: checked here for the whole block at once), and
+        (line, why) for each of those; the queue starts empty again."""
         values = np.array(self.values, np.float64).reshape(len(self.values), len(self.layout.channels))
-        block = Block(np.array(self.seconds, np.int64), np.array(self.frames, np.float64),
-                      np.array(self.found, bool), values)
-        self.seconds, self.frames, self.found, self.values = [], [], [], []
-        return block
+        bad = ~(np.abs(values) <= _F32_MAX).all(axis=1)  # NaN compares False: bad too
+        bad &= np.array(self.found, bool)  # lost-tracking rows are NaN on purpose
+        problems = [(self.lines[i], _value_problem(self.lines[i], values[i], self.layout)) for i in np.flatnonzero(bad)]
+        keep = ~bad
+        block = Block(np.array(self.seconds, np.int64)[keep], np.array(self.frames, np.float64)[keep],
+                      np.array(self.found, bool)[keep], values[keep])
+        self.lines, self.seconds, self.frames, self.found, self.values = [], [], [], [], []
+        return block, problems
 
 
 def _blocks(rows: Iterator[tuple[int, list[str]]], layout: Layout, notes: Notes, size: int) -> Iterator[Block]:
     gather = _Gather(layout)
     seen = kept = 0
+    pending: list[tuple[int, str]] = []  # notes of rows since the last block, to merge in file order
+
+    def emit() -> Block:
+        nonlocal kept, pending
+        block, problems = gather.block()
+        for _, problem in sorted(pending + problems):
+            notes.add(problem)
+        pending = []
+        kept += len(block)
+        return block
+
     for line, row in rows:
         seen += 1
         parsed = _parse_row(line, row, layout)
         problem = parsed if isinstance(parsed, str) else gather.add(line, *parsed)
         if problem:
-            notes.add(problem)
+            pending.append((line, problem))
         if len(gather) >= size:
-            kept += len(gather)
-            yield gather.block()
-    if len(gather):
-        kept += len(gather)
-        yield gather.block()
+            block = emit()
+            if len(block):
+                yield block
+    block = emit()
+    if len(block):
+        yield block
     if not seen:
         raise LiveLinkError("the CSV file has a header but no data rows")
     if not kept:
