@@ -13,6 +13,7 @@ A CSV has no face geometry, so its takes store none (metadata `face_geometry` fa
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import os
@@ -236,27 +237,38 @@ def parse_livelink_csv(text: str, fps: float | None = None) -> LiveLinkImport:
 
 def write_livelink_csv(path: str | os.PathLike, timestamps_s: np.ndarray, channels: np.ndarray,
                        fps: float = 60.0, start_s: float = 0.0) -> int:
-    """Write channels (N, N_CHANNELS) as a Live Link Face CSV; rows without a face get `timecode,0`."""
+    """Write channels (N, N_CHANNELS) as a Live Link Face CSV; rows without a face get `timecode,0`.
+
+    Rows go to `<path>.partial` as they are made (no list of every line in memory) and the
+    file is renamed into place once whole."""
     channels = np.asarray(channels, np.float64).reshape(-1, N_CHANNELS)
+    partial = f"{os.fspath(path)}.partial"
+    try:
+        with open(partial, "w", encoding="utf-8", newline="") as fh:
+            fh.write(",".join(LLF_HEADER) + "\n")
+            for line in _csv_lines(np.asarray(timestamps_s, np.float64), channels, fps, start_s):
+                fh.write(line + "\n")
+        os.replace(partial, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(partial)
+        raise LiveLinkError(f"cannot write '{path}': {exc.strerror or exc}") from None
+    return len(channels)
+
+
+def _csv_lines(times_s: np.ndarray, channels: np.ndarray, fps: float, start_s: float) -> Iterator[str]:
     shape_cols = [CHANNEL_INDEX[arkit_name(n)] for n in LLF_SHAPES]
     pose_cols = [CHANNEL_INDEX[c] if c else -1 for c in LLF_POSE.values()]
-    lines = [",".join(LLF_HEADER)]
-    for t, vec in zip(np.asarray(timestamps_s, np.float64), channels):
+    for t, vec in zip(times_s, channels):
         code = format_timecode(start_s + t, fps)
         shapes = vec[shape_cols]
         if not np.all(np.isfinite(shapes)):
-            lines.append(f"{code},0")
+            yield f"{code},0"
             continue
         pose = np.array([vec[c] if c >= 0 else 0.0 for c in pose_cols])
         pose = np.nan_to_num(pose)  # a value the app cannot leave out
-        lines.append(",".join([code, str(len(LLF_SHAPES) + len(LLF_POSE))]
-                              + [f"{v:.10f}" for v in np.concatenate([shapes, pose])]))
-    try:
-        with open(path, "w", encoding="utf-8", newline="") as fh:
-            fh.write("\n".join(lines) + "\n")
-    except OSError as exc:
-        raise LiveLinkError(f"cannot write '{path}': {exc.strerror}") from None
-    return len(lines) - 1
+        yield ",".join([code, str(len(LLF_SHAPES) + len(LLF_POSE))]
+                       + [f"{v:.10f}" for v in np.concatenate([shapes, pose])])
 
 
 def export_take(take: Take, path: str | os.PathLike, face=None, calibration=None,

@@ -21,7 +21,8 @@ import pytest
 from face_mocap.capture.protocol import BLENDSHAPE_NAMES
 from face_mocap.capture.takes import has_geometry, read_take
 from face_mocap.mapping.errors import LiveLinkError
-from face_mocap.mapping.livelink import LLF_HEADER, import_livelink_csv, parse_livelink_csv, read_livelink_csv
+from face_mocap.mapping.livelink import (LLF_HEADER, export_take, import_livelink_csv, parse_livelink_csv,
+                                         read_livelink_csv)
 from face_mocap.mapping.livelink_rows import BLOCK_ROWS, MAX_NOTES
 
 CSV = "MySlate_3_Jason_Millers_iPhone.csv"
@@ -259,3 +260,16 @@ def test_progress_rises_to_the_end_and_cancel_leaves_nothing(tmp_path):
     with pytest.raises(LiveLinkError, match="cancelled"):
         import_livelink_csv(source, tmp_path / "cancelled.fmtake", fps=60, progress=lambda f: f < 0.5)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["done.fmtake", "progress.csv"]
+
+
+def test_export_writes_whole_files_only(tmp_path, interop):
+    take = read_livelink_csv(interop / CSV).take
+    with pytest.raises(LiveLinkError, match="cannot write"):
+        export_take(take, tmp_path / "missing" / "out.csv")
+    (tmp_path / "a_folder.csv").mkdir()
+    with pytest.raises(LiveLinkError, match="cannot write"):
+        export_take(take, tmp_path / "a_folder.csv")
+    assert export_take(take, tmp_path / "out.csv") == 328
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_folder.csv", "out.csv"]  # no .partial left
+    again = import_livelink_csv(tmp_path / "out.csv", tmp_path / "again.fmtake")
+    assert again.frame_count == 328 and again.skipped_count == 2
