@@ -14,7 +14,7 @@ import bpy
 import numpy as np
 
 from ..capture.errors import ModelError
-from ..capture.takes import read_take
+from ..capture.takes import has_geometry, read_take
 from ..mapping import autodetect, livelink
 from ..mapping.calibration import Calibration, capture_neutral
 from ..mapping.canonical import load_canonical_face
@@ -215,6 +215,9 @@ def calibrate_from_take(scene: bpy.types.Scene, frame: int) -> str:
         raise MappingError(f"take '{item.name}' has frames 0 to {take.frame_count - 1}, not {frame}")
     if not take.face_found[frame]:
         raise MappingError(f"no face in frame {frame} of take '{item.name}': pick a frame with a neutral face")
+    if not has_geometry(take.metadata):  # its landmarks are NaN: no head pose to take as neutral
+        raise MappingError(f"take '{item.name}' has no face landmarks (a Live Link CSV): "
+                           "calibrate from a live capture or a video take")
     face = canonical_face()
     pose = pose_stage(PoseSolver(face), take.landmarks[frame:frame + 1], take.image_size)
     raw = channel_stage(pose, take.blendshapes[frame:frame + 1], face)
