@@ -273,3 +273,11 @@ def test_export_writes_whole_files_only(tmp_path, interop):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_folder.csv", "out.csv"]  # no .partial left
     again = import_livelink_csv(tmp_path / "out.csv", tmp_path / "again.fmtake")
     assert again.frame_count == 328 and again.skipped_count == 2
+
+
+def test_a_take_that_cannot_be_written_is_a_clear_error(tmp_path, interop):
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("a file where the takes folder should be")
+    with pytest.raises(LiveLinkError, match="cannot import"):
+        import_livelink_csv(interop / CSV, blocker / "take.fmtake")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["not_a_folder"]
