@@ -249,7 +249,7 @@ class CaptureSession:
             return None
         path, problem = self._finish_writer(writer)
         if problem:
-            raise CaptureError(problem)
+            raise CaptureError(f"The take could not be finished: {problem}")
         return path
 
     def _finish_writer(self, writer: TakeWriter) -> tuple[Path | None, str]:
@@ -261,7 +261,7 @@ class CaptureSession:
             kept = writer.partial_path if writer.partial_path.exists() else None
             if kept is not None:
                 self._finished_takes.append(kept)
-            return kept, f"The take could not be finished: {exc}"
+            return kept, str(exc)
         self._finished_takes.append(path)
         return path, ""
 
@@ -376,12 +376,11 @@ class CaptureSession:
                 if self._writer is not None:
                     try:
                         self._writer.append(message)
-                    except OSError as exc:  # a full disk: keep what is written, stop recording
+                    except OSError:  # a full disk: keep what is written, stop recording, say how much
                         writer, self._writer = self._writer, None
                         self._status.recording = False
                         _, problem = self._finish_writer(writer)
-                        self._status.last_error = (f"Recording stopped: cannot write the take "
-                                                   f"({exc.strerror or exc}). {problem}")
+                        self._status.last_error = f"Recording stopped: {problem}"
             elif isinstance(message, protocol.Preview):
                 self._preview = message
                 self._preview_seq += 1
