@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..capture.errors import ConnectionFailed, InputError, ModelError, OutputError
+from ..capture.model import path_problem
 from ..capture.protocol import TOKEN_ENV
 from ..capture.takes import PARTIAL_SUFFIX
 
@@ -122,8 +123,9 @@ def check_options(options: CaptureOptions) -> None:
     """Raise CaptureError when the interpreter, the source or the model override is unusable."""
     check_interpreter(options.interpreter)
     check_source(options.source)
-    if options.model and not Path(options.model).is_file():
-        raise CaptureError(f"Model file not found: {options.model}. Fix the model path in "
+    problem = path_problem(options.model) if options.model else ""
+    if problem:
+        raise CaptureError(f"Model override {options.model} {problem}. Fix the model path in "
                            "Preferences > Add-ons > Face Mocap, or clear it to use the bundled model")
 
 

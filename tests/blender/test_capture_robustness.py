@@ -144,6 +144,17 @@ def test_missing_model_is_reported_with_how_to_fix(addon, facedata, tmp_path):
     assert "Preferences > Add-ons > Face Mocap" in message
 
 
+def test_a_model_override_that_is_a_folder_or_a_fifo_says_what_it_is(addon, facedata, tmp_path):
+    use_video(facedata / LONG_CLIP)
+    prefs = bpy.context.preferences.addons["face_mocap"].preferences
+    prefs.model_path = str(tmp_path)
+    assert "Preferences > Add-ons > Face Mocap" in _start_fails("is a directory")
+    fifo = tmp_path / "face_landmarker.task"
+    os.mkfifo(fifo)  # opening it to read would block until someone writes
+    prefs.model_path = str(fifo)
+    _start_fails("is not a regular file")
+
+
 def test_a_damaged_model_is_reported_with_how_to_fix(addon, facedata, tmp_path):
     damaged = tmp_path / "face_landmarker.task"
     damaged.write_bytes(b"not a model" * 100)
