@@ -14,6 +14,7 @@ A CSV has no face geometry, so its takes store none (metadata `face_geometry` fa
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import math
 import os
@@ -202,10 +203,13 @@ def import_livelink_csv(csv_path: str | os.PathLike, take_path: str | os.PathLik
             raise LiveLinkError(f"'{csv_path}' has no readable rows")
         path = writer.finish()
     except (OSError, TakeError) as exc:
+        cause = writer.error if writer is not None and writer.error is not None else exc
         if writer is not None:
-            writer.abort()
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-        raise LiveLinkError(f"cannot import '{clip(os.fspath(csv_path), 80)}': {reason}") from None
+            writer.abort()  # unlike a recording, an import can be run again: keep no part of it
+        full = getattr(cause, "errno", None) == errno.ENOSPC
+        reason = "disk full" if full else (getattr(cause, "strerror", None) or cause)
+        raise LiveLinkError(f"cannot import '{clip(os.fspath(csv_path), 80)}' into take "
+                            f"'{Path(take_path).name}': {reason}; nothing was kept") from None
     except BaseException:
         if writer is not None:
             writer.abort()

@@ -7,6 +7,7 @@ peak memory (VmHWM) is its own.
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import json
 import os
@@ -281,3 +282,13 @@ def test_a_take_that_cannot_be_written_is_a_clear_error(tmp_path, interop):
     with pytest.raises(LiveLinkError, match="cannot import"):
         import_livelink_csv(interop / CSV, blocker / "take.fmtake")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["not_a_folder"]
+
+
+def test_disk_full_at_the_end_keeps_nothing(tmp_path, interop, monkeypatch):
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)  # the take's last step before it is renamed into place
+    with pytest.raises(LiveLinkError, match="disk full; nothing was kept"):
+        import_livelink_csv(interop / CSV, tmp_path / "full.fmtake")
+    assert list(tmp_path.iterdir()) == []
