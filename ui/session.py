@@ -71,6 +71,7 @@ class CaptureSession:
         self._receive_times: collections.deque[float] = collections.deque(maxlen=120)
         self._last_message_at = 0.0
         self._writer: TakeWriter | None = None
+        self._writer_lock = threading.Lock()  # disk I/O happens under this one, never under _lock
         self._finished_takes: list[Path] = []
         self._error_reported = False
         self._bye_reason = ""  # the capture process's own reason for leaving
@@ -134,8 +135,9 @@ class CaptureSession:
         now = time.monotonic()
         with self._lock:  # the receiver thread appends to _receive_times: iterate it under the lock
             status = SessionStatus(**vars(self._status))
-            if self._writer is not None:
-                status.frames_recorded = self._writer.frames_appended
+            writer = self._writer  # read once: the receiver thread may drop it (a full disk)
+            if writer is not None:
+                status.frames_recorded = writer.frames_appended
             recent = [t for t in self._receive_times if now - t <= 1.0]
         status.fps = len(recent) / min(1.0, max(now - self.started_at, 1e-3)) if recent else 0.0
         return status
@@ -230,11 +232,12 @@ class CaptureSession:
         except OSError as exc:
             raise CaptureError(f"Cannot write the take to {path}: {exc.strerror or exc}. "
                                "Save the .blend somewhere writable") from None
-        with self._lock:
+        with self._writer_lock:
             if self._writer is not None:
                 writer.abort()
                 raise CaptureError("Already recording")
             self._writer = writer
+        with self._lock:
             self._status.recording = True
 
     def stop_recording(self) -> Path | None:
@@ -242,12 +245,11 @@ class CaptureSession:
 
         CaptureError when it cannot be finished (a full disk): what was written stays on
         disk as an interrupted take, is listed, and the message says how much was kept."""
-        with self._lock:
+        with self._writer_lock:  # waits for a frame being written, never for the main thread's tick
             writer, self._writer = self._writer, None
-            self._status.recording = False
-        if writer is None:
-            return None
-        path, problem = self._finish_writer(writer)
+            if writer is None:
+                return None
+            path, problem = self._finish_writer(writer)
         if problem:
             raise CaptureError(f"The take could not be finished: {problem}")
         return path
@@ -259,11 +261,16 @@ class CaptureSession:
         except (OSError, TakeError) as exc:
             log.error("could not finish take %s: %s", writer.path, exc)
             kept = writer.partial_path if writer.partial_path.exists() else None
-            if kept is not None:
-                self._finished_takes.append(kept)
+            self._take_done(kept)
             return kept, str(exc)
-        self._finished_takes.append(path)
+        self._take_done(path)
         return path, ""
+
+    def _take_done(self, path: Path | None) -> None:
+        with self._lock:
+            self._status.recording = False
+            if path is not None:
+                self._finished_takes.append(path)
 
     def pop_finished_takes(self) -> list[Path]:
         """Takes finished since the last call (also those closed because the child died)."""
@@ -373,14 +380,6 @@ class CaptureSession:
                 self._receive_times.append(now)
                 self._status.frames_received += 1
                 self._status.face_found = bool(message.faces)
-                if self._writer is not None:
-                    try:
-                        self._writer.append(message)
-                    except OSError:  # a full disk: keep what is written, stop recording, say how much
-                        writer, self._writer = self._writer, None
-                        self._status.recording = False
-                        _, problem = self._finish_writer(writer)
-                        self._status.last_error = f"Recording stopped: {problem}"
             elif isinstance(message, protocol.Preview):
                 self._preview = message
                 self._preview_seq += 1
@@ -392,6 +391,22 @@ class CaptureSession:
                 self._status.last_error = with_hint(message.message, message.code, self.options.source)
             elif isinstance(message, protocol.Hello):
                 raise protocol.ProtocolError("a second Hello on an authenticated connection")
+        if isinstance(message, protocol.FaceFrame):
+            self._record(message)
+
+    def _record(self, frame: protocol.FaceFrame) -> None:
+        """Append to the take being recorded, outside the frame lock: a slow disk never stalls a tick."""
+        with self._writer_lock:
+            writer = self._writer
+            if writer is None:
+                return
+            try:
+                writer.append(frame)
+            except OSError:  # a full disk: keep what is written, stop recording, say how much
+                self._writer = None
+                _, problem = self._finish_writer(writer)
+                with self._lock:
+                    self._status.last_error = f"Recording stopped: {problem}"
 
     def _close_sockets(self) -> None:
         if self._server is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 
 import bpy
@@ -130,3 +131,46 @@ def test_stop_capture_returns_at_once_and_a_stubborn_process_is_killed_after(add
     assert not process_gone(pid), "Stop Capture waited for the process instead of returning"
     assert bpy.context.window_manager.face_mocap.state == "idle"
     assert wait_for(lambda: process_gone(pid), 2.5), "not killed after the grace period"
+
+
+class _StuckFile:
+    """The take file on a disk that stops answering (a network share): write() waits for `release`."""
+
+    def __init__(self, file, entered: threading.Event, release: threading.Event) -> None:
+        self._file, self.entered, self.release = file, entered, release
+
+    def write(self, data) -> int:
+        self.entered.set()
+        self.release.wait()
+        return self._file.write(data)
+
+    def __getattr__(self, name: str):
+        return getattr(self._file, name)
+
+
+def test_a_take_file_that_stops_answering_does_not_stall_the_main_thread(addon, facedata):
+    make_rig()
+    assert bpy.ops.facemocap.auto_detect_mapping() == {"FINISHED"}
+    start_capture(facedata)
+    assert bpy.ops.facemocap.record() == {"FINISHED"}
+    current = live.session()
+    entered, release = threading.Event(), threading.Event()
+    writer = current._writer
+    writer._file = _StuckFile(writer._file, entered, release)
+    watchdog = threading.Timer(10.0, release.set)  # a main thread that waits on the disk is caught here
+    watchdog.start()
+    try:
+        assert entered.wait(10.0), "the receiver never wrote to the take"
+        for _ in range(30):  # half a second of ticks while the disk hangs
+            assert live.tick() is not None
+            time.sleep(live.TICK_S)
+        assert not release.is_set(), "a tick waited for the take file to be written"
+        status = current.poll()
+        assert status.state == "running" and status.recording
+    finally:
+        release.set()
+        watchdog.cancel()
+    assert bpy.ops.facemocap.stop_recording() == {"FINISHED"}
+    take = read_take(takes_io.resolve(bpy.context.scene.face_mocap.takes[0]))
+    assert take.complete and np.all(np.diff(take.frame_indices) == 1)
+    assert bpy.ops.facemocap.stop_capture() == {"FINISHED"}
