@@ -15,7 +15,7 @@ import bpy
 from ..mapping.errors import MappingError
 from . import driver, preview, takes_io
 from .child import CaptureError
-from .session import CaptureSession
+from .session import CaptureSession, SessionStatus
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +166,8 @@ def _finish(status) -> None:
             _Live.rig.restore()
         except ReferenceError:
             pass  # the rig was deleted while capturing
+        except Exception:  # e.g. a linked rig: still go idle; the log has what could not be put back
+            log.exception("could not restore the rig after capturing")
         _Live.rig = None
     _mirror_status(status)
     runtime = _runtime()
@@ -187,7 +189,32 @@ def _report(message: str, level: str = "ERROR") -> None:
 
 
 def tick() -> float | None:
-    """Timer callback: status, newest frame -> mapping -> rig, preview. Main thread only."""
+    """Timer callback: status, newest frame -> mapping -> rig, preview. Main thread only.
+
+    Never lets an exception out: Blender would unregister the timer silently, leaving the
+    capture running, the panel saying "running" and the rig never restored."""
+    try:
+        return _tick()
+    except Exception as exc:  # a bug or a rig we cannot write: stop cleanly and say so once
+        log.exception("the live capture stopped on an unexpected error")
+        _stop_after(f"Capture stopped: {exc.__class__.__name__}: {exc}. The rig was restored; "
+                    "details are in the system console")
+        return None
+
+
+def _stop_after(message: str) -> None:
+    """End the session after an error on the main thread: stop, restore, report once."""
+    current = _Live.session
+    if current is not None:
+        try:
+            current.stop()
+        except CaptureError as exc:  # the take could not be finished: its part is listed
+            message = f"{message}. {exc}"
+    _finish(SessionStatus(state="failed", last_error=message))
+    _report(message)
+
+
+def _tick() -> float | None:
     current = _Live.session
     if current is None:
         return None
@@ -217,4 +244,3 @@ def tick() -> float | None:
             _Live.preview_seq = seq
             preview.show(preview_image, current.peek_frame())
     return TICK_S
-

@@ -174,3 +174,20 @@ def test_a_take_file_that_stops_answering_does_not_stall_the_main_thread(addon, 
     take = read_take(takes_io.resolve(bpy.context.scene.face_mocap.takes[0]))
     assert take.complete and np.all(np.diff(take.frame_indices) == 1)
     assert bpy.ops.facemocap.stop_capture() == {"FINISHED"}
+
+
+def test_an_unexpected_error_while_driving_the_rig_stops_cleanly_and_says_so(addon, facedata):
+    """A mapping row whose custom property name Blender refuses (over 63 characters): KeyError."""
+    face, rig = make_rig()
+    assert bpy.ops.facemocap.auto_detect_mapping() == {"FINISHED"}
+    row = rig.face_mocap.rows.add()
+    row.source, row.target_type, row.target = "jawOpen", "PROPERTY", "jaw_open_" + "x" * 60
+    use_video(facedata / LONG_CLIP, realtime=True)
+    assert bpy.ops.facemocap.start_capture() == {"FINISHED"}
+    pid = live.session().child.pid
+    assert run_timer_until(lambda: not live.is_running(), 60.0), "the error was never raised"
+    runtime = bpy.context.window_manager.face_mocap
+    assert runtime.state == "idle" and not bpy.app.timers.is_registered(live.tick)
+    assert runtime.last_error.startswith("Capture stopped: KeyError") and "restored" in runtime.last_error
+    assert tuple(rig.pose.bones["head"].rotation_euler) == (0.0, 0.0, 0.0), "the rig was not restored"
+    assert wait_for(lambda: process_gone(pid), 2.5), "the capture process was left running"
