@@ -46,7 +46,14 @@ def _recover_after_load(*_args) -> None:
         bpy.context.window_manager.face_mocap.last_error = note
 
 
-_handlers = ((bpy.app.handlers.load_pre, _stop_before_load), (bpy.app.handlers.load_post, _recover_after_load))
+@bpy.app.handlers.persistent
+def _rest_before_save(*_args) -> None:
+    """Saving while capturing stores the rig's own pose, not the frame it shows right now."""
+    live.rest_rig_for_saving()
+
+
+_handlers = ((bpy.app.handlers.load_pre, _stop_before_load), (bpy.app.handlers.load_post, _recover_after_load),
+             (bpy.app.handlers.save_pre, _rest_before_save))
 
 
 def register() -> None:

@@ -92,6 +92,16 @@ def stop_quietly() -> None:
         bpy.app.timers.unregister(tick)
 
 
+def rest_rig_for_saving() -> None:
+    """Put the driven rig back at its rest pose so the file stores that, not a live frame;
+    the next tick drives it again."""
+    if _Live.rig is not None:
+        try:
+            _Live.rig.restore()
+        except ReferenceError:
+            _Live.rig = None
+
+
 def start_recording(context: bpy.types.Context, name: str) -> Path:
     """Record the following frames to a new take file; return its path."""
     current = _Live.session

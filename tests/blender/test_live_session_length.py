@@ -191,3 +191,22 @@ def test_an_unexpected_error_while_driving_the_rig_stops_cleanly_and_says_so(add
     assert runtime.last_error.startswith("Capture stopped: KeyError") and "restored" in runtime.last_error
     assert tuple(rig.pose.bones["head"].rotation_euler) == (0.0, 0.0, 0.0), "the rig was not restored"
     assert wait_for(lambda: process_gone(pid), 2.5), "the capture process was left running"
+
+
+def test_saving_while_capturing_stores_the_rest_pose_and_capture_goes_on(addon, facedata, tmp_path):
+    face, rig = make_rig()
+    assert bpy.ops.facemocap.auto_detect_mapping() == {"FINISHED"}
+    start_capture(facedata)
+    head = rig.pose.bones["head"]
+    assert run_timer_until(lambda: any(abs(a) > 1e-3 for a in head.rotation_euler), 30.0)
+    saved = tmp_path / "saved_while_capturing.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(saved), copy=True)
+    assert live.is_running()
+    assert run_timer_until(lambda: any(abs(a) > 1e-3 for a in head.rotation_euler), 5.0), "not driven after saving"
+    with bpy.data.libraries.load(str(saved), link=False) as (_, into):
+        into.objects = ["Face", "Rig"]
+    stored_face, stored_rig = into.objects
+    assert tuple(stored_rig.pose.bones["head"].rotation_euler) == (0.0, 0.0, 0.0)
+    driven = {b.name: b.value for b in stored_face.data.shape_keys.key_blocks[1:] if b.value}  # [0] is the Basis
+    assert not driven, f"shape keys saved as a live frame: {driven}"
+    assert bpy.ops.facemocap.stop_capture() == {"FINISHED"}
