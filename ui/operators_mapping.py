@@ -86,8 +86,15 @@ class FACEMOCAP_OT_auto_detect_mapping(bpy.types.Operator):
         return {"FINISHED"}
 
 
-def _preset_items(self, context):
-    return [(name, name, where) for name, where in driver.preset_names()] or [("", "(no presets)", "")]
+_preset_menu: list[tuple[str, str, str]] = []  # Blender keeps pointers to these strings: Python must too
+
+
+def _preset_items(self, context) -> list[tuple[str, str, str]]:
+    """The presets for the menu; the same list (same string objects) until the presets change."""
+    items = [(name, name, where) for name, where in driver.preset_names()] or [("", "(no presets)", "")]
+    if items != _preset_menu:
+        _preset_menu[:] = items  # the old strings go only when the menu has new ones
+    return _preset_menu
 
 
 class FACEMOCAP_OT_load_preset(bpy.types.Operator):

@@ -55,6 +55,19 @@ def test_a_saved_preset_goes_to_the_user_config_folder_and_loads_back(addon, tmp
     assert (rows(face), rows(rig)) == before
 
 
+def test_the_preset_menu_keeps_its_strings_alive_between_calls(addon):
+    """Blender keeps pointers to an items callback's strings: Python must hold them, not rebuild them."""
+    from face_mocap.ui.operators_mapping import _preset_items
+
+    make_rig()
+    bpy.ops.facemocap.auto_detect_mapping()
+    first = _preset_items(None, bpy.context)
+    again = _preset_items(None, bpy.context)
+    assert again is first and all(a[0] is b[0] and a[1] is b[1] for a, b in zip(first, again))
+    assert bpy.ops.facemocap.save_preset(name="Another Rig") == {"FINISHED"}
+    assert "user:Another Rig" in [name for name, _, _ in _preset_items(None, bpy.context)]
+
+
 def test_shipped_presets_fill_only_what_they_cover(addon):
     face, rig = make_rig()
     assert bpy.ops.facemocap.load_preset(preset="generic_armature") == {"FINISHED"}
