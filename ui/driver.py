@@ -14,7 +14,7 @@ import bpy
 import numpy as np
 
 from ..capture.errors import ModelError
-from ..capture.takes import has_geometry, read_take
+from ..capture.takes import forward_only, has_geometry, read_take
 from ..mapping import autodetect, livelink
 from ..mapping.calibration import Calibration, capture_neutral
 from ..mapping.canonical import load_canonical_face
@@ -234,7 +234,7 @@ def bake_take(scene: bpy.types.Scene, path: Path, mesh, armature, name: str, pro
     if not len(table):
         names = " / ".join(obj.name for obj in (mesh, armature) if obj is not None)
         raise RetargetError(f"{names} has no mapping rows: press Auto-detect or load a preset")
-    take = read_take(path)
+    take, dropped = forward_only(read_take(path))  # takes recorded before the writer dropped such frames
     if take.frame_count < 2:
         raise bake.BakeError(f"take '{name}' has {take.frame_count} frame(s): record a longer take")
     smoothing = smoothing_settings(scene) if settings.bake_smoothing else "off"
@@ -242,7 +242,10 @@ def bake_take(scene: bpy.types.Scene, path: Path, mesh, armature, name: str, pro
                       zero_phase_smoothing=True)
     bake_settings = bake.BakeSettings(fps=bake.scene_fps(scene), start_frame=settings.bake_start_frame,
                                       name=name, reduce_tolerance=settings.bake_tolerance if settings.bake_reduce else 0.0)
-    return bake.bake_values(values, take.timestamps_us / 1e6, bake_settings, progress)
+    result = bake.bake_values(values, take.timestamps_us / 1e6, bake_settings, progress)
+    if dropped:
+        result.skipped.append(f"{dropped} frame(s) whose timestamps went backwards")
+    return result
 
 
 # --- auto-detect and presets -------------------------------------------------------------------

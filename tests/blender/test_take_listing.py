@@ -1,13 +1,18 @@
-"""The takes list in real Blender: damaged files never stop the others from listing or
-recovering, a kept .partial is listed as an incomplete take, long names are cut to fit."""
+"""Takes in real Blender: damaged files never stop the others from listing or recovering,
+a kept .partial is listed as an incomplete take, long names are cut to fit, and a take
+written before backward timestamps were dropped still bakes."""
 
 from __future__ import annotations
 
 import bpy
+import numpy as np
 import pytest
 
-from face_mocap.capture.takes import Take, TakeWriter, read_take, write_take
+from bake_scene import curves_by_path, keys
+from face_mocap.capture.protocol import BLENDSHAPE_NAMES
+from face_mocap.capture.takes import Take, TakeWriter, empty_arrays, no_geometry, read_take, write_take
 from face_mocap.ui import takes_io
+from live_scene import make_rig
 from take_corpus import crashed_partial, damaged_corpus, synthetic_arrays
 
 GOOD, CRASHED = 20, 3
@@ -85,3 +90,21 @@ def test_operators_on_a_damaged_take_report_the_reason(addon):
     with pytest.raises(RuntimeError, match="header is a list, not a JSON object") as info:
         bpy.ops.facemocap.calibrate_neutral(from_take=True, frame=0)
     assert "Traceback" not in str(info.value)
+
+
+def test_a_take_with_timestamps_that_go_backwards_still_bakes(addon):
+    face, _ = make_rig(shapes=("jawOpen",))
+    assert bpy.ops.facemocap.auto_detect_mapping() == {"FINISHED"}
+    arrays = empty_arrays(60)
+    del arrays["landmarks"], arrays["transforms"]
+    arrays["timestamps_us"] = np.arange(60) * 33_333
+    arrays["timestamps_us"][30:33] -= 200_000  # a clock that stepped back, as older recordings could hold
+    arrays["face_found"][:] = True
+    arrays["blendshapes"][:] = 0.0
+    arrays["blendshapes"][:, BLENDSHAPE_NAMES.index("jawOpen")] = np.linspace(0, 1, 60)
+    path = takes_io.new_take_path("Old")
+    write_take(path, Take(metadata={"face_geometry": False, "name": "Old"}, **arrays, **no_geometry(60)))
+    takes_io.list_take(bpy.context.scene, path)
+    assert bpy.ops.facemocap.bake_take() == {"FINISHED"}
+    jaw = keys(curves_by_path(face.data.shape_keys)[('key_blocks["jawOpen"].value', 0)])
+    assert len(jaw) >= 47 and np.all(np.diff(jaw[:, 0]) > 0)  # 2 s at the scene's 24 fps
