@@ -1,19 +1,23 @@
 #!/usr/bin/env python3
-"""Build the Blender extension zip(s): the add-on, its capture wheels and the verified model.
+"""Build the Blender extension zips (one per platform) and a static extension repository index.
 
     ~/.cache/face_mocap/venvs/blender/bin/python tools/build_extension.py [--out dist]
 
-Run it with the Blender environment's Python (bpy from PyPI): the zip is made by Blender's
-own extension builder (`blender --command extension build`, found through bpy), so the
-manifest is validated and `[build] paths_exclude_pattern` applied exactly as Blender does.
-The wheels are the files named in blender_manifest.toml, downloaded unmodified from PyPI
-with pip into ~/.cache/face_mocap/wheels (reused by later builds, tests and CI). One zip
-per platform in the manifest: a new platform only needs its wheel files listed there.
+Run it with a Blender environment's Python (bpy from PyPI): the zips are made by Blender's
+own extension builder (`blender --command extension build --split-platforms`, found
+through bpy), so the manifest is validated and `[build] paths_exclude_pattern` applied
+exactly as Blender does, and `extension server-generate` writes index.json + index.html
+beside them (a studio hosts that folder as a repository). The wheels are the files named
+in blender_manifest.toml, downloaded unmodified from PyPI with pip into
+~/.cache/face_mocap/wheels (reused by later builds, tests and CI) and checked against
+tools/wheel_hashes.txt. A new platform only needs its name and its wheel files listed in
+the manifest and their hashes in that file.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import shutil
 import subprocess
@@ -21,12 +25,15 @@ import sys
 import tempfile
 import tomllib
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "face_mocap"
 WHEEL_CACHE = CACHE / "wheels"
 MANIFEST = "blender_manifest.toml"
+WHEEL_HASHES = REPO / "tools" / "wheel_hashes.txt"
+DOWNLOADS_AT_ONCE = 6  # each pip run mostly waits on the index: overlap them
 BUNDLED_MODEL = Path("models") / "face_landmarker.task"
 MODEL_NOTICE = """face_landmarker.task: MediaPipe Face Landmarker (float16, v1) by Google,
 licensed under the Apache License 2.0 (https://www.apache.org/licenses/LICENSE-2.0).
@@ -69,18 +76,28 @@ def _python_version(python_tag: str) -> str:
     return f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
-def _wheel_is_whole(path: Path) -> bool:
-    try:
-        with zipfile.ZipFile(path) as wheel:
-            return any(n.endswith(".dist-info/RECORD") for n in wheel.namelist())
-    except (OSError, zipfile.BadZipFile):
-        return False
+def read_wheel_hashes(path: Path = WHEEL_HASHES) -> dict[str, str]:
+    """wheel file name -> pinned SHA-256, from a sha256sum-style file (# comments allowed)."""
+    hashes = {}
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            digest, name = line.split()
+            hashes[name] = digest
+    return hashes
 
 
-def fetch_wheel(filename: str, cache: Path = WHEEL_CACHE) -> Path:
-    """The wheel `filename` from the cache, downloading exactly that file from PyPI if needed."""
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def fetch_wheel(filename: str, sha256: str, cache: Path = WHEEL_CACHE) -> Path:
+    """The wheel `filename` with the pinned hash: from the cache, else exactly that file from PyPI."""
     target = cache / filename
-    if target.is_file() and _wheel_is_whole(target):
+    if target.is_file() and sha256_of(target) == sha256:
         return target
     tags = parse_wheel_name(filename)
     command = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
@@ -100,8 +117,22 @@ def fetch_wheel(filename: str, cache: Path = WHEEL_CACHE) -> Path:
             found = ", ".join(p.name for p in Path(tmp).iterdir()) or "nothing"
             detail = (result.stderr.strip().splitlines() or [""])[-1]
             raise BuildError(f"pip could not download {filename} (got {found}) {detail}".strip())
+        if (actual := sha256_of(got)) != sha256:
+            raise BuildError(f"{filename} from PyPI has SHA-256 {actual}, not the pinned {sha256} "
+                             f"({WHEEL_HASHES.name}): refusing it")
         os.replace(got, target)
     return target
+
+
+def fetch_wheels(manifest: dict, hashes: dict[str, str] | None = None) -> list[Path]:
+    """Every wheel the manifest lists, verified against its pinned hash (downloads overlap)."""
+    hashes = read_wheel_hashes() if hashes is None else hashes
+    names = [Path(rel).name for rel in manifest.get("wheels", [])]
+    unpinned = [name for name in names if name not in hashes]
+    if unpinned:
+        raise BuildError(f"no pinned SHA-256 in {WHEEL_HASHES} for: {', '.join(unpinned)}")
+    with ThreadPoolExecutor(DOWNLOADS_AT_ONCE) as pool:
+        return list(pool.map(lambda name: fetch_wheel(name, hashes[name]), names))
 
 
 def provision_model(explicit: Path | None) -> Path:
@@ -147,7 +178,7 @@ def blender_extension_tool() -> tuple[Path, Path]:
 
 
 def run_blender_build(stage_dir: Path, out_dir: Path, split_platforms: bool) -> list[Path]:
-    """`blender --command extension build` on the staging folder; return the zips made."""
+    """`blender --command extension build` on the staging folder, then validate; return the zips made."""
     tool, tags = blender_extension_tool()
     out_dir.mkdir(parents=True, exist_ok=True)
     before = {p: p.stat().st_mtime_ns for p in out_dir.glob("*.zip")}
@@ -167,6 +198,17 @@ def run_blender_build(stage_dir: Path, out_dir: Path, split_platforms: bool) -> 
     return sorted(made)
 
 
+def write_repository_index(out_dir: Path) -> list[Path]:
+    """`blender --command extension server-generate` over out_dir: index.json (and index.html)
+    listing every zip there, so the folder can be served as a static extension repository."""
+    tool, _tags = blender_extension_tool()
+    command = [sys.executable, str(tool), "server-generate", "--repo-dir", str(out_dir), "--html"]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise BuildError(f"Blender's server-generate failed:\n{result.stdout}{result.stderr}")
+    return [p for p in (out_dir / "index.json", out_dir / "index.html") if p.is_file()]
+
+
 _VERIFY_SCRIPT = """
 import sys, cv2, numpy, mediapipe
 from mediapipe.tasks.python import vision
@@ -184,7 +226,48 @@ print(f"numpy {numpy.__version__}, mediapipe {mediapipe.__version__}, opencv {cv
 """
 
 
-def verify_wheels(wheels: list[Path], model: Path, media: Path, numpy_pin: str = "numpy==1.26.4") -> str:
+def wheel_runs_on(filename: str, platform: str, python: tuple[int, int]) -> bool:
+    """Whether Blender on `platform` (linux-x64, windows-x64, macos-arm64...) with this Python
+    installs the wheel: its platform tag maps to `platform` (or is "any") and a python tag is
+    py3, the same cpXY, or an older cpXY with the stable ABI (abi3), as Blender's installer rules."""
+    tags = parse_wheel_name(filename)
+    wheel_platforms = {blender_platform(tag) for tag in tags["platform"].split(".")}
+    if not ({platform, "any"} & wheel_platforms):
+        return False
+    for tag in tags["python"].split("."):
+        digits = tag[2:]
+        if tag[:2] not in ("py", "cp") or not digits.isdigit():
+            continue
+        wanted = (int(digits[0]), int(digits[1:])) if len(digits) > 1 else (int(digits),)
+        if wanted == python[:len(wanted)] or ("abi3" in tags["abi"] and wanted[0] == python[0] and wanted <= python):
+            return True
+    return False
+
+
+def blender_platform(wheel_platform: str) -> str:
+    """Blender's platform name for one wheel platform tag (manylinux_2_28_x86_64 -> linux-x64)."""
+    if wheel_platform == "any":
+        return "any"
+    system = ("linux" if "linux" in wheel_platform else "windows" if wheel_platform.startswith("win")
+              else "macos" if wheel_platform.startswith("macosx") else wheel_platform)
+    machine = ("x64" if wheel_platform.endswith(("x86_64", "amd64")) else
+               "arm64" if wheel_platform.endswith(("arm64", "aarch64")) else wheel_platform.rpartition("_")[2])
+    return f"{system}-{machine}"
+
+
+def wheels_for_this_python(manifest: dict) -> list[Path]:
+    """The (fetched) wheels Blender would install on this machine with this Python."""
+    here = {"linux": "linux", "darwin": "macos", "win32": "windows"}[sys.platform]
+    machine = "arm64" if os.uname().machine in ("arm64", "aarch64") else "x64"
+    wanted = [w for w in fetch_wheels(manifest) if wheel_runs_on(w.name, f"{here}-{machine}", sys.version_info[:2])]
+    return wanted
+
+
+NUMPY_OF_PYTHON = {(3, 11): "numpy==1.26.4", (3, 13): "numpy==2.3.5"}  # what Blender ships with each
+
+
+def verify_wheels(wheels: list[Path], model: Path, media: Path,
+                  numpy_pin: str = NUMPY_OF_PYTHON.get(sys.version_info[:2], "numpy")) -> str:
     """Install numpy (Blender's) + exactly these wheels (--no-deps) in a scratch venv and run FaceLandmarker."""
     with tempfile.TemporaryDirectory() as tmp:
         venv = Path(tmp) / "venv"
@@ -202,14 +285,18 @@ def verify_wheels(wheels: list[Path], model: Path, media: Path, numpy_pin: str =
 
 
 def build(out_dir: Path, model: Path | None = None, source: Path = REPO) -> list[Path]:
-    """Build the extension zip(s) into out_dir; return their paths."""
+    """Build one zip per platform into out_dir plus the repository index; return the zips."""
     manifest = read_manifest(source)
-    wheels = [fetch_wheel(Path(rel).name) for rel in manifest.get("wheels", [])]
+    wheels = fetch_wheels(manifest)
     model_path = provision_model(model)
-    stage_dir = source / "build" / "extension" / manifest["id"]
-    stage(source, stage_dir, wheels, model_path)
-    log(f"staged {stage_dir} ({len(wheels)} wheels, model {model_path})")
-    return run_blender_build(stage_dir, out_dir, split_platforms=bool(manifest.get("platforms")))
+    with tempfile.TemporaryDirectory(prefix="face_mocap_stage_") as tmp:
+        # a private staging folder: tests and a developer may build at the same time
+        stage_dir = Path(tmp) / manifest["id"]
+        stage(source, stage_dir, wheels, model_path)
+        log(f"staged {stage_dir} ({len(wheels)} wheels, model {model_path})")
+        zips = run_blender_build(stage_dir, out_dir, split_platforms=bool(manifest.get("platforms")))
+    write_repository_index(out_dir)
+    return zips
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -217,19 +304,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO / "dist", help="output folder (default: dist/)")
     parser.add_argument("--model", type=Path, help="a face_landmarker.task to bundle (default: the user cache)")
     parser.add_argument("--verify", type=Path, metavar="VIDEO_OR_IMAGE",
-                        help="first check the wheels: a scratch venv with numpy 1.26.4 + exactly these wheels "
-                             "(--no-deps) runs FaceLandmarker on the first frame of this file")
+                        help="first check this platform's wheels for this Python: a scratch venv with Blender's "
+                             "numpy + exactly those wheels (--no-deps) runs FaceLandmarker on this file's first frame")
     args = parser.parse_args(argv)
     try:
         if args.verify is not None:
-            wheels = [fetch_wheel(Path(rel).name) for rel in read_manifest().get("wheels", [])]
-            log(verify_wheels(wheels, provision_model(args.model), args.verify.resolve()))
+            log(verify_wheels(wheels_for_this_python(read_manifest()), provision_model(args.model),
+                              args.verify.resolve()))
         zips = build(args.out.resolve(), args.model)
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     for zip_path in zips:
         log(f"built {zip_path} ({zip_path.stat().st_size / 1e6:.1f} MB)")
+    log(f"repository index: {args.out.resolve() / 'index.json'} (host the folder, add its URL in Blender)")
     return 0
 
 

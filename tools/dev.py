@@ -2,12 +2,14 @@
 """Developer commands: set up both environments, run the demo, run the tests.
 
     python3 tools/dev.py demo [VIDEO]   the whole product, headless, on a clip
-    python3 tools/dev.py test           every test tier (capture, mapping, Blender 5.0, Blender 4.2)
-    python3 tools/dev.py build          the Blender extension zip (dist/), wheels and model inside
+    python3 tools/dev.py test           every test tier (capture, mapping, Blender 5.0, 4.2 LTS, 5.2 LTS)
+    python3 tools/dev.py build          the extension zips, one per platform, and a repository index (dist/)
     python3 tools/dev.py setup          only create the environments and fetch the model
 
 Environments live in ~/.cache/face_mocap/venvs and are rebuilt when their requirements
-file changes. Standard library only: this runs on the system Python.
+file changes. The Blender 5.2 environment needs Python 3.13 (bpy 5.2.3 exists for no other):
+found as FACE_MOCAP_PYTHON313, python3.13 on PATH, or under pyenv. Standard library only:
+this runs on the system Python.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -30,7 +33,20 @@ ENVIRONMENTS = {  # name -> requirements file
     "capture": TOOLS / "requirements-capture.txt",
     "blender": TOOLS / "requirements-blender.txt",
     "blender-4.2": TOOLS / "requirements-blender-4.2.txt",
+    "blender-5.2": TOOLS / "requirements-blender-5.2.txt",
 }
+PYTHON_OF_ENV = {"blender-5.2": "3.13"}  # the others use the Python running this script (3.11)
+PLAN = {  # tier -> (environment, test paths)
+    "capture": ("capture", ["tests/capture"]),
+    "mapping": ("blender", ["tests/mapping"]),
+    "blender": ("blender", ["tests/blender"]),
+    "blender-4.2": ("blender-4.2", ["tests/blender"]),
+    "blender-5.2": ("blender-5.2", ["tests/blender"]),
+}
+
+
+class SetupError(Exception):
+    """An environment cannot be made on this machine; the message says what to install."""
 
 
 def log(message: str) -> None:
@@ -41,6 +57,32 @@ def python_of(env: str) -> Path:
     return VENVS / env / "bin" / "python"
 
 
+def pyenv_pythons(version: str) -> list[Path]:
+    """pyenv's interpreters of one minor version (newest first), if pyenv is there."""
+    root = os.environ.get("PYENV_ROOT")
+    if not root and shutil.which("pyenv"):
+        found = subprocess.run(["pyenv", "root"], capture_output=True, text=True)
+        root = found.stdout.strip() if found.returncode == 0 else ""
+    root_path = Path(root) if root else Path.home() / ".pyenv"
+    candidates = (root_path / "versions").glob(f"{version}.*/bin/python{version}")
+    return sorted(candidates, key=lambda p: [int(x) for x in p.parents[1].name.split(".") if x.isdigit()],
+                  reverse=True)
+
+
+def find_python(version: str) -> Path:
+    """A Python `version` (e.g. "3.13") to build an environment on, or SetupError saying how to get one."""
+    variable = f"FACE_MOCAP_PYTHON{version.replace('.', '')}"
+    candidates = [Path(p) for p in (os.environ.get(variable), shutil.which(f"python{version}")) if p]
+    for python in [*candidates, *pyenv_pythons(version)]:
+        probe = subprocess.run([str(python), "-c", "import sys, venv; print('%d.%d' % sys.version_info[:2])"],
+                               capture_output=True, text=True)
+        if probe.returncode == 0 and probe.stdout.strip() == version:
+            return python
+    raise SetupError(f"Python {version} is needed (bpy for this Blender exists only for Python {version}) and "
+                     f"none was found: install it (`pyenv install {version}`, or your system's python{version} "
+                     f"with its venv module), put python{version} on PATH or set {variable}=/path/to/python{version}")
+
+
 def ensure_env(env: str) -> Path:
     """Create or refresh one virtual environment from its pinned requirements."""
     requirements = ENVIRONMENTS[env]
@@ -49,9 +91,10 @@ def ensure_env(env: str) -> Path:
     python = python_of(env)
     if python.exists() and marker.exists() and marker.read_text() == digest:
         return python
-    log(f"setting up the {env} environment (first run only)")
+    base = find_python(PYTHON_OF_ENV[env]) if env in PYTHON_OF_ENV else Path(sys.executable)
+    log(f"setting up the {env} environment on {base} (first run only)")
     started = time.monotonic()
-    subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENVS / env)], check=True)
+    subprocess.run([str(base), "-m", "venv", "--clear", str(VENVS / env)], check=True)
     subprocess.run([str(python), "-m", "pip", "install", "-qq", "--disable-pip-version-check",  # errors only
                     "-r", str(requirements)], check=True)
     marker.write_text(digest)
@@ -67,7 +110,7 @@ def ensure_model() -> Path:
     return MODEL
 
 
-def setup(envs: tuple[str, ...] = ("capture", "blender", "blender-4.2")) -> None:
+def setup(envs: tuple[str, ...] = tuple(ENVIRONMENTS)) -> None:
     for env in envs:
         ensure_env(env)
     ensure_model()
@@ -105,21 +148,22 @@ def run_tier(name: str, env: str, paths: list[str], results: Path) -> tuple[int,
 
 
 def test(tiers: list[str]) -> int:
-    setup()
+    started = time.monotonic()
+    ensure_model()  # the capture environment and the verified model: every tier uses them
     results = CACHE / "test-results"
     results.mkdir(parents=True, exist_ok=True)
-    plan = {
-        "capture": ("capture", ["tests/capture"]),
-        "mapping": ("blender", ["tests/mapping"]),
-        "blender": ("blender", ["tests/blender"]),
-        "blender-4.2": ("blender-4.2", ["tests/blender"]),
-    }
     passed = failed = skipped = 0
     for name in tiers:
-        env, paths = plan[name]
+        env, paths = PLAN[name]
+        try:
+            ensure_env(env)
+        except SetupError as exc:  # say what to install, run the other tiers, fail at the end
+            log(f"tier {name} cannot run: {exc}")
+            failed += 1
+            continue
         p, f, s = run_tier(name, env, paths, results)
         passed, failed, skipped = passed + p, failed + f, skipped + s
-    print(f"{passed} passed, {failed} failed, {skipped} skipped")
+    print(f"{passed} passed, {failed} failed, {skipped} skipped in {(time.monotonic() - started) / 60:.1f} min")
     return 1 if failed or skipped else 0
 
 
@@ -146,14 +190,20 @@ def main() -> int:
     commands.add_parser("setup", help="create the environments and fetch the model")
     commands.add_parser("build", help="build the Blender extension zip into dist/")
     test_parser = commands.add_parser("test", help="run the test tiers")
-    test_parser.add_argument("tiers", nargs="*", default=["capture", "mapping", "blender", "blender-4.2"])
+    test_parser.add_argument("tiers", nargs="*", default=list(PLAN), help=f"any of {', '.join(PLAN)} (default: all)")
     demo_parser = commands.add_parser("demo", help="run the whole product headless on a clip")
     demo_parser.add_argument("video", nargs="?", help="a video of a face (default: a generated clip)")
     args = parser.parse_args()
     if args.command == "setup":
-        setup()
+        try:
+            setup()
+        except SetupError as exc:
+            log(str(exc))
+            return 1
         return 0
     if args.command == "test":
+        if unknown := [tier for tier in args.tiers if tier not in PLAN]:
+            parser.error(f"unknown tier(s) {', '.join(unknown)}: choose from {', '.join(PLAN)}")
         return test(args.tiers)
     if args.command == "build":
         return build()

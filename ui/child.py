@@ -22,6 +22,7 @@ from ..capture.errors import ConnectionFailed, InputError, ModelError, OutputErr
 from ..capture.model import path_problem
 from ..capture.protocol import TOKEN_ENV
 from ..capture.takes import PARTIAL_SUFFIX
+from .bundled_layout import popen_options
 
 log = logging.getLogger(__name__)
 
@@ -185,11 +186,10 @@ class _ChildProcess:
 
     def __init__(self, args: list[str], env: dict[str, str], on_stdout_line=None) -> None:
         # POSIX: its own process group, so stop() also ends anything it started (wrapper
-        # scripts, conda shims); Windows: no console window.
-        extra = {"creationflags": subprocess.CREATE_NO_WINDOW} if os.name == "nt" else {"start_new_session": True}
+        # scripts, conda shims); Windows: no console window (bundled_layout.popen_options).
         try:
             self.proc = subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                         stderr=subprocess.PIPE, **extra)
+                                         stderr=subprocess.PIPE, **popen_options(os.name))
         except OSError as exc:
             raise CaptureError(f"Cannot run the capture interpreter {args[0]}: {exc.strerror or exc}. "
                                "Check it in Preferences > Add-ons > Face Mocap") from None

@@ -3,16 +3,19 @@
 Blender installs an extension's wheels into one site-packages folder under the user's
 extensions folder (`<EXTENSIONS>/.local/lib/pythonX.Y/site-packages`) and puts it on its
 own sys.path; a child process does not inherit that, so it goes on the child's PYTHONPATH
-after the add-on folder (for `python -m capture`). No pip at run time.
+after the add-on folder (for `python -m capture`). No pip at run time. The per-platform
+decisions are pure functions in bundled_layout.py; this module feeds them this Blender.
 """
 
 from __future__ import annotations
 
+import platform
 import sys
 from pathlib import Path
 
 import bpy
 
+from . import bundled_layout
 from .child import CaptureError, child_environment
 from .preferences import ADDON_ROOT
 
@@ -21,8 +24,9 @@ BUNDLED_MODULE = "mediapipe"  # the wheel whose presence means "bundled mode can
 
 def wheels_site_packages() -> Path:
     """The folder where Blender installs extension wheels (shared by all extensions)."""
-    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    return Path(bpy.utils.user_resource("EXTENSIONS"), ".local", "lib", version, "site-packages")
+    site = bundled_layout.wheels_site_packages(bpy.utils.user_resource("EXTENSIONS"), sys.version_info[:2],
+                                               platform.system())
+    return Path(site)
 
 
 def bundled_python_path() -> list[str]:
@@ -31,7 +35,11 @@ def bundled_python_path() -> list[str]:
 
 
 def check_bundled() -> None:
-    """Raise CaptureError when the extension's wheels are not installed for this Blender."""
+    """Raise CaptureError when bundled mode cannot run here: no zip for this machine (Intel Macs),
+    or the extension's wheels are not installed for this Blender."""
+    problem = bundled_layout.bundled_support_problem(platform.system(), platform.machine())
+    if problem:
+        raise CaptureError(problem)
     site = wheels_site_packages()
     if not (site / BUNDLED_MODULE).is_dir():
         raise CaptureError(
@@ -40,10 +48,16 @@ def check_bundled() -> None:
             "in Preferences > Add-ons > Face Mocap")
 
 
+def blender_python() -> str:
+    """Blender's own Python interpreter (sys.executable, or found beside the Blender program)."""
+    return bundled_layout.blender_python(sys.executable, bpy.app.binary_path, bpy.app.version[:2],
+                                         sys.version_info[:2], platform.system())
+
+
 def bundled_interpreter() -> tuple[str, list[str]]:
     """(interpreter, PYTHONPATH entries) for bundled mode, after checking the wheels are there."""
     check_bundled()
-    return sys.executable, bundled_python_path()
+    return blender_python(), bundled_python_path()
 
 
 def bundled_capture_command(args: list[str], token: str | None = None) -> tuple[list[str], dict[str, str]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import platform
 import subprocess
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import bpy
 from bpy.props import EnumProperty, IntProperty, StringProperty
 
 from ..capture.model import find_model
+from .bundled_layout import bundled_support_problem
 from .child import CaptureError, check_interpreter, child_environment
 
 ADDON_ID = __package__.rpartition(".")[0]  # the add-on's own package (bl_ext.<repo>.face_mocap)
@@ -61,6 +63,9 @@ class FACEMOCAP_AP_preferences(bpy.types.AddonPreferences):
         layout.prop(self, "interpreter", expand=True)
         if self.interpreter == "CUSTOM":
             layout.prop(self, "custom_python")
+        elif bundled_support_problem(platform.system(), platform.machine()):
+            layout.label(text="No bundled packages for this computer (Intel Mac?): press Check, "
+                              "or use Custom Python", icon="ERROR")
         layout.prop(self, "model_path")
         layout.prop(self, "default_camera")
         row = layout.row()
@@ -120,7 +125,8 @@ def check_capture_python(interpreter: str, python_path: list[str], model: str,
         raise CaptureError(f"{interpreter} is not a usable Python: {tail}") from None
     if "error" in report:
         raise CaptureError(f"{report['error']}. Install mediapipe into that Python or choose Bundled")
-    return f"OK: Python {report['python']}, mediapipe {report['mediapipe']}, model {report['model']}"
+    return (f"OK: Python {report['python']}, mediapipe {report['mediapipe']}, numpy {report['numpy']}, "
+            f"model {report['model']}")
 
 
 class FACEMOCAP_OT_check_interpreter(bpy.types.Operator):

@@ -30,3 +30,12 @@ def addon(capture_python, model_path, tmp_path, monkeypatch):
         live.stop_quietly()
         face_mocap.unregister()
         disable_addon_entry()
+
+
+@pytest.fixture(scope="session")
+def extension_dist(tmp_path_factory):
+    """The README's build command, once per tier: (output folder, {platform: zip})."""
+    from extension_tools import build_zips
+
+    out = tmp_path_factory.mktemp("dist")
+    return out, build_zips(out)

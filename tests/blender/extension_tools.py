@@ -1,4 +1,4 @@
-"""Helpers for the extension tests: Blender's own extension tool, its tag list, and the built zip."""
+"""Helpers for the extension tests: Blender's own extension tool, its tag list, and the built zips."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ from pathlib import Path
 from types import ModuleType
 
 import bpy
+
+from face_mocap.capture.model import MODEL_SHA256  # noqa: F401 (the pinned model, for the zip tests)
+from face_mocap.ui.bundled_layout import blender_platform
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPTS = Path(bpy.utils.system_resource("SCRIPTS"))
@@ -39,18 +42,27 @@ def read_manifest() -> dict:
 
 def this_platform() -> str:
     """Blender's name for this platform (linux-x64, macos-arm64, windows-x64, ...)."""
-    system = {"Linux": "linux", "Darwin": "macos", "Windows": "windows"}[platform.system()]
-    machine = {"x86_64": "x64", "AMD64": "x64", "arm64": "arm64", "aarch64": "arm64"}[platform.machine()]
-    return f"{system}-{machine}"
+    return blender_platform(platform.system(), platform.machine())
 
 
-def build_zip(out_dir: Path) -> Path:
-    """Run the README's build command into out_dir; return this platform's zip."""
+def build_tools() -> ModuleType:
+    """tools/build_extension.py as a module (its wheel-tag rules and hash list)."""
+    spec = importlib.util.spec_from_file_location("face_mocap_test_build_extension",
+                                                  REPO / "tools" / "build_extension.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def build_zips(out_dir: Path) -> dict[str, Path]:
+    """Run the README's build command into out_dir; return {platform: zip} for every manifest platform."""
     result = subprocess.run([sys.executable, str(REPO / "tools" / "build_extension.py"), "--out", str(out_dir)],
                             capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 0, f"build failed:\n{result.stdout}\n{result.stderr}"
     manifest = read_manifest()
-    suffix = this_platform().replace("-", "_")
-    path = out_dir / f"{manifest['id']}-{manifest['version']}-{suffix}.zip"
-    assert path.is_file(), f"no zip for {suffix} in {sorted(p.name for p in out_dir.iterdir())}"
-    return path
+    zips = {}
+    for name in manifest["platforms"]:
+        path = out_dir / f"{manifest['id']}-{manifest['version']}-{name.replace('-', '_')}.zip"
+        assert path.is_file(), f"no zip for {name} in {sorted(p.name for p in out_dir.iterdir())}"
+        zips[name] = path
+    return zips

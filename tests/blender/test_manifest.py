@@ -8,7 +8,7 @@ from pathlib import Path
 import bpy
 import pytest
 
-from extension_tools import REPO, blender_ext, read_manifest, valid_add_on_tags
+from extension_tools import REPO, blender_ext, build_tools, read_manifest, valid_add_on_tags
 import face_mocap
 
 SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
@@ -88,7 +88,16 @@ def test_every_platform_ships_mediapipe_and_no_numpy(manifest):
         names = {w.split("-")[0].lower() for w in ours}
         assert {"mediapipe", "opencv_python_headless", "matplotlib"} <= names, (platform, names)
     python_tags = {w.split("-")[-3] for w in wheels}
-    assert python_tags <= {"py3", "py2.py3", "cp311", "cp37"}, python_tags  # Blender 4.2-5.0 run Python 3.11
+    # Blender 4.2-5.0 run Python 3.11, 5.2 runs 3.13; cp37 is opencv's stable-ABI (abi3) wheel
+    assert python_tags <= {"py3", "py2.py3", "cp311", "cp313", "cp37"}, python_tags
+
+
+def test_every_wheel_is_pinned_by_hash_and_every_pin_is_used(manifest):
+    pinned = build_tools().read_wheel_hashes()
+    listed = {Path(w).name for w in manifest["wheels"]}
+    assert listed - set(pinned) == set(), "wheels without a SHA-256 in tools/wheel_hashes.txt"
+    assert set(pinned) - listed == set(), "stale pins in tools/wheel_hashes.txt"
+    assert all(len(digest) == 64 and int(digest, 16) >= 0 for digest in pinned.values())
 
 
 def test_build_excludes_tests_and_dev_files_but_keeps_the_addon(manifest):
