@@ -15,13 +15,14 @@ from pathlib import PurePath, PurePosixPath, PureWindowsPath
 # platform.system() / platform.machine() -> Blender's platform names (its manifest and zip suffixes)
 _SYSTEMS = {"Linux": "linux", "Windows": "windows", "Darwin": "macos"}
 _MACHINES = {"x86_64": "x64", "AMD64": "x64", "amd64": "x64", "arm64": "arm64", "aarch64": "arm64", "ARM64": "arm64"}
-SHIPPED_PLATFORMS = ("linux-x64", "windows-x64", "macos-arm64")  # the zips tools/build_extension.py makes
+BUNDLED_PLATFORMS = ("linux-x64", "windows-x64", "macos-arm64")  # zips that carry mediapipe's wheels
+ADDON_ONLY_PLATFORMS = ("macos-x64",)  # a zip with the add-on and the model only: Custom Python there
 
 CREATE_NO_WINDOW = 0x08000000  # subprocess.CREATE_NO_WINDOW, which only exists on Windows builds of Python
 
 INTEL_MAC_MESSAGE = (
-    "There is no Face Mocap zip for Intel Macs: MediaPipe 1.2.2, which the bundled mode runs, publishes "
-    "no macOS x86_64 (Intel) wheel. Choose Custom Python in Preferences > Add-ons > Face Mocap and point it "
+    "Bundled mode cannot run on an Intel Mac: MediaPipe 1.2.2, which it runs, publishes no macOS x86_64 "
+    "(Intel) wheel, so the Intel Mac zip carries none. Choose Custom Python in Preferences > Add-ons > Face Mocap and point it "
     "at a Python where mediapipe is installed (mediapipe 0.10.21 is the last release with Intel Mac wheels), "
     "then press Check")
 
@@ -36,11 +37,11 @@ def blender_platform(system: str, machine: str) -> str:
 def bundled_support_problem(system: str, machine: str) -> str:
     """'' when a zip with wheels exists for this machine, else why bundled mode cannot run and what to do."""
     platform = blender_platform(system, machine)
-    if platform in SHIPPED_PLATFORMS:
+    if platform in BUNDLED_PLATFORMS:
         return ""
     if platform == "macos-x64":
         return INTEL_MAC_MESSAGE
-    return (f"There is no Face Mocap zip for {platform} (zips exist for {', '.join(SHIPPED_PLATFORMS)}). "
+    return (f"There is no Face Mocap zip for {platform} (zips exist for {', '.join(BUNDLED_PLATFORMS)}). "
             "Choose Custom Python in Preferences > Add-ons > Face Mocap with a Python where mediapipe is "
             "installed, then press Check")
 

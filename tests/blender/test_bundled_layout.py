@@ -112,7 +112,7 @@ def test_blender_platform_names(system, machine, platform_name):
 
 
 @pytest.mark.parametrize("system, machine", [("Linux", "x86_64"), ("Windows", "AMD64"), ("Darwin", "arm64")])
-def test_shipped_platforms_have_no_problem(system, machine):
+def test_bundled_platforms_have_no_problem(system, machine):
     assert bundled_layout.bundled_support_problem(system, machine) == ""
 
 
@@ -127,8 +127,9 @@ def test_other_machines_are_named_with_the_platforms_that_exist():
     assert "linux-arm64" in problem and "windows-x64" in problem and "Custom Python" in problem
 
 
-def test_shipped_platforms_are_the_manifests():
-    assert list(bundled_layout.SHIPPED_PLATFORMS) == read_manifest()["platforms"]
+def test_the_manifests_platforms_are_the_bundled_ones_and_intel_macs():
+    platforms = read_manifest()["platforms"]
+    assert sorted(platforms) == sorted(bundled_layout.BUNDLED_PLATFORMS + bundled_layout.ADDON_ONLY_PLATFORMS)
 
 
 def test_check_names_the_intel_mac_reason_in_bundled_mode(addon, monkeypatch):

@@ -2,9 +2,10 @@
 
 For each zip: Blender's validator accepts it; each wheel's tags, from its file name and from
 its own WHEEL metadata, agree and fit the zip's platform; Blender on that platform with
-Python 3.11 (4.2-5.0) and 3.13 (5.2) installs one wheel of every capture package; the wheels
-are the pinned bytes; the model is the pinned one; no development files are inside. The
-repository index lists each zip for its platform and both Pythons.
+Python 3.11 (4.2-5.0) and 3.13 (5.2) installs one wheel of every capture package (the Intel
+Mac zip: none of mediapipe's, it is Custom Python only); the wheels are the pinned bytes; the
+model is the pinned one; no development files are inside. The repository index lists each
+zip for its platform and Pythons.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from extension_tools import MODEL_SHA256, SCRIPTS, blender_ext, build_tools, read_manifest
+from face_mocap.ui.bundled_layout import BUNDLED_PLATFORMS
 
 BLENDER_PYTHONS = {(3, 11): "Blender 4.2 LTS to 5.0", (3, 13): "Blender 5.2 LTS"}
 CAPTURE_PACKAGES = {  # what `python -m capture` imports, directly or through mediapipe's vision tasks
@@ -83,9 +85,14 @@ def test_wheel_tags_in_names_and_metadata_agree_and_fit_the_platform(built):
                     wheel_platform), (name, tag)
 
 
+def python_versions_of(platform: str) -> set[tuple[int, ...]]:
+    """What Blender derives from a zip's wheels: 3.11 and 3.13, or any Python 3 for pure wheels only."""
+    return set(BLENDER_PYTHONS) if platform in BUNDLED_PLATFORMS else {(3,)}
+
+
 def test_python_versions_blender_derives_are_3_11_and_3_13(built):
-    _platform, _path, manifest = built
-    assert blender_ext().python_versions_from_wheels(manifest["wheels"]) == set(BLENDER_PYTHONS)
+    platform, _path, manifest = built
+    assert blender_ext().python_versions_from_wheels(manifest["wheels"]) == python_versions_of(platform)
 
 
 @pytest.mark.parametrize("python", BLENDER_PYTHONS, ids=lambda v: f"py{v[0]}{v[1]}")
@@ -95,6 +102,9 @@ def test_blender_installs_one_wheel_of_every_capture_package_on_each_python(buil
     names = [Path(w).name for w in manifest["wheels"] if runs_on(Path(w).name, platform, python)]
     packages = sorted(n.split("-")[0].lower() for n in names)
     assert len(packages) == len(set(packages)), f"two wheels of one package for {python}: {names}"
+    if platform not in BUNDLED_PLATFORMS:  # Intel Macs: the pure-Python wheels only, never mediapipe
+        assert "mediapipe" not in packages and set(packages) < CAPTURE_PACKAGES, packages
+        return
     assert set(packages) == CAPTURE_PACKAGES, (BLENDER_PYTHONS[python], set(packages) ^ CAPTURE_PACKAGES)
     assert not [n for n in names if n.lower().startswith("numpy-")], "numpy is Blender's own"
 
@@ -129,7 +139,8 @@ def test_repository_index_lists_each_zip_for_its_platform_and_both_pythons(exten
     assert set(entries) == {path.name for path in zips.values()}
     for platform, path in zips.items():
         entry = entries[path.name]
-        assert entry["platforms"] == [platform] and entry["python_versions"] == ["3.11", "3.13"]
+        pythons = [".".join(map(str, v)) for v in sorted(python_versions_of(platform))]
+        assert entry["platforms"] == [platform] and entry["python_versions"] == pythons
         assert entry["archive_size"] == path.stat().st_size
         assert entry["archive_hash"] == "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
     assert (out / "index.html").is_file()

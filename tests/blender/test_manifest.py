@@ -10,6 +10,7 @@ import pytest
 
 from extension_tools import REPO, blender_ext, build_tools, read_manifest, valid_add_on_tags
 import face_mocap
+from face_mocap.ui.bundled_layout import ADDON_ONLY_PLATFORMS
 
 SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
 PACKAGE_DIRS = ("capture", "mapping", "ui")
@@ -78,7 +79,7 @@ def test_blender_version_min_is_4_2_and_this_blender_satisfies_it(manifest):
     assert bpy.app.version >= tuple(int(p) for p in manifest["blender_version_min"].split("."))
 
 
-def test_every_platform_ships_mediapipe_and_no_numpy(manifest):
+def test_every_bundled_platform_ships_mediapipe_intel_macs_none_and_no_numpy(manifest):
     tool = blender_ext()
     wheels = [Path(w).name for w in manifest["wheels"]]
     assert all(w.startswith("./wheels/") and w.endswith(".whl") for w in manifest["wheels"])
@@ -86,7 +87,10 @@ def test_every_platform_ships_mediapipe_and_no_numpy(manifest):
     for platform in manifest["platforms"]:
         ours = [w for w in wheels if tool.blender_platform_compatible_with_wheel_platform_from_filepath(platform, w)]
         names = {w.split("-")[0].lower() for w in ours}
-        assert {"mediapipe", "opencv_python_headless", "matplotlib"} <= names, (platform, names)
+        if platform in ADDON_ONLY_PLATFORMS:
+            assert not names & {"mediapipe", "opencv_python_headless", "matplotlib"}, (platform, names)
+        else:
+            assert {"mediapipe", "opencv_python_headless", "matplotlib"} <= names, (platform, names)
     python_tags = {w.split("-")[-3] for w in wheels}
     # Blender 4.2-5.0 run Python 3.11, 5.2 runs 3.13; cp37 is opencv's stable-ABI (abi3) wheel
     assert python_tags <= {"py3", "py2.py3", "cp311", "cp313", "cp37"}, python_tags
