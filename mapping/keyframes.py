@@ -7,13 +7,19 @@ from __future__ import annotations
 
 import numpy as np
 
-_EPS_FRAMES = 1e-6  # a take of exactly N/fps seconds gets N+1 keys despite float rounding
+# A take of exactly N/fps seconds gets N+1 keys despite rounding. Blender stores fps_base
+# (and so the 23.98/29.97/59.94 presets' 1.001) as float32: a relative error of up to 2^-24
+# each in fps and fps_base, so the tolerance grows with the frame count (2e-5 frames at 472
+# frames, 0.03 at a day of 60 fps); 1e-4 frames more covers microsecond timestamps.
+_EPS_FRAMES = 1e-4
+_EPS_RELATIVE = 2.0 ** -22  # four float32 half-ulps: fps, fps_base and the division's rounding
 _LONG_RUN = 4  # off-tolerance runs this long get their own key in the same pass (found by trying 2-8)
 
 
 def frame_count(duration_s: float, fps: float) -> int:
     """Scene frames covered by a take of this length: one key per frame, both ends included."""
-    return int(np.floor(max(duration_s, 0.0) * fps + _EPS_FRAMES)) + 1
+    frames = max(duration_s, 0.0) * fps
+    return int(np.floor(frames + _EPS_FRAMES + frames * _EPS_RELATIVE)) + 1
 
 
 class Resampler:
