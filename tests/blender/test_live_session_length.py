@@ -120,13 +120,14 @@ def test_a_capture_process_stopped_from_outside_blender_says_so(addon, facedata)
 
 def test_stop_capture_returns_at_once_and_a_stubborn_process_is_killed_after(addon, facedata, tmp_path):
     """A capture interpreter that ignores SIGTERM (a wrapper script): the UI does not wait for it."""
-    wrapper = tmp_path / "stubborn-python"
-    wrapper.write_text("#!/bin/sh\ntrap '' TERM\nsleep 60 &\nwait\n")
+    wrapper, ready = tmp_path / "stubborn-python", tmp_path / "ignoring-sigterm"
+    wrapper.write_text(f"#!/bin/sh\ntrap '' TERM\nsleep 60 &\ntouch {ready}\nwait\n")
     wrapper.chmod(0o755)
     bpy.context.preferences.addons["face_mocap"].preferences.custom_python = str(wrapper)
     use_video(facedata / LONG_CLIP)
     assert bpy.ops.facemocap.start_capture() == {"FINISHED"}
     pid = live.session().child.pid
+    assert wait_for(ready.exists, 5.0), "the wrapper did not start"
     assert bpy.ops.facemocap.stop_capture() == {"FINISHED"}
     assert not process_gone(pid), "Stop Capture waited for the process instead of returning"
     assert bpy.context.window_manager.face_mocap.state == "idle"
@@ -210,3 +211,12 @@ def test_saving_while_capturing_stores_the_rest_pose_and_capture_goes_on(addon, 
     driven = {b.name: b.value for b in stored_face.data.shape_keys.key_blocks[1:] if b.value}  # [0] is the Basis
     assert not driven, f"shape keys saved as a live frame: {driven}"
     assert bpy.ops.facemocap.stop_capture() == {"FINISHED"}
+
+
+def test_the_timer_wakes_just_before_each_frame_and_rests_when_frames_stop():
+    now = 100.0
+    assert live.next_interval(None, now) == live.TICK_S  # no rhythm yet
+    assert abs(live.next_interval(now + 0.010, now) - (0.010 - live.EARLY_S)) < 1e-9  # due in 10 ms
+    assert live.next_interval(now + 1.0, now) == live.TICK_S  # never sleeps longer than a 60 Hz tick
+    assert live.next_interval(now - 0.001, now) == live.FRAME_WAIT_S  # due: look again soon
+    assert live.next_interval(now - 0.5, now) == live.TICK_S  # frames stopped (no face, paused source)
