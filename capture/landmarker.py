@@ -15,6 +15,7 @@ from typing import Iterator
 import numpy as np
 
 from .errors import ModelError, UsageError
+from .mediapipe_face import face_landmarker_api
 from .protocol import MAX_FACES, Face, FaceFrame
 from .sources import VideoFrame
 
@@ -86,11 +87,10 @@ class Landmarker:
         self._results: queue.Queue = queue.Queue()
         self._lock = threading.Lock()
         with quiet_native_logs(quiet):
-            from mediapipe.tasks.python import BaseOptions, vision
-
+            vision = face_landmarker_api()
             live = options.running_mode == "LIVE_STREAM"
             mp_options = vision.FaceLandmarkerOptions(
-                base_options=BaseOptions(model_asset_path=str(model_path)),
+                base_options=vision.BaseOptions(model_asset_path=str(model_path)),
                 running_mode=getattr(vision.RunningMode, options.running_mode),
                 num_faces=options.num_faces,
                 min_face_detection_confidence=options.min_face_detection_confidence,
@@ -100,6 +100,7 @@ class Landmarker:
                 output_facial_transformation_matrixes=True,
                 result_callback=self._on_result if live else None,
             )
+            self._api = vision
             try:
                 self._task = vision.FaceLandmarker.create_from_options(mp_options)
             except (RuntimeError, ValueError, OSError) as exc:
@@ -112,9 +113,8 @@ class Landmarker:
         return self._last_ms
 
     def _image(self, frame: VideoFrame):
-        import mediapipe as mp
-
-        return mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(frame.rgb))
+        api = self._api
+        return api.Image(image_format=api.ImageFormat.SRGB, data=np.ascontiguousarray(frame.rgb))
 
     def detect(self, frame: VideoFrame) -> FaceFrame:
         """Run VIDEO-mode inference on one frame."""

@@ -15,7 +15,6 @@ import stat
 import subprocess
 import sys
 import tempfile
-import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -119,6 +118,8 @@ def find_model(explicit: str | os.PathLike | None = None) -> Path:
 
 
 def _download_official(timeout: float) -> bytes:
+    import urllib.request  # here, not at the top: it costs the capture process 40 ms at every start
+
     with urllib.request.urlopen(MODEL_URL, timeout=timeout) as response:
         return response.read(MODEL_SIZE + 1)
 

@@ -41,8 +41,9 @@ def _pose_module():
 
 def feature_classes() -> tuple[list[tuple[int, str, list[tuple[int, int]]]], np.ndarray]:
     """[(class id, label, keypoint connections)] and the class id of each of the 478 landmarks."""
-    from mediapipe.tasks.python.vision import FaceLandmarksConnections
+    from .mediapipe_face import face_landmarker_api
 
+    FaceLandmarksConnections = face_landmarker_api().FaceLandmarksConnections
     classes, class_of = [], np.zeros(NUM_LANDMARKS, np.uint16)
     for class_id, (attr, label) in enumerate(FEATURES, start=1):
         pairs = [(c.start, c.end) for c in getattr(FaceLandmarksConnections, attr)]
