@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from face_mocap.capture import takes
-from take_corpus import frame, recording_elsewhere, synthetic_arrays
+from face_mocap.capture import take_recover, takes
+from take_corpus import frame, good_take_bytes, recording_elsewhere, synthetic_arrays
 
 
 def write_chunks(path, chunks: int, per_chunk: int = 5) -> takes.TakeWriter:
@@ -207,3 +207,32 @@ def test_a_frame_rate_that_is_no_number_is_written_as_unknown(tmp_path):
     writer = takes.TakeWriter(tmp_path / "f.fmtake", {"fps": float("nan"), "scene_fps": 1e9})
     metadata = takes.read_take(writer.finish()).metadata
     assert (metadata["fps"], metadata["scene_fps"]) == (0.0, 0.0)
+
+
+def test_a_copy_that_does_not_read_back_is_never_put_in_place(tmp_path, monkeypatch):
+    partial = tmp_path / "v.fmtake.partial"
+    partial.write_bytes(good_take_bytes(finished=False))
+    copy = take_recover._copy
+
+    def copy_then_damage(source, name, staged):  # as a disk that returns other bytes than were written
+        frames = copy(source, name, staged)
+        data = bytearray(staged.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        staged.write_bytes(bytes(data))
+        return frames
+
+    monkeypatch.setattr(take_recover, "_copy", copy_then_damage)
+    with pytest.raises(takes.TakeError, match=r"\(15 frames, kept in it\): the recovered copy does not read back"):
+        takes.recover_take(partial)
+    assert partial.read_bytes() == good_take_bytes(finished=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.fmtake.partial"]
+
+
+def test_a_take_finished_but_not_renamed_is_recovered_with_its_end_metadata(tmp_path):
+    writer = write_chunks(tmp_path / "n.fmtake", 2)
+    writer.flush()
+    writer._write(takes.chunk(takes.END, takes.encode_json({"frame_count": 10, "metadata": {"note": "kept"}})))
+    writer.close()  # as if the rename into place failed
+    take = takes.read_take(takes.recover_take(writer.partial_path))
+    assert take.complete and take.frame_count == 10 and take.metadata["note"] == "kept"
+    assert take.metadata["recovered"] == "the take was finished but not renamed into place"
