@@ -201,29 +201,40 @@ def take_info(path: str | os.PathLike) -> TakeInfo:
     return scan(path, walk)
 
 
-def read_take(path: str | os.PathLike) -> Take:
-    """Read a take, or every complete chunk of an unfinished or damaged one.
+def read_take(path: str | os.PathLike, first: int = 0, last: int | None = None) -> Take:
+    """Read a take (frames first..last-1 when given), or every complete chunk of an unfinished
+    or damaged one.
 
-    Memory: the arrays once (sized from a header walk) plus nothing per chunk. Raises
-    TakeError when the file is missing, not a take, or has no readable header."""
+    Memory: the arrays once (sized from a header walk), plus one chunk when a range starts or
+    ends inside it; chunks outside the range are not read. Raises TakeError when the file is
+    missing, not a take, or has no readable header."""
     path = Path(path)
-    return scan(path, lambda take: _read_frames(take, path))
+    return scan(path, lambda take: _read_frames(take, path, first, last))
 
 
-def _read_frames(take: TakeScan, path: Path) -> Take:
+def _read_frames(take: TakeScan, path: Path, first: int, last: int | None) -> Take:
     chunks = list(take.frames())
     total = sum(chunk.count for chunk in chunks)
+    last = total if last is None else min(max(last, 0), total)
+    first = min(max(first, 0), last)
     fields = frame_fields(take.channel_count, take.geometry)
-    try:
-        arrays = {name: np.empty((total, *shape), dtype.newbyteorder("=")) for name, dtype, shape in fields}
-    except MemoryError:
-        raise TakeError(f"not enough memory to read take '{path.name}' ({total} frames)") from None
-    row, problem = 0, ""
+    arrays = _allocate(fields, last - first, path)
+    row, start, problem = 0, 0, ""  # rows filled; frame number where the chunk starts
     for chunk in chunks:
-        if not _read_into(take.file, chunk, [arrays[name][row:row + chunk.count] for name, _, _ in fields]):
+        low, high = max(first - start, 0), min(last - start, chunk.count)  # the rows wanted from it
+        start += chunk.count
+        if low >= high:
+            continue
+        whole = high - low == chunk.count
+        into = arrays if whole else _allocate(fields, chunk.count, path)
+        at = row if whole else 0
+        if not _read_into(take.file, chunk, [into[name][at:at + chunk.count] for name, _, _ in fields]):
             problem = f"checksum mismatch at byte {chunk.offset}"
             break
-        row += chunk.count
+        if not whole:
+            for name in arrays:
+                arrays[name][row:row + high - low] = into[name][low:high]
+        row += high - low
     arrays = {name: array[:row] for name, array in arrays.items()}
     if sys.byteorder == "big":
         for array in arrays.values():
@@ -231,9 +242,16 @@ def _read_frames(take: TakeScan, path: Path) -> Take:
     found = arrays.pop("face_found").view(np.uint8)
     if not take.geometry:
         arrays.update(no_geometry(row))
-    metadata, complete, end_problem = take.outcome(row)
+    metadata, complete, end_problem = take.outcome(total if row == last - first else row)
     return Take(metadata=metadata, complete=complete and not problem, problem=problem or end_problem,
                 face_found=found != 0, **arrays)
+
+
+def _allocate(fields: list, count: int, path: Path) -> dict[str, np.ndarray]:
+    try:
+        return {name: np.empty((count, *shape), dtype.newbyteorder("=")) for name, dtype, shape in fields}
+    except MemoryError:
+        raise TakeError(f"not enough memory to read take '{path.name}' ({count} frames)") from None
 
 
 def _read_into(file: BinaryIO, chunk: Chunk, targets: list[np.ndarray]) -> bool:

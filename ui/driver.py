@@ -14,7 +14,7 @@ import bpy
 import numpy as np
 
 from ..capture.errors import ModelError
-from ..capture.takes import forward_only, has_geometry, read_take
+from ..capture.takes import forward_only, has_geometry, read_take, take_info
 from ..mapping import autodetect, livelink
 from ..mapping.calibration import Calibration, capture_neutral
 from ..mapping.canonical import load_canonical_face
@@ -210,17 +210,21 @@ def calibrate_from_take(scene: bpy.types.Scene, frame: int) -> str:
     item = takes_io.active_take(scene)
     if item is None:
         raise CaptureError("Select a take to calibrate from")
-    take = read_take(takes_io.resolve(item))
-    if not 0 <= frame < take.frame_count:
-        raise MappingError(f"take '{item.name}' has frames 0 to {take.frame_count - 1}, not {frame}")
-    if not take.face_found[frame]:
+    path = takes_io.resolve(item)
+    count = take_info(path).frame_count
+    if not 0 <= frame < count:
+        raise MappingError(f"take '{item.name}' has frames 0 to {count - 1}, not {frame}")
+    take = read_take(path, frame, frame + 1)  # that frame's chunk, not the whole take
+    if not take.frame_count:
+        raise MappingError(f"frame {frame} of take '{item.name}' is damaged: {take.problem}")
+    if not take.face_found[0]:
         raise MappingError(f"no face in frame {frame} of take '{item.name}': pick a frame with a neutral face")
     if not has_geometry(take.metadata):  # its landmarks are NaN: no head pose to take as neutral
         raise MappingError(f"take '{item.name}' has no face landmarks (a Live Link CSV): "
                            "calibrate from a live capture or a video take")
     face = canonical_face()
-    pose = pose_stage(PoseSolver(face), take.landmarks[frame:frame + 1], take.image_size)
-    raw = channel_stage(pose, take.blendshapes[frame:frame + 1], face)
+    pose = pose_stage(PoseSolver(face), take.landmarks, take.image_size)
+    raw = channel_stage(pose, take.blendshapes, face)
     scene.face_mocap.calibration = capture_neutral(pose, raw, calibration(scene)).to_json()
     return f"Neutral calibrated from frame {frame} of take '{item.name}'"
 

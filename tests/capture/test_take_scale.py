@@ -87,9 +87,14 @@ def test_a_crashed_100k_frame_recording_is_recovered_listed_cheaply_and_read_in_
                                     f"max RSS {rss_before / 1024:.0f} -> {rss_after / 1024:.0f} MiB)")
         assert take.complete and "ends inside a chunk" in take.metadata["recovered"]  # the torn last chunk
         check_frames(take, FRAMES)
+        del take
+        one, one_peak = peak_of(lambda: takes.read_take(recovered, 54_321, 54_322))
+        assert list(one.frame_indices) == [54_321] and one.complete
+        assert one_peak < 32 * MiB, f"reading one frame of {size / MiB:.0f} MiB peaked at {one_peak / MiB:.1f} MiB"
         print(f"\n{FRAMES} frames, {size / MiB:.0f} MiB; take_info read {info_read} bytes; recovery peak "
               f"{recover_peak / MiB:.1f} MiB; read_take peak {read_peak / MiB:.0f} MiB for {arrays / MiB:.0f} MiB "
-              f"of arrays; max RSS {rss_before / 1024:.0f} -> {rss_after / 1024:.0f} MiB")
+              f"of arrays; max RSS {rss_before / 1024:.0f} -> {rss_after / 1024:.0f} MiB; one frame: peak "
+              f"{one_peak / MiB:.1f} MiB")
     finally:
         for path in tmp_path.iterdir():
             path.unlink()

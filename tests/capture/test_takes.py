@@ -236,3 +236,13 @@ def test_a_take_finished_but_not_renamed_is_recovered_with_its_end_metadata(tmp_
     take = takes.read_take(takes.recover_take(writer.partial_path))
     assert take.complete and take.frame_count == 10 and take.metadata["note"] == "kept"
     assert take.metadata["recovered"] == "the take was finished but not renamed into place"
+
+
+def test_a_range_of_frames_reads_like_a_slice_of_the_whole_take(tmp_path):
+    path = takes.write_take(tmp_path / "r.fmtake", _take(5000))
+    full = takes.read_take(path).arrays()
+    for first, last in [(0, 5000), (0, 1), (2047, 2049), (3000, 5000), (4999, 5000), (10, 10), (4000, 9999)]:
+        part = takes.read_take(path, first, last)
+        assert part.complete, (first, last, part.problem)
+        for name, array in part.arrays().items():
+            np.testing.assert_array_equal(array, full[name][first:last], err_msg=f"{name}[{first}:{last}]")
