@@ -39,6 +39,11 @@ _MEDIUM = preset("medium").live  # the Custom smoothing parameters start from th
 RELATIVE_PATH = {"PATH_SUPPORTS_BLEND_RELATIVE"} if bpy.app.version >= (4, 5, 0) else set()
 
 
+# A character linked from a library and overridden in a shot keeps editable mapping rows.
+_OVERRIDABLE = {"LIBRARY_OVERRIDABLE"}
+_OVERRIDABLE_COLLECTION = {"LIBRARY_OVERRIDABLE", "USE_INSERTION"}  # rows can be added on the override
+
+
 def _is_mesh(_self, obj: bpy.types.Object) -> bool:
     return obj.type == "MESH"
 
@@ -50,23 +55,28 @@ def _is_armature(_self, obj: bpy.types.Object) -> bool:
 class FACEMOCAP_PG_mapping_row(bpy.types.PropertyGroup):
     """One row of a mapping table: source channel -> one target, with factor/offset/clamp."""
 
-    enabled: BoolProperty(name="Enabled", default=True)
-    source: StringProperty(name="Source", description="Channel name, e.g. jawOpen or headYaw")
-    target_type: EnumProperty(name="Type", items=TARGET_TYPE_ITEMS, default="SHAPE_KEY")
-    target: StringProperty(name="Target", description="Shape key, pose bone or custom property name")
-    axis: EnumProperty(name="Axis", items=AXIS_ITEMS, default="X")
-    factor: FloatProperty(name="Factor", default=1.0)
-    offset: FloatProperty(name="Offset", default=0.0)
-    min: FloatProperty(name="Min", default=-math.inf, description="Lowest value written (-inf: no limit)")
-    max: FloatProperty(name="Max", default=math.inf, description="Highest value written (inf: no limit)")
+    enabled: BoolProperty(name="Enabled", default=True, override=_OVERRIDABLE)
+    source: StringProperty(name="Source", description="Channel name, e.g. jawOpen or headYaw",
+                           override=_OVERRIDABLE)
+    target_type: EnumProperty(name="Type", items=TARGET_TYPE_ITEMS, default="SHAPE_KEY", override=_OVERRIDABLE)
+    target: StringProperty(name="Target", description="Shape key, pose bone or custom property name",
+                           override=_OVERRIDABLE)
+    axis: EnumProperty(name="Axis", items=AXIS_ITEMS, default="X", override=_OVERRIDABLE)
+    factor: FloatProperty(name="Factor", default=1.0, override=_OVERRIDABLE)
+    offset: FloatProperty(name="Offset", default=0.0, override=_OVERRIDABLE)
+    min: FloatProperty(name="Min", default=-math.inf, description="Lowest value written (-inf: no limit)",
+                       override=_OVERRIDABLE)
+    max: FloatProperty(name="Max", default=math.inf, description="Highest value written (inf: no limit)",
+                       override=_OVERRIDABLE)
 
 
 class FACEMOCAP_PG_character(bpy.types.PropertyGroup):
     """The mapping table of one character object (its shape keys or its bones)."""
 
-    preset: StringProperty(name="Preset", description="The preset this table was built from")
-    rows: CollectionProperty(type=FACEMOCAP_PG_mapping_row)
-    active_row: IntProperty(name="Active Row", default=0)
+    preset: StringProperty(name="Preset", description="The preset this table was built from",
+                           override=_OVERRIDABLE)
+    rows: CollectionProperty(type=FACEMOCAP_PG_mapping_row, override=_OVERRIDABLE_COLLECTION)
+    active_row: IntProperty(name="Active Row", default=0, override=_OVERRIDABLE)
 
 
 class FACEMOCAP_PG_take(bpy.types.PropertyGroup):
@@ -169,7 +179,7 @@ _register_classes, _unregister_classes = bpy.utils.register_classes_factory(clas
 def register() -> None:
     _register_classes()
     bpy.types.Scene.face_mocap = PointerProperty(type=FACEMOCAP_PG_settings)
-    bpy.types.Object.face_mocap = PointerProperty(type=FACEMOCAP_PG_character)
+    bpy.types.Object.face_mocap = PointerProperty(type=FACEMOCAP_PG_character, override=_OVERRIDABLE)
     bpy.types.WindowManager.face_mocap = PointerProperty(type=FACEMOCAP_PG_runtime)
 
 
