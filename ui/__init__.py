@@ -47,13 +47,20 @@ def _recover_after_load(*_args) -> None:
 
 
 @bpy.app.handlers.persistent
-def _rest_before_save(*_args) -> None:
-    """Saving while capturing stores the rig's own pose, not the frame it shows right now."""
+def _before_save(filepath: str = "", *_args) -> None:
+    """The file stores the rig's own pose (not the live frame it shows) and take paths that
+    still find the takes from where it is saved."""
     live.rest_rig_for_saving()
+    takes_io.remap_for_save(filepath or bpy.data.filepath)
+
+
+@bpy.app.handlers.persistent
+def _after_save(*_args) -> None:
+    takes_io.remap_after_save()
 
 
 _handlers = ((bpy.app.handlers.load_pre, _stop_before_load), (bpy.app.handlers.load_post, _recover_after_load),
-             (bpy.app.handlers.save_pre, _rest_before_save))
+             (bpy.app.handlers.save_pre, _before_save), (bpy.app.handlers.save_post, _after_save))
 
 
 def register() -> None:

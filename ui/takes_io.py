@@ -95,14 +95,37 @@ def take_metadata(scene: bpy.types.Scene, source: str, name: str) -> dict:
     }
 
 
-def stored_path(path: Path) -> str:
-    """The path as stored in the .blend: relative (//) when the file is saved next to it."""
-    if bpy.data.filepath:
-        try:
-            return bpy.path.relpath(str(path))
-        except ValueError:  # another drive on Windows
-            pass
+def stored_path(path: Path, blend_path: str | None = None) -> str:
+    """The path as stored in the .blend (blend_path, default the open file): relative (//)
+    when the take lies in the .blend's folder or below, so the folder can move as a whole;
+    absolute otherwise (the user data folder, or the old folder after a Save As elsewhere)."""
+    blend_path = bpy.data.filepath if blend_path is None else blend_path
+    if blend_path:
+        folder = Path(blend_path).parent
+        if Path(path).is_relative_to(folder):
+            return bpy.path.relpath(str(path), start=str(folder))
     return str(path)
+
+
+_saving: list[tuple[object, Path]] = []  # (take item, absolute path) while a save runs
+
+
+def remap_for_save(blend_path: str) -> None:
+    """Before saving to blend_path: store each take's path as seen from there, so a Save As to
+    another folder keeps pointing at the same take files."""
+    _saving.clear()
+    for scene in bpy.data.scenes:
+        for item in scene.face_mocap.takes:
+            path = resolve(item)
+            _saving.append((item, path))
+            item.filepath = stored_path(path, blend_path)
+
+
+def remap_after_save() -> None:
+    """After saving: paths as seen from the open file again (it differs after Save Copy)."""
+    for item, path in _saving:
+        item.filepath = stored_path(path)
+    _saving.clear()
 
 
 def resolve(take) -> Path:

@@ -108,3 +108,26 @@ def test_a_take_with_timestamps_that_go_backwards_still_bakes(addon):
     assert bpy.ops.facemocap.bake_take() == {"FINISHED"}
     jaw = keys(curves_by_path(face.data.shape_keys)[('key_blocks["jawOpen"].value', 0)])
     assert len(jaw) >= 47 and np.all(np.diff(jaw[:, 0]) > 0)  # 2 s at the scene's 24 fps
+
+
+def test_save_as_elsewhere_and_save_copy_keep_takes_found(addon, tmp_path):
+    """Takes next to the .blend are stored relative (//face_mocap_takes/...); Save As into
+    another folder must not leave them pointing at an empty folder there."""
+    original = takes_io.new_take_path("Shot")
+    good_take(original, "Shot")
+    item = takes_io.list_take(bpy.context.scene, original)
+    assert item.filepath.startswith("//"), item.filepath
+    copy = tmp_path / "copies" / "copy.blend"
+    copy.parent.mkdir()
+    bpy.ops.wm.save_as_mainfile(filepath=str(copy), copy=True)
+    assert takes_io.resolve(item) == original, "Save Copy changed the open file's take path"
+    moved = tmp_path / "elsewhere" / "shot.blend"
+    moved.parent.mkdir()
+    bpy.ops.wm.save_as_mainfile(filepath=str(moved))
+    assert takes_io.resolve(bpy.context.scene.face_mocap.takes[0]) == original
+    for saved in (copy, moved):
+        bpy.ops.wm.open_mainfile(filepath=str(saved))
+        item = bpy.context.scene.face_mocap.takes[0]
+        assert takes_io.resolve(item) == original, f"{saved.name} lost its take: {item.filepath}"
+        takes_io.refresh(item)
+        assert item.frame_count == 30 and item.complete
