@@ -41,9 +41,13 @@ def _recover_after_load(*_args) -> None:
     """Opening a file after a crash finishes and lists the take that was being recorded."""
     if not bpy.data.filepath:  # unsaved: its takes folder is shared by every unsaved session
         return
+    runtime = bpy.context.window_manager.face_mocap
     for note in takes_io.recover_interrupted_takes(bpy.context.scene):
-        log.warning(note)
-        bpy.context.window_manager.face_mocap.last_error = note
+        log.log(logging.WARNING if note.failed else logging.INFO, note.text)
+        if note.failed:
+            runtime.last_error = note.text
+        else:  # good news: shown as information, not as a red error
+            runtime.last_note = note.text
 
 
 @bpy.app.handlers.persistent

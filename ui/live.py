@@ -62,7 +62,7 @@ def start(context: bpy.types.Context, options) -> None:
     _Live.session, _Live.rig, _Live.scene_name = new_session, rig, scene.name
     _Live.preview_seq, _Live.status_at = 0, 0.0
     runtime = context.window_manager.face_mocap
-    runtime.state, runtime.last_error, runtime.face_found = "starting", "", False
+    runtime.state, runtime.last_error, runtime.last_note, runtime.face_found = "starting", "", "", False
     if not bpy.app.timers.is_registered(tick):
         bpy.app.timers.register(tick, first_interval=TICK_S)
 
@@ -176,6 +176,9 @@ def _finish(status) -> None:
             _report(error)
         elif status.end_reason:
             _report(status.end_reason, "INFO")
+            runtime = _runtime()
+            if runtime is not None:
+                runtime.last_note = status.end_reason
     if _Live.rig is not None:
         try:
             _Live.rig.restore()

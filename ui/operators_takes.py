@@ -103,7 +103,7 @@ class FACEMOCAP_OT_take_refresh(bpy.types.Operator):
         notes = takes_io.recover_interrupted_takes(scene)  # a recording's own .partial is left alone (it is locked)
         found = takes_io.list_unlisted_takes(scene)
         for note in notes:
-            self.report({"WARNING"} if note.startswith("Could not") else {"INFO"}, note)
+            self.report({"WARNING"} if note.failed else {"INFO"}, note.text)
         if found:
             self.report({"INFO"}, f"Listed {found} take file(s) found in the takes folder")
         return {"FINISHED"}

@@ -105,6 +105,10 @@ def draw_status(layout: bpy.types.UILayout, runtime) -> None:
         col.alert = True
         for line in _wrap(runtime.last_error, 42):
             col.label(text=line)
+    if runtime.last_note:
+        col = box.column(align=True)
+        for number, line in enumerate(_wrap(runtime.last_note, 42)):
+            col.label(text=line, icon="INFO" if number == 0 else "BLANK1")
 
 
 def _wrap(text: str, width: int) -> list[str]:

@@ -160,6 +160,7 @@ class FACEMOCAP_PG_runtime(bpy.types.PropertyGroup):
     recording: BoolProperty(name="Recording")
     frames_recorded: IntProperty(name="Recorded Frames")
     last_error: StringProperty(name="Last Error")
+    last_note: StringProperty(name="Last Note", description="Information for the user, e.g. a take recovered")
     importing: BoolProperty(name="Importing")
     import_progress: FloatProperty(name="Import Progress", subtype="PERCENTAGE", min=0.0, max=100.0)
     check_result: StringProperty(name="Interpreter Check")

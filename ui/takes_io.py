@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import bpy
 
@@ -175,8 +176,15 @@ def active_take(scene: bpy.types.Scene):
     return None
 
 
-def recover_interrupted_takes(scene: bpy.types.Scene) -> list[str]:
-    """Finish and list the recordings a crash interrupted in the takes folder; what was done, in words.
+class RecoveryNote(NamedTuple):
+    """What recovery did with one interrupted take, in words; `failed` notes are warnings."""
+
+    text: str
+    failed: bool = False
+
+
+def recover_interrupted_takes(scene: bpy.types.Scene) -> list[RecoveryNote]:
+    """Finish and list the recordings a crash interrupted in the takes folder; what was done.
 
     A .partial that a recording (here or in another Blender) is writing is left alone; one
     that cannot be recovered stays on disk and is listed as incomplete, so nothing is hidden."""
@@ -190,11 +198,12 @@ def recover_interrupted_takes(scene: bpy.types.Scene) -> list[str]:
         try:
             recovered = recover_take(partial)
         except TakeError as exc:
-            notes.append(f"Could not recover an interrupted take: {exc}")
+            notes.append(RecoveryNote(f"Could not recover an interrupted take: {exc}", failed=True))
             list_take(scene, partial)
             continue
         item = _relist(scene, partial, recovered)
-        notes.append(f"Recovered take '{item.name}' ({item.frame_count} frames) from an interrupted recording")
+        notes.append(RecoveryNote(f"Recovered take '{item.name}' ({item.frame_count} frames) "
+                                  "from an interrupted recording"))
     return notes
 
 
