@@ -79,7 +79,7 @@ class FACEMOCAP_OT_stop_capture(bpy.types.Operator):
 
     bl_idname = "facemocap.stop_capture"
     bl_label = "Stop Capture"
-    bl_options = {"REGISTER"}
+    bl_options = {"REGISTER", "UNDO"}  # it lists the take being recorded
 
     @classmethod
     def poll(cls, context: bpy.types.Context) -> bool:

@@ -114,7 +114,7 @@ class FACEMOCAP_OT_import_video(bpy.types.Operator):
 
     bl_idname = "facemocap.import_video"
     bl_label = "Import Video"
-    bl_options = {"REGISTER"}
+    bl_options = {"REGISTER", "UNDO"}  # it lists the new take
 
     filepath: StringProperty(subtype="FILE_PATH")
     filter_glob: StringProperty(default="*.mp4;*.mov;*.avi;*.mkv;*.mpg;*.mpeg;*.webm;*.m4v", options={"HIDDEN"})

@@ -60,3 +60,11 @@ def test_settings_are_saved_with_the_file(addon, tmp_path):
     bpy.ops.wm.open_mainfile(filepath=str(path))
     settings = bpy.context.scene.face_mocap
     assert (settings.smoothing, settings.camera_index) == ("strong", 2)
+
+
+def test_operators_that_change_the_takes_list_can_be_undone(addon):
+    """Stop Capture and Import Video list a new take: Ctrl+Z right after must undo just that."""
+    for name in ("stop_capture", "stop_recording", "import_video", "bake_take", "take_refresh", "take_delete"):
+        operator = getattr(bpy.types, f"FACEMOCAP_OT_{name}", None)
+        assert operator is not None, name
+        assert "UNDO" in operator.bl_options, f"{name} changes the takes list without an undo step"
