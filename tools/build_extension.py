@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -64,8 +65,7 @@ def parse_wheel_name(filename: str) -> dict[str, str]:
     parts = stem.split("-")
     if len(parts) not in (5, 6) or not filename.endswith(".whl"):
         raise BuildError(f"'{filename}' is not a wheel file name (name-version-python-abi-platform.whl)")
-    name, version, python, abi, platform = parts[0], parts[1], parts[-3], parts[-2], parts[-1]
-    return {"name": name, "version": version, "python": python, "abi": abi, "platform": platform}
+    return {"name": parts[0], "version": parts[1], "python": parts[-3], "abi": parts[-2], "platform": parts[-1]}
 
 
 def _python_version(python_tag: str) -> str:
@@ -105,8 +105,8 @@ def fetch_wheel(filename: str, sha256: str, cache: Path = WHEEL_CACHE) -> Path:
                "--python-version", _python_version(tags["python"])]
     for abi in tags["abi"].split("."):
         command += ["--abi", abi]
-    for platform in tags["platform"].split("."):
-        command += ["--platform", platform]
+    for platform_tag in tags["platform"].split("."):
+        command += ["--platform", platform_tag]
     command.append(f"{tags['name']}=={tags['version']}")
     log(f"downloading {filename}")
     cache.mkdir(parents=True, exist_ok=True)
@@ -226,13 +226,13 @@ print(f"numpy {numpy.__version__}, mediapipe {mediapipe.__version__}, opencv {cv
 """
 
 
-def wheel_runs_on(filename: str, platform: str, python: tuple[int, int]) -> bool:
-    """Whether Blender on `platform` (linux-x64, windows-x64, macos-arm64...) with this Python
-    installs the wheel: its platform tag maps to `platform` (or is "any") and a python tag is
+def wheel_runs_on(filename: str, target: str, python: tuple[int, int]) -> bool:
+    """Whether Blender on `target` (linux-x64, windows-x64, macos-arm64...) with this Python
+    installs the wheel: its platform tag maps to `target` (or is "any") and a python tag is
     py3, the same cpXY, or an older cpXY with the stable ABI (abi3), as Blender's installer rules."""
     tags = parse_wheel_name(filename)
-    wheel_platforms = {blender_platform(tag) for tag in tags["platform"].split(".")}
-    if not ({platform, "any"} & wheel_platforms):
+    wheel_platforms = {name for tag in tags["platform"].split(".") for name in blender_platforms(tag)}
+    if not ({target, "any"} & wheel_platforms):
         return False
     for tag in tags["python"].split("."):
         digits = tag[2:]
@@ -244,23 +244,25 @@ def wheel_runs_on(filename: str, platform: str, python: tuple[int, int]) -> bool
     return False
 
 
-def blender_platform(wheel_platform: str) -> str:
-    """Blender's platform name for one wheel platform tag (manylinux_2_28_x86_64 -> linux-x64)."""
+def blender_platforms(wheel_platform: str) -> set[str]:
+    """Blender's platform names for one wheel platform tag (manylinux_2_28_x86_64 -> linux-x64;
+    macosx_10_9_universal2 -> both Macs), as Blender's blender_platforms_from_wheel_platform."""
     if wheel_platform == "any":
-        return "any"
+        return {"any"}
     system = ("linux" if "linux" in wheel_platform else "windows" if wheel_platform.startswith("win")
               else "macos" if wheel_platform.startswith("macosx") else wheel_platform)
+    if wheel_platform.endswith("universal2"):
+        return {f"{system}-x64", f"{system}-arm64"}
     machine = ("x64" if wheel_platform.endswith(("x86_64", "amd64")) else
                "arm64" if wheel_platform.endswith(("arm64", "aarch64")) else wheel_platform.rpartition("_")[2])
-    return f"{system}-{machine}"
+    return {f"{system}-{machine}"}
 
 
 def wheels_for_this_python(manifest: dict) -> list[Path]:
     """The (fetched) wheels Blender would install on this machine with this Python."""
     here = {"linux": "linux", "darwin": "macos", "win32": "windows"}[sys.platform]
-    machine = "arm64" if os.uname().machine in ("arm64", "aarch64") else "x64"
-    wanted = [w for w in fetch_wheels(manifest) if wheel_runs_on(w.name, f"{here}-{machine}", sys.version_info[:2])]
-    return wanted
+    machine = "arm64" if platform.machine().lower() in ("arm64", "aarch64") else "x64"
+    return [w for w in fetch_wheels(manifest) if wheel_runs_on(w.name, f"{here}-{machine}", sys.version_info[:2])]
 
 
 NUMPY_OF_PYTHON = {(3, 11): "numpy==1.26.4", (3, 13): "numpy==2.3.5"}  # what Blender ships with each

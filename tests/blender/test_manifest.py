@@ -112,3 +112,11 @@ def test_build_excludes_tests_and_dev_files_but_keeps_the_addon(manifest):
     for kept in ("__init__.py", "blender_manifest.toml", "capture/", "capture/protocol.py", "mapping/presets/",
                  "mapping/presets/arkit.json", "ui/", "ui/demo_head.py", "models/", "models/face_landmarker.task"):
         assert not match.test_path(kept), f"{kept} would be left out of the zip"
+
+
+def test_the_build_reads_wheel_platform_tags_as_blender_does(manifest):
+    """tools/build_extension.py decides which wheels a Blender installs; its tag reading is Blender's."""
+    tools, tool = build_tools(), blender_ext()
+    tags = {tag for w in manifest["wheels"] for tag in Path(w).stem.split("-")[-1].split(".")}
+    for tag in tags | {"macosx_10_9_universal2", "manylinux2014_aarch64", "win_arm64", "any"}:
+        assert tools.blender_platforms(tag) == set(tool.blender_platforms_from_wheel_platform(tag)), tag
