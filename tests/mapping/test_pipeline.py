@@ -9,7 +9,7 @@ from face_mocap.mapping import channels as ch
 from face_mocap.mapping.autodetect import auto_detect
 from face_mocap.mapping.errors import MappingError
 from face_mocap.mapping.livelink import read_livelink_csv
-from face_mocap.mapping.pipeline import LivePipeline, map_take
+from face_mocap.mapping.pipeline import LivePipeline, map_take, neutral_from_take, take_channels
 from face_mocap.mapping.retarget import Target
 
 RIG = ["head", "neck", "jaw", "eye.L", "eye.R"]
@@ -95,3 +95,21 @@ def test_bake_a_live_link_take(interop):
 def test_a_take_with_landmarks_needs_the_canonical_face(dump_take):
     with pytest.raises(MappingError, match="load_canonical_face"):
         map_take(dump_take("grid"), _table())
+
+
+def test_neutral_from_a_take_without_landmarks(tmp_path, interop):
+    """Calibrate Neutral From Take on a Live Link CSV: its channels give the neutral (issue 10, item 4)."""
+    take = read_livelink_csv(interop / "MySlate_3_Jason_Millers_iPhone.csv").take
+    pitch = ch.CHANNEL_INDEX["eyeLeftPitch"]  # this phone wrote its head angles as 0, its eye angles not
+    raw = take_channels(take)
+    frame = int(np.nanargmax(np.abs(raw[:, pitch])))  # the eyes furthest down in the take
+    path = tmp_path / "livelink.fmtake"
+    write_take(path, take)
+    cal = neutral_from_take(read_take(path, frame, frame + 1), None)  # that frame only, as the button reads it
+    out = cal.apply(raw)
+    assert abs(raw[frame, pitch]) > 0.1  # radians: a real resting tilt to take out
+    angles = [ch.CHANNEL_INDEX[n] for n in ch.HEAD_ROTATION + ch.EYE_LEFT + ch.EYE_RIGHT]
+    np.testing.assert_allclose(out[frame, angles], 0.0, atol=1e-12)  # head and eye angles offset to 0
+    np.testing.assert_allclose(out[:, pitch], raw[:, pitch] - raw[frame, pitch])  # offset, not rescaled
+    assert cal.neutral_rotation is None
+    assert np.nanmin(out[:, :ch.N_SHAPES]) >= 0.0
