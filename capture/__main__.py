@@ -55,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
     off = parser.add_argument_group("offline (--out)")
     off.add_argument("--progress", choices=PROGRESS_MODES, default="auto",
                      help="bar on a terminal (auto), or one JSON line {done, total} per update on stdout (jsonl)")
+    off.add_argument("--processes", type=int, default=1, metavar="N",
+                     help="track a video file in up to N processes at once, one segment each (0 = one per CPU, "
+                          "within memory; default 1)")
+    off.add_argument("--segment", metavar="WARMUP_US:KEEP_US:STOP_US",
+                     help="(used by --processes) track a video file from WARMUP_US, keep frames from KEEP_US "
+                          "up to STOP_US (empty: the end); stops when stdin closes")
     live = parser.add_argument_group("live (--connect)")
     live.add_argument("--token-stdin", action="store_true",
                       help="read the session token from one line of stdin (default: $FACE_MOCAP_TOKEN)")
@@ -66,12 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def settings_from(args: argparse.Namespace):
+def settings_from(args: argparse.Namespace, segment: tuple[int, int, int | None] | None = None):
     """Plain settings object (CaptureSettings) from parsed arguments."""
     from .landmarker import LandmarkerOptions
     from .pipeline import CaptureSettings
 
-    return CaptureSettings(
+    return CaptureSettings(segment=segment,
         source=args.source, width=args.width, height=args.height, fps=args.fps, mirror=args.mirror,
         model=args.model, max_frames=args.max_frames, realtime=args.realtime, loop=args.loop,
         quiet_native_logs=not args.verbose,
@@ -80,6 +86,19 @@ def settings_from(args: argparse.Namespace):
             min_face_detection_confidence=args.min_face_detection_confidence,
             min_face_presence_confidence=args.min_face_presence_confidence,
             min_tracking_confidence=args.min_tracking_confidence))
+
+
+def stop_when_stdin_closes(stop: threading.Event) -> None:
+    """A segment worker stops when its parent is gone (its end of our stdin closes), even if killed."""
+    def watch() -> None:
+        try:  # the raw descriptor: a thread blocked in sys.stdin would hold its lock at exit
+            while os.read(0, 1024):
+                pass
+        except (OSError, ValueError):
+            pass
+        stop.set()
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,14 +116,29 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--loop never ends, so it is for live capture (--connect) only")
     if args.max_frames is not None and args.max_frames < 1:
         parser.error("--max-frames must be at least 1")
+    if args.processes < 0:
+        parser.error("--processes must be 0 (one per CPU) or more")
+    segment = None
+    if args.segment is not None:
+        from .segments import parse_segment
+
+        if args.out is None:
+            parser.error("--segment is for offline capture (--out) only")
+        try:
+            segment = parse_segment(args.segment)
+        except ValueError as exc:
+            parser.error(str(exc))
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     try:
         if args.out is not None:
-            from .offline import run_offline
+            from .parallel import run_import
 
-            return run_offline(settings_from(args), args.out, args.progress, stop, args.rerun)
+            if segment is not None:
+                stop_when_stdin_closes(stop)
+            return run_import(settings_from(args, segment), args.out, args.progress, stop, args.rerun,
+                              args.processes)
         from .live import read_token, run_live
 
         token = read_token(args.token_stdin)

@@ -77,7 +77,10 @@ def run_offline(settings: CaptureSettings, out: Path, progress_mode: str = "auto
                                                                         settings.max_frames)
             progress, stats = Progress(progress_mode, total), _Stats()
             started = time.monotonic()
+            keep_from_us = settings.segment[1] if settings.segment else None
             for frame, result in track(source, landmarker, stop, settings.max_frames):
+                if keep_from_us is not None and result.timestamp_us < keep_from_us:
+                    continue  # a segment's warm-up: tracked so tracking has settled at the cut, not kept
                 if writer is None:  # the image size is known now
                     writer = _open_writer(out, take_metadata(settings, source, result.width, result.height))
                 try:
@@ -91,6 +94,8 @@ def run_offline(settings: CaptureSettings, out: Path, progress_mode: str = "auto
                 progress.update(stats.frames)
             if stop.is_set() and not source.is_live:  # a camera recording ends by being stopped
                 raise KeyboardInterrupt
+            if writer is None and settings.segment:  # a cut past the real end (a frame count that lied)
+                writer = _open_writer(out, take_metadata(settings, source, 0, 0))
             if writer is None:
                 raise OutputError(f"'{source.description}' delivered no frames; no take written")
             finishing, writer = writer, None  # a failed finish keeps the .partial: no abort below
@@ -112,7 +117,7 @@ def run_offline(settings: CaptureSettings, out: Path, progress_mode: str = "auto
         if rerun is not None:
             rerun.abort()
         source.close()
-    _print_summary({
+    print_summary({
         "out": str(out), "source": source.description, "frames": stats.frames,
         "frames_with_face": stats.with_face, "frames_without_face": stats.frames - stats.with_face,
         "max_faces": stats.max_faces, "duration_s": round((stats.last_us - stats.first_us) / 1e6, 3),
@@ -122,7 +127,8 @@ def run_offline(settings: CaptureSettings, out: Path, progress_mode: str = "auto
     return EXIT_OK
 
 
-def _print_summary(summary: dict, progress_mode: str) -> None:
+def print_summary(summary: dict, progress_mode: str) -> None:
+    """The summary line: JSON with --progress jsonl, a sentence otherwise."""
     if progress_mode == "jsonl":
         print(json.dumps({"summary": summary}), flush=True)
         return

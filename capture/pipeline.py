@@ -11,7 +11,9 @@ from typing import Callable, Iterator
 from .landmarker import Landmarker, LandmarkerOptions
 from .model import find_model
 from .protocol import FaceFrame
-from .sources import Source, VideoFrame, open_source, prefetch
+from .errors import UsageError
+from .segment_source import VideoSegmentSource
+from .sources import IMAGE_SUFFIXES, Source, VideoFrame, open_source, prefetch
 
 
 @dataclass
@@ -29,16 +31,28 @@ class CaptureSettings:
     realtime: bool = False
     loop: bool = False  # play a file source over and over
     quiet_native_logs: bool = True
+    segment: tuple[int, int, int | None] | None = None  # (warm-up from, keep from, stop) in us: one worker's share
 
     def __post_init__(self) -> None:
         if self.landmarker is None:
             self.landmarker = LandmarkerOptions()
 
 
+def open_segment(spec: str, segment: tuple[int, int, int | None], mirror: bool) -> Source:
+    """One worker's share of a video file (--segment)."""
+    path = Path(spec).expanduser()
+    if not path.is_file() or path.suffix.lower() in IMAGE_SUFFIXES:
+        raise UsageError(f"--segment needs a video file, not '{spec}'")
+    warmup_from_us, _keep_from_us, stop_us = segment
+    return VideoSegmentSource(path, warmup_from_us, stop_us, mirror)
+
+
 def open_inputs(settings: CaptureSettings) -> tuple[Path, Source]:
     """Check the options, find and verify the model and open the source (nothing is written yet)."""
     settings.landmarker.check()
     model_path = find_model(settings.model)
+    if settings.segment is not None:
+        return model_path, open_segment(settings.source, settings.segment, settings.mirror)
     source = open_source(settings.source, settings.width, settings.height, settings.fps, settings.mirror,
                          settings.loop)
     return model_path, source

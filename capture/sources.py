@@ -89,6 +89,7 @@ class VideoFileSource(Source):
         if not ok or self._first is None:
             self._cap.release()
             raise InputError(f"video '{path}' has no readable frames")
+        self.size = (int(self._first.shape[1]), int(self._first.shape[0]))  # (width, height)
 
     def frames(self, stop: threading.Event | None = None) -> Iterator[VideoFrame]:
         stamp = _Timestamps()

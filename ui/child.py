@@ -21,6 +21,7 @@ from pathlib import Path
 from ..capture.errors import ConnectionFailed, InputError, ModelError, OutputError
 from ..capture.model import path_problem
 from ..capture.protocol import TOKEN_ENV
+from ..capture.segments import remove_segments
 from ..capture.takes import PARTIAL_SUFFIX
 from .bundled_layout import popen_options
 
@@ -77,6 +78,7 @@ class CaptureOptions:
     min_face_presence_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
     mirror: bool = False
+    import_processes: int = 0  # offline: at most this many tracking processes, 0 = one per CPU core
     extra_args: list[str] = field(default_factory=list)
 
     def capture_args(self) -> list[str]:
@@ -295,7 +297,7 @@ class OfflineImport:
         self._progress = ImportProgress()
         self._lock = threading.Lock()
         args = [options.interpreter, "-m", "capture", *options.capture_args(),
-                "--out", str(self.out_path), "--progress", "jsonl"]
+                "--out", str(self.out_path), "--progress", "jsonl", "--processes", str(options.import_processes)]
         self.child = _ChildProcess(args, child_environment(None, options.python_path, options.env), self._on_line)
 
     def _on_line(self, line: str) -> None:
@@ -323,7 +325,8 @@ class OfflineImport:
         return progress
 
     def cancel(self) -> None:
-        """Stop the child and remove anything it left behind (after it is gone: Windows cannot
-        delete a file another process has open)."""
+        """Stop the child (and its segment processes: one process group) and remove anything they
+        left behind (after they are gone: Windows cannot delete a file another process has open)."""
         self.child.stop(wait=True)
         self.out_path.with_name(self.out_path.name + PARTIAL_SUFFIX).unlink(missing_ok=True)
+        remove_segments(self.out_path)

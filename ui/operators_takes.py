@@ -9,7 +9,7 @@ from bpy.props import BoolProperty, StringProperty
 
 from ..capture.takes import TakeError
 from ..mapping.errors import MappingError
-from . import driver, live, takes_io
+from . import driver, live, preferences, takes_io
 from .bake import BakeCancelled, BakeError
 from .operators_capture import capture_options
 from .child import CaptureError, OfflineImport
@@ -138,8 +138,9 @@ class FACEMOCAP_OT_import_video(bpy.types.Operator):
         path = bpy.path.abspath(self.filepath)
         self._name = takes_io.safe_name(bpy.path.display_name_from_filepath(path) or "Video")
         try:
-            self._job = OfflineImport(capture_options(context, source=path, realtime=False, preview=False),
-                                      takes_io.new_take_path(self._name))
+            options = capture_options(context, source=path, realtime=False, preview=False)
+            options.import_processes = preferences.import_processes(context)
+            self._job = OfflineImport(options, takes_io.new_take_path(self._name))
         except (CaptureError, OSError) as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}

@@ -57,6 +57,10 @@ class FACEMOCAP_AP_preferences(bpy.types.AddonPreferences):
     model_path: StringProperty(name="Model Override", subtype="FILE_PATH",
                                description="face_landmarker.task to use instead of the bundled one")
     default_camera: IntProperty(name="Default Camera", min=0, max=63, default=0)
+    import_processes: IntProperty(
+        name="Import Processes", min=0, max=64, default=0,
+        description="How many tracking processes Import Video may run at once, each on one segment of the clip "
+                    "(about 200 MB each). 0 = one per CPU core, fewer when memory is short")
 
     def draw(self, context: bpy.types.Context) -> None:
         layout = self.layout
@@ -68,6 +72,7 @@ class FACEMOCAP_AP_preferences(bpy.types.AddonPreferences):
                               "or use Custom Python", icon="ERROR")
         layout.prop(self, "model_path")
         layout.prop(self, "default_camera")
+        layout.prop(self, "import_processes")
         row = layout.row()
         row.operator(FACEMOCAP_OT_check_interpreter.bl_idname, icon="CHECKMARK")
         result = context.window_manager.face_mocap.check_result
@@ -96,6 +101,12 @@ def capture_python(context: bpy.types.Context | None = None) -> tuple[str, list[
     from .interpreter import bundled_interpreter  # CaptureError when the wheels are missing
 
     return bundled_interpreter()
+
+
+def import_processes(context: bpy.types.Context | None = None) -> int:
+    """The cap on Import Video's tracking processes (0 = one per CPU core)."""
+    prefs = get_preferences(context)
+    return prefs.import_processes if prefs is not None else 0
 
 
 def model_override(context: bpy.types.Context | None = None) -> str:
