@@ -61,6 +61,7 @@ def test_a_live_session_records_for_over_a_minute_with_every_frame_in_the_take(a
     indices, span_s = take.frame_indices, take.duration_s
     figures = (f"{take.frame_count} frames over {span_s:.1f} s of stream, {status.frames_received} received; "
                f"peak RSS: capture process {child_mb:.0f} MB, Blender {peak_rss_mb():.0f} MB")
+    print(f"live session: {figures}")  # shown with pytest -s
     assert take.complete and take_item.frame_count == take.frame_count, figures
     assert span_s >= SESSION_S - 2.0, figures
     assert np.all(np.diff(indices) == 1), f"gaps in the frame indices: {figures}"
