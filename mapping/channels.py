@@ -13,8 +13,10 @@ Conventions, in Blender's frame for a character facing -Y with +X on its left an
   left, Y = away from the camera (-Y is toward it), Z = up.
 - eyeLeftYaw/Pitch, eyeRightYaw/Pitch (radians): gaze in head space from the iris centre
   relative to the eye corners; same signs as the head (yaw > 0 looks left, pitch > 0 down).
-- jawAngle (radians): opening of the chin about the jaw hinge in head space, relative to
-  the canonical face (0 about closed, > 0 open).
+  Pitch 0 is the eye looking straight ahead out of the head: the iris then sits
+  IRIS_REST_CM above the line between the corners (see below), not on it.
+- jawAngle (radians): opening of the chin about the canonical face's jaw hinge in head
+  space, relative to the canonical (closed) face: 0 closed, > 0 open.
 Without a calibrated neutral, head rotation is relative to facing the camera squarely and
 head translation is the head's position relative to the camera itself.
 """
@@ -42,6 +44,11 @@ N_SHAPES = len(ARKIT_NAMES)
 TO_BLENDER = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
 
 EYE_RADIUS_CM = 1.2  # average human eyeball; iris offset / radius = sin(gaze angle)
+# Where the iris centre rests, in head space, above the midpoint of the eye corners when the
+# eye looks straight out of the head. MediaPipe puts it 0.21 cm up: eye pitch + head pitch of
+# people looking into the lens read -9.0..-10.6 degrees from the corner line on 5 shared clips
+# (tests/mapping/test_channels.py); with it they read about 0 without calibration.
+IRIS_REST_CM = 0.21
 _IRIS = {"left": 473, "right": 468}
 _CORNERS = {"left": (263, 362), "right": (33, 133)}
 _JAW_HINGE = (234, 454)  # beside the ears: they barely move when the mouth opens
@@ -102,25 +109,29 @@ def gaze_channels(points: dict[int, np.ndarray]) -> np.ndarray:
     sides = ("left", "right")
     iris = np.stack([points[_IRIS[s]] for s in sides], axis=1)  # (N,2,3)
     centre = 0.5 * np.stack([points[_CORNERS[s][0]] + points[_CORNERS[s][1]] for s in sides], axis=1)
+    centre[..., 1] += IRIS_REST_CM
     offset = np.clip((iris - centre) / EYE_RADIUS_CM, -1.0, 1.0)
     # pitch > 0: looking down (iris below the corners); yaw > 0: toward +X (the subject's left)
     angles = np.arcsin(np.stack([-offset[..., 1], offset[..., 0]], axis=2))  # (N,2,2)
     return angles.reshape(len(iris), 4)
 
 
-def _jaw_angle(hinge_a: np.ndarray, hinge_b: np.ndarray, chin: np.ndarray) -> np.ndarray:
-    v = chin - 0.5 * (hinge_a + hinge_b)
+def _jaw_angle(hinge: np.ndarray, chin: np.ndarray) -> np.ndarray:
+    v = chin - hinge
     return np.arctan2(-v[..., 1], v[..., 2])  # grows as the chin swings down and back
 
 
 def jaw_channel(points: dict[int, np.ndarray], face: CanonicalFace | None) -> np.ndarray:
-    """(N,1) jaw opening in radians about the hinge, 0 at the canonical (closed) face."""
-    a, b = _JAW_HINGE
+    """(N,1) jaw opening in radians about the canonical hinge, 0 at the canonical (closed) face.
+
+    The hinge is the canonical face's, not the tracked landmarks beside the ears: the skull
+    does not move in head space, and those silhouette landmarks have a poorly seen depth
+    (closed lips read 1-3 degrees open with them, 0-1.6 with the canonical hinge)."""
     n = len(points[_CHIN])
     if face is None:  # no canonical face (a take without landmarks): no jaw value
         return np.full((n, 1), np.nan)
-    closed = _jaw_angle(face.vertices[a], face.vertices[b], face.vertices[_CHIN])
-    return (_jaw_angle(points[a], points[b], points[_CHIN]) - closed)[:, None]
+    hinge = 0.5 * (face.vertices[_JAW_HINGE[0]] + face.vertices[_JAW_HINGE[1]])
+    return (_jaw_angle(hinge, points[_CHIN]) - _jaw_angle(hinge, face.vertices[_CHIN]))[:, None]
 
 
 def compute_channels(pose: HeadPose, blendshapes: np.ndarray, face: CanonicalFace | None,
@@ -130,7 +141,7 @@ def compute_channels(pose: HeadPose, blendshapes: np.ndarray, face: CanonicalFac
     shapes = shapes_from_mediapipe(blendshapes)
     head = head_channels(pose, neutral_rotation, neutral_translation_cm)
     has_iris = pose.landmark_count > max(_IRIS.values())
-    ids = list(_JAW_HINGE) + [_CHIN] + ([*_IRIS.values(), *_CORNERS["left"], *_CORNERS["right"]] if has_iris else [])
+    ids = [_CHIN] + ([*_IRIS.values(), *_CORNERS["left"], *_CORNERS["right"]] if has_iris else [])
     pts = pose.head_points(ids)  # only the landmarks the channels need: cheap on long takes
     points = {i: pts[:, k] for k, i in enumerate(ids)}
     gaze = gaze_channels(points) if has_iris else np.full((len(head), 4), np.nan)

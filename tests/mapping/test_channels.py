@@ -82,6 +82,29 @@ def test_jaw_angle_follows_speech(mediapipe_dumps, solver, canonical):
     assert 2 < np.degrees(np.nanmax(jaw) - np.nanmin(jaw)) < 30
 
 
+LOOKING_INTO_THE_LENS = ("grid", "grid_lwbsza", "grid_swiz3n", "single_face", "face_noface")  # first 20 frames
+
+
+@pytest.mark.parametrize("name", LOOKING_INTO_THE_LENS)
+def test_eyes_looking_into_the_lens_read_level_without_calibration(name, mediapipe_dumps, solver, canonical):
+    """Eye pitch + head pitch is the gaze's pitch from the camera axis: about 0 into the lens."""
+    values = _compute(mediapipe_dumps[name], solver, canonical)[:20]
+    head = values[:, ch.CHANNEL_INDEX["headPitch"]]
+    for eye in ("eyeLeftPitch", "eyeRightPitch"):
+        gaze = np.degrees(np.nanmedian(values[:, ch.CHANNEL_INDEX[eye]] + head))
+        print(f"{name} {eye} + headPitch: {gaze:.1f} degrees")
+        assert abs(gaze) < 2.0
+
+
+@pytest.mark.parametrize("name", ["still", "grid", "grid_lwbsza", "single_face", "face_noface", "pexels"])
+def test_closed_lips_read_a_closed_jaw_without_calibration(name, mediapipe_dumps, solver, canonical):
+    values = _compute(mediapipe_dumps[name], solver, canonical)
+    closed = values[:, ch.CHANNEL_INDEX["jawOpen"]] < 0.05
+    jaw = np.degrees(np.nanmedian(values[closed, ch.CHANNEL_INDEX["jawAngle"]]))
+    print(f"{name}: jawAngle with closed lips {jaw:.1f} degrees over {closed.sum()} frames")
+    assert closed.sum() >= 5 and abs(jaw) < 2.0
+
+
 def test_no_face_means_no_value_not_zero(mediapipe_dumps, solver, canonical):
     dump = mediapipe_dumps["face_noface"]
     values = _compute(dump, solver, canonical)
