@@ -11,6 +11,7 @@ the unmodified installed files. Only the capture process calls this.
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +55,19 @@ class FaceLandmarkerApi:
     RunningMode: type
     Image: type
     ImageFormat: type
+
+
+def mediapipe_version() -> str:
+    """The installed mediapipe's version, without importing the package."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("mediapipe")
+    except metadata.PackageNotFoundError:  # files without their dist-info: the package says it
+        spec = importlib.util.find_spec("mediapipe")
+        text = Path(spec.origin).read_text(encoding="utf-8") if spec and spec.origin else ""
+        found = re.search(r"^__version__ = ['\"]([^'\"]+)", text, re.MULTILINE)
+        return found.group(1) if found else "unknown"
 
 
 def face_landmarker_api() -> FaceLandmarkerApi:

@@ -22,15 +22,17 @@ INTERPRETER_ITEMS = [
     ("CUSTOM", "Custom Python", "Any Python where mediapipe is installed (e.g. a venv you made)"),
 ]
 
-# Run in the capture interpreter: can it import mediapipe and load the model?
+# Run in the capture interpreter: can it import the face landmarker (as the capture process
+# does: no matplotlib needed) and load the model?
 _CHECK_SCRIPT = """
 import json, sys
 out = {"python": sys.version.split()[0]}
 try:
-    import mediapipe, cv2, numpy
-    from mediapipe.tasks.python import vision
-    from mediapipe.tasks.python.core.base_options import BaseOptions
-    out.update(mediapipe=mediapipe.__version__, numpy=numpy.__version__)
+    import cv2, numpy
+    from capture.mediapipe_face import face_landmarker_api, mediapipe_version
+    vision = face_landmarker_api()
+    BaseOptions = vision.BaseOptions
+    out.update(mediapipe=mediapipe_version(), numpy=numpy.__version__)
 except Exception as exc:
     out["error"] = "mediapipe is not usable here (" + type(exc).__name__ + ": " + str(exc) + ")"
     print(json.dumps(out)); sys.exit(0)
