@@ -113,7 +113,7 @@ def smoothing_settings(scene: bpy.types.Scene) -> SmoothingSettings:
     return result
 
 
-def calibration(scene: bpy.types.Scene) -> Calibration | None:
+def scene_calibration(scene: bpy.types.Scene) -> Calibration | None:
     """The scene's calibration, or None when there is none."""
     text = scene.face_mocap.calibration
     return Calibration.from_json(text) if text else None
@@ -156,7 +156,7 @@ class LiveRig:
     def from_scene(cls, scene: bpy.types.Scene) -> "LiveRig":
         """Build from the scene's targets, their tables, calibration and smoothing."""
         table = rows_to_table(scene_targets(scene))
-        pipeline = LivePipeline(canonical_face(), table, calibration(scene), smoothing_settings(scene))
+        pipeline = LivePipeline(canonical_face(), table, scene_calibration(scene), smoothing_settings(scene))
         return cls(pipeline, scene)
 
     def sync(self, scene: bpy.types.Scene) -> None:
@@ -167,7 +167,7 @@ class LiveRig:
             self.pipeline.set_smoothing(smoothing_settings(scene))
         if scene.face_mocap.calibration != self._calibration:
             self._calibration = scene.face_mocap.calibration
-            self.pipeline.set_calibration(calibration(scene) or Calibration())
+            self.pipeline.set_calibration(scene_calibration(scene) or Calibration())
         self._ticks += 1
         if self._ticks % self.SYNC_EVERY:
             return
@@ -218,15 +218,20 @@ def calibrate_from_take(scene: bpy.types.Scene, frame: int) -> str:
     if not take.face_found[0]:
         raise MappingError(f"no face in frame {frame} of take '{item.name}': pick a frame with a neutral face")
     # a take without landmarks (a Live Link CSV) calibrates from its channels: head angles too
-    cal = neutral_from_take(take, canonical_face() if has_geometry(take.metadata) else None, calibration(scene))
+    cal = neutral_from_take(take, canonical_face() if has_geometry(take.metadata) else None, scene_calibration(scene))
     scene.face_mocap.calibration = cal.to_json()
     return f"Neutral calibrated from frame {frame} of take '{item.name}'"
 
 
 # --- bake -----------------------------------------------------------------------------------
 
-def bake_take(scene: bpy.types.Scene, path: Path, mesh, armature, name: str, progress=None) -> bake.BakeResult:
-    """Map a take file through the objects' tables and bake it to actions on them."""
+def bake_take(scene: bpy.types.Scene, path: Path, mesh, armature, name: str, progress=None, *,
+              start_frame: int | None = None, smoothing: str | bool | None = None,
+              calibration: Calibration | None = None, reduce_tolerance: float | None = None) -> bake.BakeResult:
+    """Map a take file through the objects' tables and bake it to actions on them.
+
+    Options left as None come from the scene's bake settings (the Bake panel); smoothing is a
+    preset name ("off", "light", ...) or False."""
     settings = scene.face_mocap
     table = rows_to_table([mesh, armature])
     if not len(table):
@@ -235,11 +240,16 @@ def bake_take(scene: bpy.types.Scene, path: Path, mesh, armature, name: str, pro
     take, dropped = forward_only(read_take(path))  # takes recorded before the writer dropped such frames
     if take.frame_count < 2:
         raise bake.BakeError(f"take '{name}' has {take.frame_count} frame(s): record a longer take")
-    smoothing = smoothing_settings(scene) if settings.bake_smoothing else "off"
-    values = map_take(take, table, calibration(scene), smoothing, face=canonical_face(),
+    if smoothing is None:
+        smoothing = smoothing_settings(scene) if settings.bake_smoothing else "off"
+    elif smoothing is False:
+        smoothing = "off"
+    if reduce_tolerance is None:
+        reduce_tolerance = settings.bake_tolerance if settings.bake_reduce else 0.0
+    values = map_take(take, table, calibration or scene_calibration(scene), smoothing, face=canonical_face(),
                       zero_phase_smoothing=True)
-    bake_settings = bake.BakeSettings(fps=bake.scene_fps(scene), start_frame=settings.bake_start_frame,
-                                      name=name, reduce_tolerance=settings.bake_tolerance if settings.bake_reduce else 0.0)
+    bake_settings = bake.BakeSettings(fps=bake.scene_fps(scene), name=name, reduce_tolerance=reduce_tolerance,
+                                      start_frame=settings.bake_start_frame if start_frame is None else start_frame)
     result = bake.bake_values(values, take.timestamps_us / 1e6, bake_settings, progress)
     if dropped:
         result.skipped.append(f"{dropped} frame(s) whose timestamps went backwards")
@@ -340,6 +350,6 @@ def import_livelink(scene: bpy.types.Scene, path: str, progress=None) -> tuple:
 def export_livelink(scene: bpy.types.Scene, take_path: Path, out_path: str) -> str:
     """Write a take as a Live Link Face CSV (calibrated with the scene's calibration)."""
     take = read_take(take_path)
-    livelink.export_take(take, out_path, face=canonical_face(), calibration=calibration(scene))
+    livelink.export_take(take, out_path, face=canonical_face(), calibration=scene_calibration(scene))
     return out_path
 
