@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import bpy
-from bpy.props import BoolProperty, StringProperty
+from bpy.props import BoolProperty, IntProperty, StringProperty
 
 from ..capture.takes import TakeError
 from ..mapping.errors import MappingError
@@ -118,6 +119,8 @@ class FACEMOCAP_OT_import_video(bpy.types.Operator):
 
     filepath: StringProperty(subtype="FILE_PATH")
     filter_glob: StringProperty(default="*.mp4;*.mov;*.avi;*.mkv;*.mpg;*.mpeg;*.webm;*.m4v", options={"HIDDEN"})
+    wait: BoolProperty(name="Wait", options={"SKIP_SAVE"},
+                       description="Return when the take is written (scripts), instead of running in the background")
 
     _job: OfflineImport | None = None
     _timer = None
@@ -149,7 +152,7 @@ class FACEMOCAP_OT_import_video(bpy.types.Operator):
         wm.face_mocap.importing = True
         wm.face_mocap.import_progress = 0.0
         wm.progress_begin(0, 100)
-        if bpy.app.background or context.window is None:  # no event loop: wait here
+        if self.wait or bpy.app.background or context.window is None:  # a script, or no event loop: wait here
             while True:
                 result = self._step(context)
                 if result is not None:
@@ -232,23 +235,59 @@ class _BakeBase:
     missing_rig = "Pick a target mesh or armature under Targets"
     detect_when_empty = False  # Retarget: a rig without a table gets an auto-detected one
 
+    # Scripts and `blender -b` pass these; from the panel they are left unset (the scene's settings).
+    take: StringProperty(name="Take", options={"SKIP_SAVE"},
+                         description="A take in the list (its name) or a take file; empty: the selected take")
+    mesh: StringProperty(name="Mesh", options={"SKIP_SAVE"}, description="Mesh object to bake onto")
+    armature: StringProperty(name="Armature", options={"SKIP_SAVE"}, description="Armature object to bake onto")
+    start_frame: IntProperty(name="Start Frame", options={"SKIP_SAVE"}, description="Frame of the take's first key")
+
     @classmethod
     def poll(cls, context: bpy.types.Context) -> bool:
-        if not take_poll(cls, context):
-            return False
-        settings = context.scene.face_mocap
-        if not (getattr(settings, cls.mesh_setting) or getattr(settings, cls.armature_setting)):
-            cls.poll_message_set(cls.missing_rig)
+        if not take_poll(cls, context):  # a script's `take` may name another one, or a file
             return False
         if live.is_running():
             cls.poll_message_set("Stop Capture before baking")
             return False
         return True
 
-    def execute(self, context: bpy.types.Context) -> set[str]:
+    def _targets(self, context: bpy.types.Context) -> tuple:
+        """(mesh, armature): the operator's, else the scene's; BakeError naming what is missing."""
         settings = context.scene.face_mocap
-        mesh, armature = getattr(settings, self.mesh_setting), getattr(settings, self.armature_setting)
-        take = takes_io.active_take(context.scene)
+        found = []
+        for prop, setting in (("mesh", self.mesh_setting), ("armature", self.armature_setting)):
+            name = getattr(self, prop)
+            obj = bpy.data.objects.get(name) if name else getattr(settings, setting)
+            if name and obj is None:
+                raise BakeError(f"no object named '{name}' in this file")
+            found.append(obj)
+        if not any(found):
+            raise BakeError(self.missing_rig)
+        return tuple(found)
+
+    def _take(self, context: bpy.types.Context) -> tuple[str, Path]:
+        """(name, path) of the take to bake: the operator's (a listed name or a file), else the selected."""
+        if self.take:
+            listed = context.scene.face_mocap.takes.get(self.take)
+            if listed is not None:
+                return listed.name, takes_io.resolve(listed)
+            path = Path(bpy.path.abspath(self.take))
+            if not path.is_file():
+                raise TakeError(f"no take named '{self.take}' in the list, and no such take file")
+            return takes_io.take_stem(path), path
+        item = takes_io.active_take(context.scene)
+        if item is None:
+            raise TakeError("Select a take in the takes list")
+        return item.name, takes_io.resolve(item)
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        try:
+            mesh, armature = self._targets(context)
+            take_name, take_path = self._take(context)
+        except (BakeError, TakeError) as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        start = self.start_frame if self.properties.is_property_set("start_frame") else None
         detected = ""
         if self.detect_when_empty and not any(obj.face_mocap.rows for obj in (mesh, armature) if obj):
             count, _ = driver.auto_detect(context.scene, mesh, armature)
@@ -256,7 +295,7 @@ class _BakeBase:
         wm = context.window_manager
         wm.progress_begin(0, 100)
         try:
-            result = driver.bake_take(context.scene, takes_io.resolve(take), mesh, armature, take.name,
+            result = driver.bake_take(context.scene, take_path, mesh, armature, take_name, start_frame=start,
                                       progress=lambda f: wm.progress_update(int(100 * f)))
         except BakeCancelled:
             self.report({"WARNING"}, "Bake cancelled")
@@ -267,7 +306,7 @@ class _BakeBase:
         finally:
             wm.progress_end()
         start, end = result.frame_range
-        message = (f"Baked take '{take.name}': {len(result.actions)} action(s), {result.fcurve_count} curves, "
+        message = (f"Baked take '{take_name}': {len(result.actions)} action(s), {result.fcurve_count} curves, "
                    f"frames {start:g}-{end:g}{detected}")
         if result.skipped:
             message += f"; skipped {len(result.skipped)}: " + "; ".join(result.skipped[:3])

@@ -42,3 +42,22 @@ def test_api_errors_are_face_mocap_errors_with_a_message(addon, tmp_path):
         api.track_video(tmp_path / "missing.mp4")
     with pytest.raises(api.FaceMocapError):
         api.bake(tmp_path / "missing.fmtake", mesh=face)
+
+
+def test_scripts_drive_the_operators_with_properties(addon, facedata):
+    set_fps(25)
+    face, rig = make_rig()
+    bpy.context.scene.face_mocap.target_mesh = None  # the operator's properties name the objects
+    bpy.context.scene.face_mocap.target_armature = None
+    assert bpy.ops.facemocap.import_video(filepath=str(facedata / CLIP), wait=True) == {"FINISHED"}
+    take = bpy.context.scene.face_mocap.takes[0]
+    assert take.frame_count == 75
+    api.auto_detect(mesh=face, armature=rig)
+    assert bpy.ops.facemocap.bake_take(take=take.name, mesh=face.name, armature=rig.name,
+                                       start_frame=101) == {"FINISHED"}
+    jaw = keys(curves_by_path(face.data.shape_keys)[('key_blocks["jawOpen"].value', 0)])
+    assert jaw[0, 0] == 101 and abs(len(jaw) - 75) <= 1
+    with pytest.raises(RuntimeError, match="no object named 'Nobody'"):
+        bpy.ops.facemocap.retarget_take(take=take.name, armature="Nobody")
+    with pytest.raises(RuntimeError, match="no take named 'Missing'"):
+        bpy.ops.facemocap.bake_take(take="Missing", mesh=face.name)
