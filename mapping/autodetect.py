@@ -5,11 +5,14 @@ Preset files (mapping/presets/*.json, or a user's own file) are templates:
   normalises to it (naming.arkit_name), so one preset serves all naming conventions;
 - bone rows name a bone (Rigify) or a role ("@head", "@neck", "@jaw", "@eye.L", "@eye.R")
   and give the axis in ARMATURE space (X = character's left, Y = back, Z = up). The axis
-  is turned into the bone's local axis with the bone's rest orientation when given
-  (`bone_rest`: name -> 3x3 armature-space matrix, e.g. bone.matrix_local.to_3x3()),
-  otherwise with the preset's assumed orientation ("orient": "up" or "forward").
+  is expressed exactly in the bone's rest frame when the rest orientation is given
+  (`bone_rest`: name -> 3x3 armature-space matrix, e.g. bone.matrix_local.to_3x3()): a
+  row on a rolled or tilted bone becomes up to three rows, one per local axis. Otherwise
+  the preset's assumed orientation ("orient": "up" or "forward") is used.
 - rows sharing a "split" group (head/neck) share the motion: factors are rescaled over
-  the bones that exist, so a rig without a neck bone still turns its head fully.
+  the bones that exist, so a rig without a neck bone still turns its head fully. With the
+  rotation-vector sources (headRotationX/Y/Z) a factor is a slerp fraction, so a neck at 0.4
+  and its child head at 0.6 turn the head by exactly the tracked rotation.
 """
 
 from __future__ import annotations
@@ -20,11 +23,11 @@ from typing import Iterable
 
 import numpy as np
 
-from .channels import ARKIT_NAMES, CHANNEL_INDEX
+from .channels import ARKIT_NAMES
 from .errors import RetargetError
 from .naming import arkit_name, bone_role, strip_rig_prefix
 from .reading import clip, number, read_json_file
-from .retarget import AXES, TARGET_KINDS, DetectionReport, MappingRow, MappingTable
+from .retarget import AXES, SOURCE_INDEX, TARGET_KINDS, DetectionReport, MappingRow, MappingTable
 
 PRESET_DIR = Path(__file__).resolve().parent / "presets"
 PRESET_FORMAT = "face_mocap.preset"
@@ -64,7 +67,7 @@ def _row_problem(spec: object) -> str:
     """Why a preset row cannot be used ('' when it can): checked at load, not mid-detection."""
     if not isinstance(spec, dict):
         return f"not an object but {clip(repr(spec))}"
-    if spec.get("source") not in CHANNEL_INDEX:
+    if spec.get("source") not in SOURCE_INDEX:
         return f"unknown source channel {clip(repr(spec.get('source')))}"
     kind = spec.get("kind")
     if kind not in TARGET_KINDS:
@@ -86,28 +89,34 @@ def _row_problem(spec: object) -> str:
     return ""
 
 
-def local_axis(axis: str, rest: np.ndarray) -> tuple[int, float]:
-    """Armature-space axis -> (bone-local axis index, sign) for a bone rest orientation."""
+def local_components(axis: str, rest: np.ndarray) -> list[tuple[int, float]]:
+    """An armature-space axis in a bone's rest frame: [(local axis, weight)], exactly.
+
+    A rotation vector or a location along armature axis a is sum_k rest[a, k] along local
+    axis k (rest^T v), so a row on a tilted or rolled bone becomes up to three rows."""
     row = np.asarray(rest, np.float64)[AXES.index(axis.upper())]
-    k = int(np.argmax(np.abs(row)))
-    return k, float(np.sign(row[k]))
+    row = row / (np.linalg.norm(row) or 1.0)  # rest matrices of scaled bones are not unit
+    return [(k, float(row[k])) for k in range(3) if abs(row[k]) > 1e-4]
 
 
-def _row(spec: dict, name: str, bone_rest: dict, factor_scale: float = 1.0, owner: str = "") -> MappingRow:
+def _rows(spec: dict, name: str, bone_rest: dict, factor_scale: float = 1.0, owner: str = "") -> list[MappingRow]:
     kind = spec["kind"]
     factor = float(spec.get("factor", 1.0)) * factor_scale
     offset, lo, hi = float(spec.get("offset", 0.0)), spec.get("min"), spec.get("max")
-    axis = -1
+    parts = [(-1, 1.0)]
     if kind.startswith("bone_"):
         rest = bone_rest.get(name)
-        rest = _ORIENT[spec.get("orient", "up")] if rest is None else rest
-        axis, sign = local_axis(spec["axis"], rest)
-        if sign < 0:  # the local axis points the other way: negate value, offset and clamp
-            factor, offset = -factor, -offset
-            lo, hi = (None if hi is None else -hi), (None if lo is None else -lo)
-    return MappingRow.from_dict({"source": spec["source"], "kind": kind, "target": name,
-                                 "axis": AXES[axis] if axis >= 0 else None, "owner": owner,
-                                 "factor": factor, "offset": offset, "min": lo, "max": hi})
+        parts = local_components(spec["axis"], _ORIENT[spec.get("orient", "up")] if rest is None else rest)
+    rows = []
+    for axis, weight in parts:
+        # clamp(x f + o, lo, hi) * w == clamp(x f w + o w, lo w, hi w), bounds swapped when w < 0
+        bounds = [None if b is None else float(b) * weight for b in (lo, hi)]
+        low, high = bounds if weight > 0 else bounds[::-1]
+        rows.append(MappingRow.from_dict({"source": spec["source"], "kind": kind, "target": name,
+                                          "axis": AXES[axis] if axis >= 0 else None, "owner": owner,
+                                          "factor": factor * weight, "offset": offset * weight,
+                                          "min": low, "max": high}))
+    return rows
 
 
 def shape_key_table(shape_keys: Iterable[str], preset: dict | str = "arkit_shape_keys",
@@ -129,7 +138,7 @@ def shape_key_table(shape_keys: Iterable[str], preset: dict | str = "arkit_shape
         if spec.get("kind") != "shape_key":
             continue
         for key in by_channel.get(spec["source"], []):
-            rows.append(_row(spec, key, {}, owner=owner))
+            rows.extend(_rows(spec, key, {}, owner=owner))
     report.channels_without_shape_key = [n for n in ARKIT_NAMES if n not in by_channel]
     return rows, report
 
@@ -191,7 +200,7 @@ def bone_table(bones: Iterable[str], bone_rest: dict | None = None, preset: dict
     rows = []
     for spec, bone in resolved:
         scale = 1.0 / totals[(spec["split"], spec["source"])] if spec.get("split") else 1.0
-        rows.append(_row(spec, bone, bone_rest, scale, owner))
+        rows.extend(_rows(spec, bone, bone_rest, scale, owner))
     if resolved:
         report.rig = str(preset.get("name", "generic"))
     return rows, report

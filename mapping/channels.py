@@ -28,6 +28,9 @@ import numpy as np
 from ..capture.protocol import BLENDSHAPE_NAMES
 from .canonical import CanonicalFace
 from .pose import HeadPose
+# (N,3,3) <-> (N,3) Blender XYZ Euler (R = Rz @ Ry @ Rx): all rotation math is in rotations.py
+from .rotations import euler_to_matrix as matrix_from_euler_xyz  # noqa: F401 (part of this module's API)
+from .rotations import matrix_to_euler as euler_xyz_from_matrix
 
 ARKIT_NAMES: tuple[str, ...] = BLENDSHAPE_NAMES[1:] + ("tongueOut",)
 HEAD_ROTATION = ("headPitch", "headRoll", "headYaw")  # Blender XYZ Euler order
@@ -62,25 +65,6 @@ def channel_kind(name: str) -> str:
     if name in ARKIT_NAMES:
         return "shape"
     return "rotation"
-
-
-def euler_xyz_from_matrix(m: np.ndarray) -> np.ndarray:
-    """(N,3,3) rotation -> (N,3) Blender XYZ Euler (R = Rz @ Ry @ Rx)."""
-    y = np.arcsin(np.clip(-m[:, 2, 0], -1.0, 1.0))
-    x = np.arctan2(m[:, 2, 1], m[:, 2, 2])
-    z = np.arctan2(m[:, 1, 0], m[:, 0, 0])
-    return np.stack([x, y, z], axis=1)
-
-
-def matrix_from_euler_xyz(e: np.ndarray) -> np.ndarray:
-    """(N,3) Blender XYZ Euler -> (N,3,3) rotation matrices."""
-    cx, cy, cz = np.cos(e.T)
-    sx, sy, sz = np.sin(e.T)
-    m = np.empty((len(e), 3, 3))
-    m[:, 0] = np.stack([cy * cz, sx * sy * cz - cx * sz, cx * sy * cz + sx * sz], 1)
-    m[:, 1] = np.stack([cy * sz, sx * sy * sz + cx * cz, cx * sy * sz - sx * cz], 1)
-    m[:, 2] = np.stack([-sy, sx * cy, cx * cy], 1)
-    return m
 
 
 def shapes_from_mediapipe(blendshapes: np.ndarray) -> np.ndarray:

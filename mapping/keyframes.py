@@ -1,4 +1,4 @@
-"""Keyframe arithmetic for baking, in plain numpy: resampling, key reduction, rotations.
+"""Keyframe arithmetic for baking, in plain numpy: resampling and key reduction (rotations: rotations.py).
 
 No bpy here, so each piece is checked against mathutils or brute force in the tests.
 """
@@ -79,54 +79,3 @@ def _worst_per_group(indices: np.ndarray, groups: np.ndarray, error: np.ndarray)
     order = np.lexsort((-error[indices], groups))
     _, first = np.unique(groups[order], return_index=True)
     return indices[order[first]]
-
-
-def euler_to_quaternion(euler: np.ndarray, order: str = "XYZ") -> np.ndarray:
-    """(N,3) Euler angles in Blender's convention ('XYZ': X applied first) -> (N,4) w,x,y,z."""
-    euler = np.asarray(euler, np.float64).reshape(-1, 3)
-    result = np.zeros((len(euler), 4))
-    result[:, 0] = 1.0
-    for axis_name in order:  # q = q_last * ... * q_first
-        axis = "XYZ".index(axis_name)
-        half = euler[:, axis] * 0.5
-        elemental = np.zeros((len(euler), 4))
-        elemental[:, 0] = np.cos(half)
-        elemental[:, 1 + axis] = np.sin(half)
-        result = quaternion_multiply(elemental, result)
-    return result
-
-
-def quaternion_multiply(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Hamilton product of (N,4) w,x,y,z arrays: the rotation b followed by a."""
-    aw, ax, ay, az = a.T
-    bw, bx, by, bz = b.T
-    return np.stack([aw * bw - ax * bx - ay * by - az * bz,
-                     aw * bx + ax * bw + ay * bz - az * by,
-                     aw * by - ax * bz + ay * bw + az * bx,
-                     aw * bz + ax * by - ay * bx + az * bw], axis=1)
-
-
-def continuous_quaternions(quats: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
-    """Flip signs so consecutive quaternions stay in one hemisphere (no 360-degree spins)."""
-    quats = np.array(quats, np.float64).reshape(-1, 4)
-    if len(quats) == 0:
-        return quats
-    if reference is not None and np.dot(quats[0], reference) < 0.0:
-        quats[0] = -quats[0]
-    flips = np.einsum("ij,ij->i", quats[1:], quats[:-1]) < 0.0
-    signs = np.cumprod(np.where(flips, -1.0, 1.0))
-    quats[1:] *= signs[:, None]
-    return quats
-
-
-def quaternion_to_axis_angle(quats: np.ndarray) -> np.ndarray:
-    """(N,4) w,x,y,z -> (N,4) angle,x,y,z as Blender's rotation_axis_angle (axis Y at zero angle)."""
-    quats = np.asarray(quats, np.float64).reshape(-1, 4)
-    quats = quats * np.where(quats[:, :1] < 0.0, -1.0, 1.0)
-    sin_half = np.linalg.norm(quats[:, 1:], axis=1)
-    angle = 2.0 * np.arctan2(sin_half, quats[:, 0])
-    axis = np.zeros((len(quats), 3))
-    axis[:, 1] = 1.0
-    moving = sin_half > 1e-12
-    axis[moving] = quats[moving, 1:] / sin_half[moving, None]
-    return np.column_stack([angle, axis])

@@ -1,8 +1,11 @@
 """Retarget tables: rows `source channel -> target` with factor, offset, min, max.
 
-A target is a shape key (on a mesh), one axis of a pose bone's rotation (Euler XYZ,
-radians, bone-local) or location (bone-local, metres), or a custom property. Rows that
-share a target add up. Evaluation is vectorised: a whole take (N, channels) -> {target:
+A target is a shape key (on a mesh), one axis of a pose bone's rotation (bone-local,
+radians) or location (bone-local, metres), or a custom property. Rows that share a target
+add up. A bone's three rotation axes together are a rotation vector (axis * angle) in the
+bone's rest frame, so any rotation reaches a bone exactly and factors scale it exactly
+(0.4 of a rotation is the slerp 40% of the way); the rotation-vector sources below give the
+tracked head and eyes in that form. Evaluation is vectorised: a whole take (N, channels) -> {target:
 (N,)}, or one frame -> {target: float}. NaN in, NaN out ("no value": leave it unkeyed).
 Tables are plain JSON (save/load); presets and auto-detection live in presets.py.
 """
@@ -16,7 +19,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .channels import CHANNEL_INDEX
+from .channels import CHANNEL_INDEX, CHANNEL_NAMES, EYE_LEFT, EYE_RIGHT, HEAD_ROTATION
+from . import rotations
 from .errors import RetargetError
 from .reading import clip, read_json_file
 
@@ -24,6 +28,25 @@ TARGET_KINDS = ("shape_key", "bone_rotation", "bone_location", "property")
 AXES = "XYZ"
 TABLE_FORMAT = "face_mocap.mapping_table"
 TABLE_VERSION = 1
+
+# Sources computed from the channels: the head's and each eye's rotation as a rotation vector
+# (radians, character axes: X = the character's left, Y = back, Z = up). From Euler XYZ
+# channel triples; an eye has no roll.
+ROTATION_SOURCES = {"headRotation": HEAD_ROTATION,
+                    "eyeLeftRotation": (EYE_LEFT[0], None, EYE_LEFT[1]),
+                    "eyeRightRotation": (EYE_RIGHT[0], None, EYE_RIGHT[1])}
+SOURCE_NAMES: tuple[str, ...] = CHANNEL_NAMES + tuple(f"{name}{axis}" for name in ROTATION_SOURCES for axis in AXES)
+SOURCE_INDEX = {name: i for i, name in enumerate(SOURCE_NAMES)}
+
+
+def with_rotation_sources(values: np.ndarray) -> np.ndarray:
+    """(N, channels) -> (N, SOURCE_NAMES): the channels followed by the rotation vectors."""
+    values = np.asarray(values, np.float64)
+    blocks = [values]
+    for names in ROTATION_SOURCES.values():
+        euler = np.stack([values[:, CHANNEL_INDEX[n]] if n else np.zeros(len(values)) for n in names], axis=1)
+        blocks.append(rotations.euler_to_rotation_vector(euler))
+    return np.concatenate(blocks, axis=1)
 
 
 def _float(value: object) -> float:
@@ -132,22 +155,25 @@ class MappingTable:
             targets = self.targets
             tindex = {t: i for i, t in enumerate(targets)}
             for row in self.rows:
-                if row.source not in CHANNEL_INDEX:
+                if row.source not in SOURCE_INDEX:
                     raise RetargetError(f"unknown source channel '{row.source}' (target {row.target.label})")
             order = sorted(range(len(self.rows)), key=lambda r: tindex[self.rows[r].target])
             rows = [self.rows[r] for r in order]
             col = lambda attr: np.array([getattr(r, attr) for r in rows], np.float64)  # noqa: E731
             group = np.array([tindex[r.target] for r in rows], np.int64)
             starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]]) if rows else np.zeros(0, np.int64)
-            src = np.array([CHANNEL_INDEX[r.source] for r in rows], np.int64)
-            self._compiled = (targets, src, col("factor"), col("offset"), col("min"), col("max"), starts)
+            src = np.array([SOURCE_INDEX[r.source] for r in rows], np.int64)
+            derived = bool(len(src)) and int(src.max()) >= len(CHANNEL_NAMES)
+            self._compiled = (targets, src, col("factor"), col("offset"), col("min"), col("max"), starts, derived)
         return self._compiled
 
     def evaluate_array(self, values: np.ndarray) -> tuple[list[Target], np.ndarray]:
         """(targets, (N, T) values) for channels (N, C); the fastest form."""
-        targets, src, factor, offset, lo, hi, starts = self._compile()
+        targets, src, factor, offset, lo, hi, starts, derived = self._compile()
         values = np.asarray(values, np.float64)
         values = values[None] if values.ndim == 1 else values
+        if derived:  # only tables that use them pay for the rotation vectors
+            values = with_rotation_sources(values)
         if not targets:
             return targets, np.zeros((len(values), 0))
         v = np.clip(values[:, src] * factor + offset, lo, hi)

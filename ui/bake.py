@@ -17,15 +17,13 @@ from typing import Callable, Mapping
 
 import bpy
 import numpy as np
-from mathutils import Euler
 
 from ..mapping import keyframes
-from .rig_apply import BoneState
+from .rig_apply import BoneState, bone_rotation_values, rotation_property
 from .targets import BONE, LOCATION, SHAPE_KEY, Target, find_object, parse_target, pose_bone, quoted
 
 LAYERED_ACTIONS = bpy.app.version >= (4, 4, 0)
 LINEAR = bpy.types.Keyframe.bl_rna.properties["interpolation"].enum_items["LINEAR"].value
-ROTATION_PATHS = {"QUATERNION": "rotation_quaternion", "AXIS_ANGLE": "rotation_axis_angle"}
 
 # progress(fraction done in 0..1) -> False to cancel; None or True to go on
 ProgressCallback = Callable[[float], "bool | None"]
@@ -183,37 +181,20 @@ def _plan(values: Mapping[Target, np.ndarray], resampler: keyframes.Resampler, s
 
 
 def _bone_curves(bone: bpy.types.PoseBone, axes: dict[tuple[str, int], np.ndarray]) -> list[_Curve]:
-    """Location and rotation curves of one bone, XYZ Euler input converted to its rotation mode."""
+    """Location and rotation curves of one bone; its rotation axes are a rotation vector in
+    its rest frame (axes not driven are 0), written in its rotation mode as live preview does."""
     prefix = f"pose.bones[{quoted(bone.name)}]"
     curves = [_Curve(f"{prefix}.location", axis, bone.name, series)
               for (channel, axis), series in sorted(axes.items()) if channel == LOCATION]
     rotation = {axis: series for (channel, axis), series in axes.items() if channel != LOCATION}
-    mode = bone.rotation_mode
-    if mode == "XYZ" or not rotation:
-        return curves + [_Curve(f"{prefix}.rotation_euler", axis, bone.name, series)
-                         for axis, series in sorted(rotation.items())]
-    state = BoneState.read(bone)  # axes the take does not drive keep the bone's pose
-    euler = np.tile(np.asarray(state.euler(), np.float64), (len(next(iter(rotation.values()))), 1))
+    if not rotation:
+        return curves
+    vectors = np.zeros((len(next(iter(rotation.values()))), 3))
     for axis, series in rotation.items():
-        euler[:, axis] = series
-    if mode in ROTATION_PATHS:
-        quats = keyframes.continuous_quaternions(keyframes.euler_to_quaternion(euler),
-                                                 np.asarray(state.rotation_quaternion))
-        channels = quats if mode == "QUATERNION" else keyframes.quaternion_to_axis_angle(quats)
-        path = f"{prefix}.{ROTATION_PATHS[mode]}"
-    else:
-        channels, path = _euler_in_order(euler, mode, state.rotation_euler), f"{prefix}.rotation_euler"
+        vectors[:, axis] = series
+    channels = bone_rotation_values(vectors, BoneState.read(bone))
+    path = f"{prefix}.{rotation_property(bone.rotation_mode)}"
     return curves + [_Curve(path, i, bone.name, channels[:, i]) for i in range(channels.shape[1])]
-
-
-def _euler_in_order(euler_xyz: np.ndarray, order: str, start) -> np.ndarray:
-    """XYZ Euler rows -> the same rotations in another Euler order, each close to the one before."""
-    out = np.empty_like(euler_xyz)
-    previous = Euler(start, order)
-    for i, row in enumerate(euler_xyz):  # mathutils: rare bone modes, ~1 us a frame
-        previous = Euler(row).to_matrix().to_euler(order, previous)
-        out[i] = previous
-    return out
 
 
 def _new_action(owner: _Owner):

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 import bpy
-from mathutils import Euler, Quaternion
+import numpy as np
 
+from ..mapping import rotations
 from .targets import (BONE, LOCATION, SHAPE_KEY, ParsedTarget, Target, find_object, parse_target,
                       pose_bone, shape_key_block)
 
@@ -42,10 +43,11 @@ class BoneState:
         bone.rotation_axis_angle = self.rotation_axis_angle
         bone.location = self.location
 
-    def euler(self) -> Euler:
-        """The bone's rotation as XYZ Euler angles."""
-        return rotation_as_euler(self.rotation_mode, self.rotation_euler, self.rotation_quaternion,
-                                 self.rotation_axis_angle)
+    def current(self) -> tuple[float, ...]:
+        """The value of the rotation property its mode uses (to keep new values continuous)."""
+        if self.rotation_mode == "QUATERNION":
+            return self.rotation_quaternion
+        return self.rotation_axis_angle if self.rotation_mode == "AXIS_ANGLE" else self.rotation_euler
 
 
 @dataclass
@@ -55,19 +57,6 @@ class RigSnapshot:
     shape_keys: dict[tuple[str, str], float] = field(default_factory=dict)
     bones: dict[tuple[str, str], BoneState] = field(default_factory=dict)
     props: dict[tuple[str, str], Any] = field(default_factory=dict)
-
-
-def rotation_as_euler(mode: str, euler: Iterable[float], quaternion: Iterable[float],
-                      axis_angle: Iterable[float]) -> Euler:
-    """A bone rotation, whatever its mode, as XYZ Euler angles (the mapping's convention)."""
-    if mode == "QUATERNION":
-        return Quaternion(quaternion).normalized().to_euler("XYZ")
-    if mode == "AXIS_ANGLE":
-        angle, *axis = axis_angle
-        return Quaternion(axis, angle).to_euler("XYZ")
-    if mode == "XYZ":
-        return Euler(euler, "XYZ")
-    return Euler(euler, mode).to_matrix().to_euler("XYZ")
 
 
 def snapshot_rig(targets: Iterable[Target]) -> RigSnapshot:
@@ -120,15 +109,17 @@ def restore_rig(snapshot: RigSnapshot) -> list[str]:
     return list(problems)
 
 
-def apply_frame(values: Mapping[Target, float], snapshot: RigSnapshot | None = None) -> list[Target]:
+def apply_frame(values: Mapping[Target, float]) -> list[Target]:
     """Write one frame of mapped values to the rig; returns the targets that were not found.
 
-    Bone rotation axes not in `values` keep the snapshot's pose (else the current pose).
-    Targets are tuples or mapping Targets with their owner set (see targets.bind()).
-    NaN values (no face this frame) leave their target as it is.
+    A bone's rotation targets are the three components of a rotation vector in its rest
+    frame (those not in `values` are 0): the bone gets exactly that rotation, in its
+    rotation mode (see bone_rotation_values). Targets are tuples or mapping Targets with
+    their owner set (see targets.bind()). NaN values (no face this frame) leave their
+    target as it is.
     """
     missing: list[Target] = []
-    rotations: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
+    bone_rotations: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
     for raw, value in values.items():
         if value != value:  # NaN
             continue
@@ -146,38 +137,33 @@ def apply_frame(values: Mapping[Target, float], snapshot: RigSnapshot | None = N
             elif target.channel == LOCATION:
                 bone.location[target.axis] = value
             else:
-                rotations[target.bone_key][target.axis] = value
+                bone_rotations[target.bone_key][target.axis] = value
         else:
             obj = find_object(target.object_name)
             if obj is None:
                 missing.append(raw)
             else:
                 obj[target.name] = float(value)
-    for key, axes in rotations.items():
+    for key, axes in bone_rotations.items():
         bone = pose_bone(ParsedTarget(BONE, *key))
-        base = snapshot.bones.get(key) if snapshot is not None else None
-        _set_rotation(bone, axes, base or BoneState.read(bone))
+        vector = np.zeros((1, 3))
+        for axis, value in axes.items():
+            vector[0, axis] = value
+        values = bone_rotation_values(vector, BoneState.read(bone))
+        setattr(bone, rotation_property(bone.rotation_mode), values[0])
     return missing
 
 
-def _set_rotation(bone: bpy.types.PoseBone, axes: Mapping[int, float], base: BoneState) -> None:
-    """Set the given XYZ Euler axes on a bone, converting to its rotation mode."""
-    euler = base.euler() if base.rotation_mode == bone.rotation_mode else BoneState.read(bone).euler()
-    for axis, value in axes.items():
-        euler[axis] = value
-    mode = bone.rotation_mode
-    if mode == "XYZ":
-        bone.rotation_euler = euler
-    elif mode == "QUATERNION":
-        quat = euler.to_quaternion()
-        if quat.dot(Quaternion(bone.rotation_quaternion)) < 0.0:
-            quat.negate()  # stay near the current value so interpolation does not spin
-        bone.rotation_quaternion = quat
-    elif mode == "AXIS_ANGLE":
-        axis, angle = euler.to_quaternion().to_axis_angle()
-        bone.rotation_axis_angle = (angle, *axis)
-    else:  # another Euler order: the closest angles to the current ones, so nothing jumps by 360
-        bone.rotation_euler = euler.to_matrix().to_euler(mode, bone.rotation_euler)
+def rotation_property(mode: str) -> str:
+    """The pose-bone property that holds the rotation in this rotation mode."""
+    return {"QUATERNION": "rotation_quaternion", "AXIS_ANGLE": "rotation_axis_angle"}.get(mode, "rotation_euler")
+
+
+def bone_rotation_values(vectors: np.ndarray, state: BoneState) -> np.ndarray:
+    """(N,3) rotation vectors in a bone's rest frame -> (N, 3 or 4) values of its rotation
+    property, continuous from its present value: what live preview and bake both write."""
+    quats = rotations.rotation_vector_to_quaternion(vectors)
+    return rotations.bone_rotation_channels(quats, state.rotation_mode, state.current())
 
 
 def _plain(value: Any) -> Any:

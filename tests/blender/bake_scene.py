@@ -8,6 +8,7 @@ import addon_utils
 import bpy
 import numpy as np
 import pytest
+from mathutils import Quaternion
 
 ARKIT_SAMPLE = ("jawOpen", "mouthSmileLeft", "mouthSmileRight", "eyeBlinkLeft", "eyeBlinkRight")
 BONES = (("neck", (0, 0, 1.4), (0, 0, 1.55), None),
@@ -98,3 +99,11 @@ def keys(fcurve: bpy.types.FCurve) -> np.ndarray:
     co = np.empty(2 * len(fcurve.keyframe_points), np.float32)
     fcurve.keyframe_points.foreach_get("co", co)
     return co.reshape(-1, 2).astype(np.float64)
+
+
+def rotation_vector(vector) -> Quaternion:
+    """exp(vector): the rotation about `vector` by its length (what a bone's three rotation
+    targets stand for)."""
+    vector = np.asarray(vector, np.float64)
+    angle = float(np.linalg.norm(vector))
+    return Quaternion(vector / angle, angle) if angle > 0 else Quaternion()

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from mathutils import Euler, Quaternion
 
-from bake_scene import channelbag_fcurves, curves_by_path, face_mocap_rig, keys, reset, set_fps
+from bake_scene import (channelbag_fcurves, curves_by_path, face_mocap_rig, keys, reset, rotation_vector,
+                        set_fps)
 from face_mocap.ui import bake
 from face_mocap.ui.targets import TargetError
 
@@ -51,7 +52,8 @@ def test_shape_keys_and_bones_get_one_key_per_scene_frame_on_the_right_paths():
     shape_curves = curves_by_path(face.data.shape_keys)
     bone_curves = curves_by_path(rig)
     assert set(shape_curves) == {('key_blocks["jawOpen"].value', 0), ('key_blocks["mouthSmileLeft"].value', 0)}
-    assert set(bone_curves) == {('pose.bones["head"].rotation_euler', 0), ('pose.bones["head"].rotation_euler', 2),
+    # the rotation is the whole of the bone's rotation: all three angles are keyed
+    assert set(bone_curves) == {*(('pose.bones["head"].rotation_euler', i) for i in range(3)),
                                 ('pose.bones["head"].location', 1)}
     assert bone_curves[('pose.bones["head"].rotation_euler', 0)].group.name == "head"
     for fcurve in [*shape_curves.values(), *bone_curves.values()]:
@@ -59,7 +61,7 @@ def test_shape_keys_and_bones_get_one_key_per_scene_frame_on_the_right_paths():
         assert abs(len(frames) - DURATION * FPS) <= 1
         assert frames[0] == 1.0 and np.all(np.diff(frames) == 1.0)
         assert all(k.interpolation == "LINEAR" for k in fcurve.keyframe_points)
-    assert result.fcurve_count == 5 and result.key_count == sum(len(fc.keyframe_points) for fc in
+    assert result.fcurve_count == 6 and result.key_count == sum(len(fc.keyframe_points) for fc in
                                                                  [*shape_curves.values(), *bone_curves.values()])
     assert result.frame_range == (1.0, 1.0 + DURATION * FPS)
 
@@ -95,7 +97,7 @@ def test_rotations_are_converted_to_the_bones_rotation_mode(mode):
     bone = rig.pose.bones["head"]
     for frame in (1, 20, 45):
         bpy.context.scene.frame_set(frame)
-        want = Euler([expected_at(times, angles[:, a], frame) for a in range(3)], "XYZ").to_quaternion()
+        want = rotation_vector([expected_at(times, angles[:, a], frame) for a in range(3)])
         if mode == "QUATERNION":
             got = Quaternion(bone.rotation_quaternion)
         elif mode == "AXIS_ANGLE":
@@ -119,16 +121,18 @@ def test_quaternion_curves_never_flip_sign_between_keys():
     assert np.all(np.einsum("ij,ij->i", quats[1:], quats[:-1]) > 0.9)
 
 
-def test_axes_not_in_the_take_keep_the_bones_pose():
+def test_a_driven_bone_gets_exactly_the_mapped_rotation():
+    """Axes a take does not drive are 0 of the rotation vector, not the bone's old pose:
+    the rotation that reaches the bone is the tracked one (issue 10)."""
     _face, rig = face_mocap_rig(rotation_modes={"jaw": "QUATERNION"})
-    posed = Euler((0.0, 0.25, -0.1), "XYZ")
-    rig.pose.bones["jaw"].rotation_quaternion = posed.to_quaternion()
+    rig.pose.bones["jaw"].rotation_quaternion = Euler((0.0, 0.25, -0.1), "XYZ").to_quaternion()
     times = take_times(duration=1.0)
     opening = 0.3 * np.linspace(0, 1, len(times))
     bake.bake_values({("bone", "Rig", "jaw", "rotation_euler", 0): opening}, times, bake.BakeSettings(fps=FPS))
     bpy.context.scene.frame_set(FPS + 1)
     euler = Quaternion(rig.pose.bones["jaw"].rotation_quaternion).to_euler("XYZ")
-    assert tuple(euler) == pytest.approx((0.3, 0.25, -0.1), abs=1e-5)
+    assert tuple(euler) == pytest.approx((0.3, 0.0, 0.0), abs=1e-5)
+
 
 
 def test_custom_properties_are_created_and_animated():

@@ -1,18 +1,14 @@
-"""The bake's numpy keyframe helpers against brute force and mathutils."""
+"""The bake's numpy keyframe helpers against brute force (rotations: test_rotations.py)."""
 
 from __future__ import annotations
 
-import bpy  # noqa: F401  -- bpy makes mathutils importable
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from mathutils import Euler, Quaternion
 
 from face_mocap.mapping import keyframes
-
-MATHUTILS_EPS = 1e-6  # mathutils works in float32
 
 finite = st.floats(-3.0, 3.0, allow_nan=False, width=64)
 
@@ -33,33 +29,6 @@ def test_reduction_drops_keys_on_straight_lines_and_keeps_corners():
     frames = np.arange(len(values), dtype=float)
     assert list(keyframes.reduce_keys(frames, values, 1e-6)) == [0, 49, 98, len(values) - 1]
     assert len(keyframes.reduce_keys(frames, values, 0.0)) == len(values)
-
-
-@pytest.mark.parametrize("order", ["XYZ", "XZY", "YXZ", "YZX", "ZXY", "ZYX"])
-def test_euler_to_quaternion_matches_mathutils(order):
-    rng = np.random.default_rng(1)
-    angles = rng.uniform(-np.pi, np.pi, (50, 3))
-    quats = keyframes.euler_to_quaternion(angles, order)
-    for angle, quat in zip(angles, quats):
-        assert abs(Quaternion(quat).dot(Euler(angle, order).to_quaternion())) == pytest.approx(1.0, abs=MATHUTILS_EPS)
-
-
-def test_quaternion_to_axis_angle_matches_mathutils():
-    rng = np.random.default_rng(2)
-    quats = keyframes.euler_to_quaternion(rng.uniform(-np.pi, np.pi, (50, 3)))
-    quats[0] = (1.0, 0.0, 0.0, 0.0)
-    for quat, (angle, *axis) in zip(quats, keyframes.quaternion_to_axis_angle(quats)):
-        assert abs(Quaternion(axis, angle).dot(Quaternion(quat))) == pytest.approx(1.0, abs=MATHUTILS_EPS)
-        assert 0.0 <= angle <= np.pi + 1e-12
-
-
-def test_continuous_quaternions_only_flip_signs():
-    rng = np.random.default_rng(3)
-    quats = keyframes.euler_to_quaternion(np.cumsum(rng.uniform(-0.3, 0.3, (200, 3)), axis=0))
-    quats *= rng.choice([-1.0, 1.0], (200, 1))
-    smooth = keyframes.continuous_quaternions(quats, reference=np.array([-1.0, 0.0, 0.0, 0.0]))
-    assert np.allclose(np.abs(smooth), np.abs(quats))
-    assert np.all(np.einsum("ij,ij->i", smooth[1:], smooth[:-1]) > 0.0) and smooth[0, 0] < 0.0
 
 
 def test_resampling_puts_one_value_on_every_scene_frame():

@@ -39,7 +39,7 @@ def test_live_and_offline_agree_frame_by_frame(dump_take, canonical):
         offline = map_take(take, table, smoothing=smoothing, face=canonical, zero_phase_smoothing=False)
         for j, target in enumerate(results[0].targets):
             np.testing.assert_allclose([r.values[j] for r in results], offline[target], atol=1e-9)
-    assert len(results[0].targets) == 52 + 3 * 2 + 1 + 2 * 2
+    assert len(results[0].targets) == 52 + 3 * 2 + 1 + 2 * 3  # shapes, neck+head, jaw, eyes (rotation vectors)
 
 
 def test_no_face_gives_no_value_live_and_offline(dump_take, canonical):

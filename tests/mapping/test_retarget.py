@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from face_mocap.mapping import channels as ch
-from face_mocap.mapping.autodetect import (auto_detect, is_rigify, load_preset, local_axis,
+from face_mocap.mapping.autodetect import (auto_detect, is_rigify, load_preset, local_components,
                                            preset_names, preset_table)
 from face_mocap.mapping.errors import RetargetError
-from face_mocap.mapping.retarget import MappingRow, MappingTable, Target
+from face_mocap.mapping.retarget import SOURCE_INDEX, MappingRow, MappingTable, Target
 
 RIGIFY_BONES = [  # names a generated Rigify human rig (legacy face) has, with its ORG/MCH/DEF copies
     "root", "torso", "hips", "chest", "neck", "head", "neck_bend", "MCH-ROT-neck", "MCH-ROT-head",
@@ -134,9 +134,10 @@ def test_rigify_rig_is_detected_with_its_controls():
     bones = {t.name for t in table.targets}
     assert {"head", "neck", "jaw_master", "eye.L", "eye.R", "lid.T.L.002", "brow.T.R.001", "lips.L"} <= bones
     assert not any(b.startswith(("DEF-", "ORG-", "MCH-")) for b in bones)
-    # head and neck share the head rotation: together they turn it fully
-    yaw_rows = [r for r in table.rows if r.source == "headYaw"]
-    assert sum(abs(r.factor) for r in yaw_rows) == pytest.approx(1.0)
+    # Rigify's head control does not inherit the neck's rotation (Head Follow 0): it gets the
+    # whole head rotation, and the neck bends along by 40%
+    yaw_rows = {r.target.name: r.factor for r in table.rows if r.source == "headRotationZ"}
+    assert yaw_rows == {"neck": pytest.approx(0.4), "head": pytest.approx(1.0)}
 
 
 def test_rigify_without_face_bones_reports_what_is_missing():
@@ -154,7 +155,7 @@ def test_generic_armature_without_neck_turns_the_head_fully():
     assert report.rig == "generic_armature"
     assert report.bones["@head"] == "mixamorig:Head" and report.bones["@eye.L"] == "mixamorig:LeftEye"
     assert set(report.missing_bones) == {"@neck", "@jaw"}
-    yaw = [r for r in table.rows if r.source == "headYaw"]
+    yaw = [r for r in table.rows if r.source == "headRotationZ"]
     assert len(yaw) == 1 and abs(yaw[0].factor) == pytest.approx(1.0)
 
 
@@ -165,14 +166,40 @@ def test_control_bones_win_over_deform_copies():
     assert "@neck" in report.missing_bones  # ORG/MCH bones are never driven
 
 
-def test_bone_rest_orientation_picks_the_local_axis():
+def test_bone_rest_orientation_turns_armature_axes_into_local_axes_exactly():
     up = np.array([[1.0, 0, 0], [0, 0, -1], [0, 1, 0]])  # bone pointing up, roll 0
-    assert local_axis("Z", up) == (1, 1.0)  # turning about the vertical = twisting the bone
-    assert local_axis("Y", up) == (2, -1.0)
+    assert local_components("Z", up) == [(1, 1.0)]  # turning about the vertical = twisting the bone
+    assert local_components("Y", up) == [(2, -1.0)]
     # an eye bone pointing up (as in many game rigs): yaw goes to its local Y
     table, _ = auto_detect([], ["Head", "LeftEye", "RightEye"], bone_rest={"LeftEye": up})
-    yaw = [r for r in table.rows if r.source == "eyeLeftYaw"][0]
-    assert yaw.target.axis == 1 and yaw.factor == 1.0
+    yaw = [r for r in table.rows if r.source == "eyeLeftRotationZ"]
+    assert [(r.target.axis, r.factor) for r in yaw] == [(1, 1.0)]
+    # a head rolled 30 degrees about its own axis: yaw stays on the bone axis, pitch is shared
+    c, s = np.cos(np.radians(30)), np.sin(np.radians(30))
+    rolled = up @ np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
+    table, _ = auto_detect([], ["Head"], bone_rest={"Head": rolled})
+    pitch = {r.target.axis: r.factor for r in table.rows if r.source == "headRotationX"}
+    assert pitch == {0: pytest.approx(c), 2: pytest.approx(s)}
+
+
+def test_a_split_rotation_row_keeps_its_clamp_on_every_local_axis():
+    tilted = np.array([[1.0, 0, 0], [0, 0.8, -0.6], [0, 0.6, 0.8]])
+    preset = {"name": "t", "rows": [{"source": "jawAngle", "kind": "bone_rotation", "target": "jaw", "axis": "Y",
+                                      "factor": 2.0, "min": 0.0, "max": 0.5}]}
+    table, _ = auto_detect_with(preset, ["jaw"], {"jaw": tilted})
+    values = np.zeros((3, ch.N_CHANNELS))
+    values[:, ch.CHANNEL_INDEX["jawAngle"]] = [-1.0, 0.1, 1.0]
+    out = table.evaluate(values)
+    got = np.stack([out[t] for t in table.targets], axis=1)
+    np.testing.assert_allclose(got, np.outer(np.clip(2.0 * values[:, ch.CHANNEL_INDEX["jawAngle"]], 0, 0.5),
+                                             [0.8, -0.6]), atol=1e-12)
+
+
+def auto_detect_with(preset: dict, bones: list[str], rest: dict):
+    from face_mocap.mapping.autodetect import bone_table
+
+    rows, report = bone_table(bones, rest, preset)
+    return MappingTable(rows), report
 
 
 def test_shipped_presets_load_and_cover_channels():
@@ -181,7 +208,7 @@ def test_shipped_presets_load_and_cover_channels():
     assert {r["source"] for r in arkit["rows"]} == set(ch.ARKIT_NAMES)
     for name in preset_names():
         for row in load_preset(name)["rows"]:
-            assert row["source"] in ch.CHANNEL_INDEX
+            assert row["source"] in SOURCE_INDEX
     with pytest.raises(RetargetError, match="no preset"):
         load_preset("nope")
 

@@ -2,10 +2,13 @@
 Names are found and the rows move the face the right way (turn left, open the jaw, look,
 close the lids, raise the brows, smile)."""
 
+from collections import defaultdict
+
 import numpy as np
 import pytest
 
 from face_mocap.mapping.autodetect import auto_detect
+from face_mocap.mapping.channels import CHANNEL_INDEX, N_CHANNELS
 
 
 @pytest.fixture(scope="module")
@@ -25,24 +28,47 @@ def rigify_rig():
     bpy.ops.wm.read_factory_settings(use_empty=True)
 
 
-def _moved(rig, rows, channel: str, value: float, bone: str, point: str = "tail") -> np.ndarray:
-    """Movement of a bone's head/tail (armature space) when every row of one channel is applied."""
+def _pose(rig, table, channel: str, value: float) -> None:
+    """Pose the rig with the table's values for one channel at `value` (the others 0): a
+    bone's rotation targets are a rotation vector in its rest frame, its location targets a
+    vector, as the add-on applies them."""
+    values = np.zeros(N_CHANNELS)
+    values[CHANNEL_INDEX[channel]] = value
+    vectors: dict = defaultdict(lambda: np.zeros(3))
+    for target, v in table.evaluate_frame(values).items():
+        if target.kind.startswith("bone_"):
+            vectors[(target.kind, target.name)][target.axis] += v
+    for (kind, name), vector in vectors.items():
+        bone = rig.pose.bones[name]
+        if kind == "bone_location":
+            bone.location = vector
+            continue
+        angle = float(np.linalg.norm(vector))
+        bone.rotation_mode = "AXIS_ANGLE"
+        bone.rotation_axis_angle = (angle, *(vector / angle)) if angle > 0 else (0.0, 0.0, 1.0, 0.0)
+
+
+def _rest(rig) -> None:
     import bpy
 
-    pose_bone = rig.pose.bones[bone]
-    before = np.array(getattr(pose_bone, point))
-    for row in rows:
-        if row.source == channel:
-            target = rig.pose.bones[row.target.name]
-            target.rotation_mode = "XYZ"
-            prop = target.rotation_euler if row.target.kind == "bone_rotation" else target.location
-            prop[row.target.axis] = np.clip(value * row.factor + row.offset, row.min, row.max)
-    bpy.context.view_layer.update()
-    after = np.array(getattr(pose_bone, point))
-    for b in rig.pose.bones:  # back to rest
-        b.rotation_euler = (0, 0, 0)
+    for b in rig.pose.bones:
+        b.rotation_mode = "AXIS_ANGLE"
+        b.rotation_axis_angle = (0.0, 0.0, 1.0, 0.0)
         b.location = (0, 0, 0)
     bpy.context.view_layer.update()
+
+
+def _moved(rig, table, channel: str, value: float, bone: str, point: str = "tail") -> np.ndarray:
+    """Movement of a bone's head/tail (armature space) when one channel is applied."""
+    import bpy
+
+    _rest(rig)
+    pose_bone = rig.pose.bones[bone]
+    before = np.array(getattr(pose_bone, point))
+    _pose(rig, table, channel, value)
+    bpy.context.view_layer.update()
+    after = np.array(getattr(pose_bone, point))
+    _rest(rig)
     return after - before
 
 
@@ -52,14 +78,24 @@ def test_generated_rig_is_detected_and_rest_axes_match_the_preset(rigify_rig):
     exact, _ = auto_detect([], names, bone_rest=rest)
     assert report.rig == "rigify" and not report.missing_bones
     assert {"head", "neck", "jaw_master", "eye.L", "eye.R"} <= set(report.bones.values())
-    # the orientations the preset assumes are the ones Rigify generates
-    assert [r.to_dict() for r in guessed.rows] == [r.to_dict() for r in exact.rows]
+    # the orientations the preset assumes are close to the ones Rigify generates (the exact
+    # rows on tilted bones such as the neck add small parts on other local axes)
+    def vectors(table):
+        out: dict = defaultdict(lambda: np.zeros(3))
+        for row in table.rows:
+            out[(row.source, row.target.kind, row.target.name)][row.target.axis] += row.factor
+        return out
+
+    exact_vectors = vectors(exact)
+    for key, vector in vectors(guessed).items():
+        cosine = vector @ exact_vectors[key] / np.linalg.norm(vector) / np.linalg.norm(exact_vectors[key])
+        assert cosine > 0.9, key
 
 
 def test_rows_move_the_face_the_right_way(rigify_rig):
     rig, names, rest = rigify_rig
     table, _ = auto_detect([], names, bone_rest=rest)
-    rows = table.rows
+    rows = table
     # the nose swings to the character's left (+X) when the head turns left, down when it nods
     assert _moved(rig, rows, "headYaw", 0.3, "nose_master", "head")[0] > 0.01
     assert _moved(rig, rows, "headPitch", 0.3, "nose_master", "head")[2] < -0.005
@@ -98,21 +134,15 @@ def plain_rig():
     bpy.ops.wm.read_factory_settings(use_empty=True)
 
 
-def _aim(rig, rows, channel: str, value: float, bone: str) -> np.ndarray:
-    """Direction (armature space) of a bone's Y axis after applying one channel's rows."""
+def _aim(rig, table, channel: str, value: float, bone: str) -> np.ndarray:
+    """Direction (armature space) of a bone's Y axis after applying one channel."""
     import bpy
 
-    _moved(rig, rows, channel, 0.0, bone)  # make sure everything is at rest
-    for row in rows:
-        if row.source == channel:
-            target = rig.pose.bones[row.target.name]
-            target.rotation_mode = "XYZ"
-            target.rotation_euler[row.target.axis] = np.clip(value * row.factor + row.offset, row.min, row.max)
+    _rest(rig)
+    _pose(rig, table, channel, value)
     bpy.context.view_layer.update()
     aim = np.array(rig.pose.bones[bone].matrix.to_3x3().col[1])
-    for b in rig.pose.bones:
-        b.rotation_euler = (0, 0, 0)
-    bpy.context.view_layer.update()
+    _rest(rig)
     return aim
 
 
@@ -120,7 +150,7 @@ def test_generic_preset_on_a_plain_rig(plain_rig):
     rig, names, rest = plain_rig
     table, report = auto_detect([], names, bone_rest=rest)
     assert report.rig == "generic_armature" and not report.missing_bones
-    rows = table.rows
+    rows = table
     assert _moved(rig, rows, "headYaw", 0.3, "LeftEye", "head")[0] > 0.01  # face turns left (+X)
     assert _moved(rig, rows, "jawAngle", 0.3, "Jaw")[2] < -0.005  # chin drops
     for eye, channel in (("LeftEye", "eyeLeft"), ("RightEye", "eyeRight")):
