@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..capture import protocol
 from ..capture.takes import TakeError, TakeWriter
+from ..mapping.face_choice import FaceTracker
 from .child import CaptureError, CaptureOptions, _ChildProcess, check_options, child_environment, with_hint
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ class CaptureSession:
     def __init__(self, options: CaptureOptions) -> None:
         self.options = options
         self.token = protocol.new_token()
+        self._performer = FaceTracker()  # chosen on the first frame with faces, then followed
         self.port = 0
         self.child: _ChildProcess | None = None
         self.started_at = 0.0
@@ -380,6 +382,8 @@ class CaptureSession:
 
     def _handle(self, message) -> None:
         now = time.monotonic()
+        if isinstance(message, protocol.FaceFrame):  # the performer first, live and in the take
+            message = self._performer.order(message)
         with self._lock:
             self._last_message_at = now
             if isinstance(message, protocol.FaceFrame):

