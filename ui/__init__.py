@@ -6,8 +6,8 @@ import logging
 
 import bpy
 
-from . import (child, demo_head, live, operators_capture, operators_mapping, operators_takes, panels, preferences,
-               preview, properties, takes_io, tracked_mesh)
+from . import (child, cli, demo_head, live, operators_capture, operators_mapping, operators_takes, panels,
+               preferences, preview, properties, takes_io, tracked_mesh)
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +22,7 @@ _modules = (
     tracked_mesh,
     preview,
     panels,
+    cli,
 )
 
 
