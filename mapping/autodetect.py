@@ -18,6 +18,7 @@ Preset files (mapping/presets/*.json, or a user's own file) are templates:
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterable
 
@@ -225,3 +226,19 @@ def preset_table(name_or_path: str | os.PathLike, shape_keys: Iterable[str] = ()
     report.rig, report.bones, report.missing_bones = bone_report.rig, bone_report.bones, bone_report.missing_bones
     return MappingTable(shape_rows + bone_rows), report
 
+
+
+def shared_shape_rows(rows: Iterable[MappingRow], mesh: str, others: dict[str, Iterable[str]]) -> list[MappingRow]:
+    """The shape-key rows of `mesh`, repeated for each other mesh of the character that has
+    the same ARKit shape (by name, or by the normalised name: jawOpen on the head drives
+    JawOpen on the teeth). others: mesh name -> its shape-key names."""
+    rows = [row for row in rows if row.target.kind == "shape_key" and row.target.owner == mesh]
+    shared = []
+    for other, keys in others.items():
+        by_name = {key: key for key in keys}
+        by_channel = {arkit_name(key): key for key in keys if arkit_name(key)}
+        for row in rows:
+            key = by_name.get(row.target.name) or by_channel.get(arkit_name(row.target.name))
+            if key is not None:
+                shared.append(replace(row, target=replace(row.target, name=key, owner=other)))
+    return shared

@@ -23,7 +23,7 @@ from ..mapping.pipeline import LivePipeline, map_take, neutral_from_take
 from ..mapping.preset_files import list_user_presets
 from ..mapping.retarget import AXES, MappingRow, MappingTable, Target
 from ..mapping.smoothing import OneEuro, SmoothingSettings, preset
-from . import bake, preferences, rig_apply, takes_io
+from . import bake, character, preferences, rig_apply, takes_io
 from .child import CaptureError, with_hint
 from .targets import parse_target
 
@@ -75,6 +75,13 @@ def rows_to_table(objects) -> MappingTable:
     table = MappingTable(rows)
     table.check()
     return table
+
+
+def character_table(mesh, armature) -> MappingTable:
+    """The mapping of the whole character: the targets' rows, then for each other mesh with
+    ARKit keys its own rows, or else the target mesh's shape-key rows (ui/character.py)."""
+    others = [obj for obj in character.character_meshes(mesh, armature) if len(obj.face_mocap.rows)]
+    return character.shared_table(rows_to_table([mesh, armature, *others]), mesh, armature)
 
 
 def table_to_rows(table: MappingTable, mesh, armature) -> int:
@@ -155,7 +162,7 @@ class LiveRig:
     @classmethod
     def from_scene(cls, scene: bpy.types.Scene) -> "LiveRig":
         """Build from the scene's targets, their tables, calibration and smoothing."""
-        table = rows_to_table(scene_targets(scene))
+        table = character_table(scene.face_mocap.target_mesh, scene.face_mocap.target_armature)
         pipeline = LivePipeline(canonical_face(), table, scene_calibration(scene), smoothing_settings(scene))
         return cls(pipeline, scene)
 
@@ -173,7 +180,8 @@ class LiveRig:
             return
         objects = scene_targets(scene)
         if _rows_signature(objects) != self._rows:
-            table = rows_to_table(objects)  # RetargetError: shown in the panel, old table kept
+            # RetargetError: shown in the panel, old table kept
+            table = character_table(scene.face_mocap.target_mesh, scene.face_mocap.target_armature)
             self.restore()  # what the old table drove goes back before the new one drives
             self.pipeline.table = table
             self._bind_targets(scene)
@@ -233,7 +241,7 @@ def bake_take(scene: bpy.types.Scene, path: Path, mesh, armature, name: str, pro
     Options left as None come from the scene's bake settings (the Bake panel); smoothing is a
     preset name ("off", "light", ...) or False."""
     settings = scene.face_mocap
-    table = rows_to_table([mesh, armature])
+    table = character_table(mesh, armature)
     if not len(table):
         names = " / ".join(obj.name for obj in (mesh, armature) if obj is not None)
         raise RetargetError(f"{names} has no mapping rows: press Auto-detect or load a preset")
@@ -276,8 +284,11 @@ def auto_detect(scene: bpy.types.Scene, mesh=_SCENE_TARGET, armature=_SCENE_TARG
     """Fill the objects' tables (default: the scene's targets) from their names;
     (rows made, what could not be mapped)."""
     settings = scene.face_mocap
-    mesh = settings.target_mesh if mesh is _SCENE_TARGET else mesh
     armature = settings.target_armature if armature is _SCENE_TARGET else armature
+    if mesh is _SCENE_TARGET:
+        mesh = settings.target_mesh
+        if mesh is None and armature is not None:  # the armature's head mesh, found for the user
+            mesh = settings.target_mesh = character.main_mesh(armature)
     names = _rig_names(mesh, armature)
     table, report = autodetect.auto_detect(**names, mesh=mesh.name if mesh else "",
                                            armature=armature.name if armature else "")

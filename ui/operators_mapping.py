@@ -7,7 +7,7 @@ from bpy.props import EnumProperty, StringProperty
 
 from ..capture.takes import TakeError
 from ..mapping.errors import MappingError
-from . import driver, takes_io
+from . import character, driver, takes_io
 from .operators_takes import take_poll
 
 
@@ -80,6 +80,10 @@ class FACEMOCAP_OT_auto_detect_mapping(bpy.types.Operator):
             self.report({"WARNING"}, "No known shape key or bone names found: add rows by hand or load a preset")
             return {"CANCELLED"}
         message = f"Mapped {mapped} targets"
+        settings = context.scene.face_mocap
+        others = character.character_meshes(settings.target_mesh, settings.target_armature)
+        if others:
+            message += f"; {settings.target_mesh.name}'s shape keys also drive {', '.join(o.name for o in others)}"
         if unmapped:
             message += f"; not mapped: {', '.join(unmapped[:8])}" + (" ..." if len(unmapped) > 8 else "")
         self.report({"INFO"}, message)
