@@ -14,14 +14,16 @@ import numpy as np
 
 from ..capture.protocol import NUM_BLENDSHAPES, NUM_LANDMARKS, FaceFrame
 from ..capture.takes import Take, has_geometry
-from .calibration import Calibration, capture_neutral
+from .calibration import Calibration, capture_neutral, observe_ranges
 from .canonical import CanonicalFace
-from .channels import compute_channels, merge_channels
+from .channels import N_SHAPES, compute_channels, merge_channels
 from .errors import MappingError
 from .pose import HeadPose, PerspectiveCamera, PoseSolver
 from .retarget import MappingTable, Target
 from .smoothing import LiveSmoother, SmoothingSettings, preset, smooth_live, zero_phase
 
+
+MAX_RANGE_FRAMES = 36_000  # ten minutes at 60 fps: a range-of-motion pass is far shorter
 
 # --- stages ------------------------------------------------------------------------------
 
@@ -72,6 +74,7 @@ class FrameResult:
     channels: np.ndarray  # (N_CHANNELS,) calibrated and smoothed
     targets: list[Target]
     values: np.ndarray  # (T,) aligned with targets
+    raw: np.ndarray | None = None  # (N_CHANNELS,) before calibration and smoothing (the range panel)
 
     def as_dict(self) -> dict[Target, float]:
         """{target: value}."""
@@ -92,6 +95,7 @@ class LivePipeline:
         self.smoother = LiveSmoother(smoothing)
         self._recent: collections.deque = collections.deque()
         self._recent_s = recent_s
+        self._range_rows: list[np.ndarray] | None = None  # raw channels while measuring the range of motion
 
     def set_smoothing(self, smoothing: SmoothingSettings | str) -> None:
         """Change smoothing (restarts the filters)."""
@@ -121,9 +125,11 @@ class LivePipeline:
         found = bool(pose.present[0])
         if found:
             self._remember(t, pose, np.asarray(blendshapes, np.float64))
+            if self._range_rows is not None and len(self._range_rows) < MAX_RANGE_FRAMES:
+                self._range_rows.append(raw[0])
         values = smooth_stage(self.smoother, t, calibrate_stage(raw, self.calibration, self._cal_arrays)[0])
         targets, out = retarget_stage(self.table, values)
-        return FrameResult(t, found, values, targets, out[0])
+        return FrameResult(t, found, values, targets, out[0], raw[0])
 
     def _remember(self, t: float, pose: HeadPose, blendshapes: np.ndarray) -> None:
         self._recent.append((t, pose, blendshapes))
@@ -141,6 +147,25 @@ class LivePipeline:
         raw = compute_channels(pose, np.stack([b for _, b in items]), self.face)
         self.set_calibration(capture_neutral(pose, raw, self.calibration))
         return self.calibration
+
+    @property
+    def measuring_range(self) -> bool:
+        """True between start_range() and finish_range()."""
+        return self._range_rows is not None
+
+    def start_range(self) -> None:
+        """Start collecting faces for a range-of-motion calibration (the performer's extremes)."""
+        self._range_rows = []
+
+    def finish_range(self) -> tuple[Calibration, dict[str, tuple[float, float]]]:
+        """Each shape's observed maximum since start_range() maps to 1; use it. (calibration, ranges set)"""
+        rows, self._range_rows = self._range_rows, None
+        if not rows:
+            raise MappingError("no face seen while measuring the range: make your extremes facing the camera")
+        cal = Calibration.from_dict(self.calibration.to_dict())
+        changed = observe_ranges(cal, np.stack(rows))
+        self.set_calibration(cal)
+        return cal, changed
 
 
 # --- offline -----------------------------------------------------------------------------
@@ -183,6 +208,17 @@ def neutral_from_take(take: Take, face: CanonicalFace | None = None, base: Calib
     pose = take_pose(take, face, camera)
     raw = take_channels(take, face, None, camera, pose)  # no neutral: offsets are measured from these
     return capture_neutral(pose, raw, base)
+
+
+def range_from_take(take: Take, face: CanonicalFace | None = None, base: Calibration | None = None,
+                    camera: PerspectiveCamera | None = None) -> tuple[Calibration, dict[str, tuple[float, float]]]:
+    """Range of motion from a stretch of a take (read just those frames): each shape's observed
+    maximum maps to 1, the neutral stays. (calibration, {channel: (low, high)} set)"""
+    raw = take_channels(take, face, None, camera)
+    if not np.isfinite(raw[:, :N_SHAPES]).any():
+        raise MappingError("no face in these frames of the take: pick frames where the performer makes their extremes")
+    cal = Calibration.from_dict(base.to_dict()) if base is not None else Calibration()
+    return cal, observe_ranges(cal, raw)
 
 
 def map_take(take: Take, table: MappingTable, calibration: Calibration | None = None,

@@ -1,4 +1,4 @@
-"""Operators for live capture: Start/Stop Capture, Calibrate Neutral, Record/Stop Recording."""
+"""Operators for live capture: Start/Stop Capture, Calibrate Neutral, Range of Motion, Record/Stop Recording."""
 
 from __future__ import annotations
 
@@ -99,6 +99,26 @@ class FACEMOCAP_OT_stop_capture(bpy.types.Operator):
         return {"FINISHED"}
 
 
+def _live_or_take(cls, context: bpy.types.Context, message: str) -> bool:
+    """Poll of the calibrate operators: a live capture or a take to calibrate from."""
+    if live.is_running() or len(context.scene.face_mocap.takes):
+        return True
+    cls.poll_message_set(message)
+    return False
+
+
+def _reported(operator: bpy.types.Operator, calibrate) -> set[str]:
+    """Run a calibration and report its message, or its error once (a damaged take: TakeError)."""
+    try:
+        message = calibrate()
+    except (CaptureError, MappingError, TakeError) as exc:
+        operator.report({"ERROR"}, str(exc))
+        return {"CANCELLED"}
+    if message:
+        operator.report({"INFO"}, message)
+    return {"FINISHED"}
+
+
 class FACEMOCAP_OT_calibrate_neutral(bpy.types.Operator):
     """Use the current face (live) or the active take's frame as the neutral pose and expression"""
 
@@ -112,22 +132,67 @@ class FACEMOCAP_OT_calibrate_neutral(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context: bpy.types.Context) -> bool:
-        if live.is_running() or len(context.scene.face_mocap.takes):
-            return True
-        cls.poll_message_set("Start Capture (or record a take) and hold a neutral face")
-        return False
+        return _live_or_take(cls, context, "Start Capture (or record a take) and hold a neutral face")
 
     def execute(self, context: bpy.types.Context) -> set[str]:
-        try:
+        def calibrate() -> str:
             if self.from_take or not live.is_running():
-                message = driver.calibrate_from_take(context.scene, self.frame)
-            else:
-                message = driver.calibrate_live(context.scene, live.rig())
-        except (CaptureError, MappingError, TakeError) as exc:  # TakeError: a damaged or missing take file
-            self.report({"ERROR"}, str(exc))
+                return driver.calibrate_from_take(context.scene, self.frame)
+            return driver.calibrate_live(context.scene, live.rig())
+        return _reported(self, calibrate)
+
+
+class FACEMOCAP_OT_calibrate_range(bpy.types.Operator):
+    """Range of motion: each expression's largest value while you make your extremes (eyes shut,
+jaw wide open, big smile, brows up...) becomes its full value. Live: press to start, again to finish"""
+
+    bl_idname = "facemocap.calibrate_range"
+    bl_label = "Range of Motion"
+    bl_options = {"REGISTER", "UNDO"}
+
+    from_take: bpy.props.BoolProperty(name="From Take", default=False,
+                                      description="Use a stretch of the active take instead of the live face")
+    first_frame: bpy.props.IntProperty(name="First Frame", min=0, default=0)
+    last_frame: bpy.props.IntProperty(name="Last Frame", min=0, default=0,
+                                      description="Last frame of the stretch (0: to the end of the take)")
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        return _live_or_take(cls, context, "Start Capture (or record a take of your extremes)")
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        def calibrate() -> str:
+            if self.from_take or not live.is_running():
+                last = self.last_frame or driver.active_take_frame_count(context.scene) - 1
+                return driver.calibrate_range_from_take(context.scene, self.first_frame, last)
+            return driver.calibrate_range_live(context.scene, live.rig())
+        return _reported(self, calibrate)
+
+
+class FACEMOCAP_OT_edit_channel_calibration(bpy.types.Operator):
+    """Edit one channel's calibration by hand: neutral, top (the raw value that reads 1), gain and curve"""
+
+    bl_idname = "facemocap.edit_channel_calibration"
+    bl_label = "Edit Channel Calibration"
+    bl_options = {"REGISTER", "UNDO"}
+
+    channel: StringProperty(name="Channel", description="e.g. eyeBlinkLeft or jawOpen")
+    low: bpy.props.FloatProperty(name="Neutral", description="Raw value that reads 0 (an angle's offset)")
+    high: bpy.props.FloatProperty(name="Top", default=1.0, description="Raw value that reads 1 (shapes)")
+    gain: bpy.props.FloatProperty(name="Gain", default=1.0)
+    curve: bpy.props.FloatProperty(name="Curve", min=0.0, max=1.0, description="0 linear, 1 S curve")
+
+    def invoke(self, context: bpy.types.Context, event) -> set[str]:
+        def fill() -> str:
+            self.low, self.high, self.gain, self.curve = driver.channel_calibration(context.scene, self.channel)
+            return ""
+        if _reported(self, fill) != {"FINISHED"}:
             return {"CANCELLED"}
-        self.report({"INFO"}, message)
-        return {"FINISHED"}
+        return context.window_manager.invoke_props_dialog(self)
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        return _reported(self, lambda: driver.set_channel_calibration(
+            context.scene, self.channel, self.low, self.high, self.gain, self.curve))
 
 
 class FACEMOCAP_OT_clear_calibration(bpy.types.Operator):
@@ -223,6 +288,8 @@ classes = (
     FACEMOCAP_OT_start_capture,
     FACEMOCAP_OT_stop_capture,
     FACEMOCAP_OT_calibrate_neutral,
+    FACEMOCAP_OT_calibrate_range,
+    FACEMOCAP_OT_edit_channel_calibration,
     FACEMOCAP_OT_clear_calibration,
     FACEMOCAP_OT_record,
     FACEMOCAP_OT_stop_recording,
