@@ -82,6 +82,8 @@ def _row_problem(spec: object) -> str:
             return f"orient must be one of {', '.join(_ORIENT)}"
     if "split" in spec and not isinstance(spec["split"], str):
         return "split must be a group name"
+    if not isinstance(spec.get("optional", False), bool):
+        return "optional must be true or false"
     try:
         for key in ("factor", "offset", "min", "max"):
             number(spec.get(key), key, RetargetError, allow_none=True)
@@ -186,8 +188,8 @@ def bone_table(bones: Iterable[str], bone_rest: dict | None = None, preset: dict
             continue
         wanted = spec["target"]
         bone = roles.get(wanted[1:]) if wanted.startswith("@") else (wanted if wanted in names else None)
-        if bone is None:
-            if wanted not in report.missing_bones:
+        if bone is None:  # optional rows (eyelids) are only used when the rig has the bone
+            if wanted not in report.missing_bones and not spec.get("optional"):
                 report.missing_bones.append(wanted)
             continue
         report.bones[wanted] = bone

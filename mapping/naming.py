@@ -32,7 +32,15 @@ _UNSIDED = {"browinnerup", "cheekpuff", "mouthfunnel", "mouthpucker", "mouthroll
             "jawforward", "tongueout"}
 _CC_PREFIX = re.compile(r"^A\d\d_")  # Character Creator "Traditional": A01_Brow_Inner_Up
 _RIG_PREFIXES = ("DEF-", "ORG-", "MCH-")
-_BONE_ALIASES = {"jawroot": "jaw", "jawbone": "jaw", "lowerjaw": "jaw", "eyeball": "eye"}
+_BONE_ALIASES = {"jawroot": "jaw", "jawbone": "jaw", "lowerjaw": "jaw", "eyeball": "eye",
+                 # eyelids: upper ("lid") and lower; lid.T / lid.B as Rigify's metarig names them
+                 "eyelid": "lid", "upperlid": "lid", "uppereyelid": "lid", "eyelidupper": "lid", "lidupper": "lid",
+                 "lidt": "lid", "lidtop": "lid", "eyelidtop": "lid",
+                 "lowerlid": "lowerlid", "lowereyelid": "lowerlid", "eyelidlower": "lowerlid", "lidlower": "lowerlid",
+                 "lidb": "lowerlid", "lidbottom": "lowerlid", "eyelidbottom": "lowerlid"}
+# What a role stands for, in words for the user ("no jaw bone"), never "@jaw"
+_ROLE_WORDS = {"head": "head", "neck": "neck", "jaw": "jaw", "eye": "eye", "lid": "upper eyelid",
+               "lowerlid": "lower eyelid"}
 _FOREIGN_PREFIXES = re.compile(r"^(mixamorig\d*:|CC_Base_|Bip\d*[ _]|Armature[|:])", re.I)
 
 
@@ -94,7 +102,7 @@ def strip_rig_prefix(bone: str) -> tuple[str, str]:
 
 
 def bone_role(bone: str) -> tuple[str, str | None] | None:
-    """Generic role of a bone name: ('head'|'neck'|'jaw'|'eye', side) or None."""
+    """Generic role of a bone name: ('head'|'neck'|'jaw'|'eye'|'lid'|'lowerlid', side) or None."""
     _, base = strip_rig_prefix(bone)
     base = _FOREIGN_PREFIXES.sub("", base)
     words, side = split_side(split_words(base))
@@ -105,9 +113,19 @@ def bone_role(bone: str) -> tuple[str, str | None] | None:
     key = _BONE_ALIASES.get(key, key)
     if key in ("head", "neck", "jaw") and side is None:
         return key, None
-    if key == "eye" and side is not None:
-        return "eye", side
+    if key in ("eye", "lid", "lowerlid") and side is not None:
+        return key, side
     return None
+
+
+def describe_bone(wanted: str) -> str:
+    """A preset's bone in words: '@jaw' -> 'a jaw bone', '@eye.L' -> 'a left eye bone',
+    'lid.T.L.002' -> "bone 'lid.T.L.002'" (a name the preset looks for on the user's rig)."""
+    if not wanted.startswith("@"):
+        return f"bone '{wanted}'"
+    role, _, side = wanted[1:].partition(".")
+    where = {"L": "left ", "R": "right "}.get(side, "")
+    return f"a {where}{_ROLE_WORDS.get(role, role)} bone"
 
 
 def mirror_name(name: str) -> str:

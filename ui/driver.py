@@ -20,6 +20,7 @@ from ..mapping.calibration import Calibration, default_top
 from ..mapping.canonical import load_canonical_face
 from ..mapping.channels import channel_kind
 from ..mapping.errors import MappingError, RetargetError
+from ..mapping.naming import describe_bone
 from ..mapping.pipeline import LivePipeline, map_take, neutral_from_take, range_from_take
 from ..mapping.preset_files import list_user_presets
 from ..mapping.retarget import AXES, MappingRow, MappingTable, Target
@@ -354,7 +355,8 @@ def auto_detect(scene: bpy.types.Scene, mesh=_SCENE_TARGET, armature=_SCENE_TARG
     for obj in (mesh, armature):
         if obj is not None:
             obj.face_mocap.preset = "auto-detected"
-    unmapped = list(report.unmapped_shape_keys) + [f"bone {b}" for b in report.missing_bones if armature]
+    # the user's names and plain words ("a jaw bone"), never the preset's roles ("@jaw")
+    unmapped = list(report.unmapped_shape_keys) + [describe_bone(b) for b in report.missing_bones if armature]
     return count, unmapped
 
 

@@ -221,3 +221,29 @@ def test_character_creator_split_keys_share_one_channel():
     assert report.unmapped_shape_keys == ["Custom_Thing"]
     assert report.shape_keys["Eye_L_Look_R"] == "eyeLookInLeft"
     assert math.isclose(table.rows[0].max, 1.0)
+
+
+def test_bone_only_rigs_get_lids_and_a_jaw_from_jaw_open():
+    """Issue 10, item 3: lid bones are found, the jaw opens from jawOpen when a take has no
+    jawAngle (no landmarks), and what is missing is said in words, never as '@jaw'."""
+    from face_mocap.mapping.naming import bone_role, describe_bone
+    from face_mocap.mapping.retarget import JAW_RADIANS_PER_OPEN
+
+    assert bone_role("eyeLid.L") == ("lid", "left") and bone_role("upperLid_R") == ("lid", "right")
+    assert bone_role("LeftEyelid") == ("lid", "left") and bone_role("lowerLid.L") == ("lowerlid", "left")
+    assert describe_bone("@jaw") == "a jaw bone" and describe_bone("@lid.R") == "a right upper eyelid bone"
+    table, report = auto_detect([], ["neck", "head", "jaw", "eye.L", "eye.R", "eyeLid.L", "eyeLid.R"])
+    assert report.bones["@lid.L"] == "eyeLid.L" and not report.missing_bones
+    values = np.zeros((2, ch.N_CHANNELS))
+    values[:, ch.CHANNEL_INDEX["jawOpen"]] = 0.5
+    values[:, ch.CHANNEL_INDEX["eyeBlinkLeft"]] = 1.0
+    values[0, ch.CHANNEL_INDEX["jawAngle"]] = 0.3  # from landmarks
+    values[1, ch.CHANNEL_INDEX["jawAngle"]] = np.nan  # a Live Link take: none
+    out = table.evaluate(values)
+    jaw = sum(np.abs(v) for t, v in out.items() if t.name == "jaw")
+    np.testing.assert_allclose(jaw, [0.3, 0.5 * JAW_RADIANS_PER_OPEN])
+    lid = sum(np.abs(v) for t, v in out.items() if t.name == "eyeLid.L")
+    assert np.all(lid > 0.5)
+    _, report = auto_detect([], ["Head", "Spine"])
+    assert not any("@" in line for line in report.messages())
+    assert "not found: a neck bone, a jaw bone, a left eye bone, a right eye bone" in report.messages()
