@@ -22,7 +22,7 @@ import numpy as np
 
 from .errors import EXIT_INTERRUPTED, CaptureError, OutputError
 from .offline import print_summary, run_offline, take_metadata
-from .pipeline import CaptureSettings, open_inputs
+from .pipeline import CaptureSettings, is_video_file, open_inputs
 from .progress import Progress
 from .segments import Segment, available_memory, plan_segments, process_count, remove_segments, segment_folder
 from .sources import VideoFileSource
@@ -251,7 +251,8 @@ def run_import(settings: CaptureSettings, out: Path, progress_mode: str, stop: t
                rerun_path: Path | None = None, processes: int = 1) -> int:
     """Offline capture into `out`: in segments on up to `processes` CPUs (0 = all) when the input
     is a video file long enough to gain from it, else in this process."""
-    if processes != 1 and rerun_path is None and settings.max_frames is None and settings.segment is None:
+    if (processes != 1 and rerun_path is None and settings.max_frames is None and settings.segment is None
+            and is_video_file(settings.source)):  # never opens a camera twice
         model, source = open_inputs(settings)  # every input problem shows up before anything is started
         try:
             if isinstance(source, VideoFileSource) and source.total:

@@ -38,11 +38,17 @@ class CaptureSettings:
             self.landmarker = LandmarkerOptions()
 
 
+def is_video_file(spec: str) -> bool:
+    """True for a source that is a file and not an image (a camera or an image folder is not)."""
+    path = Path(spec).expanduser()
+    return path.is_file() and path.suffix.lower() not in IMAGE_SUFFIXES
+
+
 def open_segment(spec: str, segment: tuple[int, int, int | None], mirror: bool) -> Source:
     """One worker's share of a video file (--segment)."""
-    path = Path(spec).expanduser()
-    if not path.is_file() or path.suffix.lower() in IMAGE_SUFFIXES:
+    if not is_video_file(spec):
         raise UsageError(f"--segment needs a video file, not '{spec}'")
+    path = Path(spec).expanduser()
     warmup_from_us, _keep_from_us, stop_us = segment
     return VideoSegmentSource(path, warmup_from_us, stop_us, mirror)
 
