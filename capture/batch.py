@@ -54,36 +54,34 @@ def dask_client(workers: int, scheduler: str | None) -> Iterator[object]:
         yield client
 
 
-def run_batch(client, jobs: list[tuple[Path, Path]], capture_args: list[str], python: str | None,
-              retries: int) -> list[ClipResult]:
-    """Submit every clip without a complete take; report each as it ends; results in folder order."""
+def already_tracked(jobs: list[tuple[Path, Path]]) -> dict[str, ClipResult]:
+    """The clips whose complete take is already in place, as `skipped` results."""
+    found = {video.name: finished_take(take) for video, take in jobs}
+    return {name: ClipResult(name, "skipped", *counts, message="complete take already there")
+            for name, counts in found.items() if counts}
+
+
+def track_all(client, jobs: list[tuple[Path, Path]], capture_args: list[str], python: str | None,
+              retries: int) -> dict[str, ClipResult]:
+    """Submit one task per clip; report each clip on its own line as it ends."""
     from distributed import as_completed
 
+    futures = {client.submit(track_clip, str(video), str(take), capture_args, python, retries=retries, pure=False,
+                             key=f"track-{video.name}-{os.urandom(4).hex()}"): video.name for video, take in jobs}
     results: dict[str, ClipResult] = {}
-    futures = {}
-    for video, take in jobs:
-        found = finished_take(take)
-        if found:
-            results[video.name] = ClipResult(video.name, "skipped", *found, message="complete take already there")
-            continue
-        future = client.submit(track_clip, str(video), str(take), capture_args, python, retries=retries,
-                               pure=False, key=f"track-{video.name}-{os.urandom(4).hex()}")
-        futures[future] = video.name
-    total = len(futures)
-    print(f"{len(jobs)} clips: {len(jobs) - total} already tracked, {total} to track", flush=True)
     for done, future in enumerate(as_completed(futures), 1):
         name = futures[future]
         try:
             result = future.result()
-        except Exception as exc:  # the task's worker died too often, or it was interrupted on every try
+        except Exception as exc:  # its worker died too often (KilledWorker), or it was interrupted on every try
             result = ClipResult(name, "failed", message=f"{exc.__class__.__name__}: {exc}".splitlines()[0])
         results[name] = result
-        line = f"[{done}/{total}] {result.status} {name}"
+        line = f"[{done}/{len(jobs)}] {result.status} {name}"
         if result.status == "failed":
             print(f"{line}: {result.message}", file=sys.stderr, flush=True)
         else:
             print(f"{line}: {result.frames} frames in {result.seconds:.1f} s", flush=True)
-    return [results[video.name] for video, _ in jobs]
+    return results
 
 
 def summary_table(results: list[ClipResult], elapsed_s: float) -> str:
@@ -136,10 +134,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"no video files in '{args.folder}' ({', '.join(sorted(VIDEO_SUFFIXES))})")
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    with dask_client(args.workers, args.scheduler) as client:
-        workers = client.scheduler_info()["workers"]
-        print(f"scheduler {client.scheduler.address}, {len(workers)} workers", flush=True)
-        results = run_batch(client, jobs, capture_args, args.python, args.retries)
+    results = already_tracked(jobs)
+    pending = [(video, take) for video, take in jobs if video.name not in results]
+    print(f"{len(jobs)} clips: {len(results)} already tracked, {len(pending)} to track", flush=True)
+    if pending:  # a rerun with nothing left to do starts no cluster
+        with dask_client(args.workers, args.scheduler) as client:
+            workers = client.scheduler_info()["workers"]
+            print(f"scheduler {client.scheduler.address}, {len(workers)} workers", flush=True)
+            results.update(track_all(client, pending, capture_args, args.python, args.retries))
+    results = [results[video.name] for video, _ in jobs]
     elapsed = time.monotonic() - started
     print(summary_table(results, elapsed), flush=True)
     if args.json:
