@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from .errors import EXIT_INTERRUPTED, EXIT_OK, OutputError
+from .face_choice import FaceTracker
 from .landmarker import Landmarker
 from .model import MODEL_SHA256
 from .pipeline import CaptureSettings, open_inputs, track
@@ -78,7 +79,9 @@ def run_offline(settings: CaptureSettings, out: Path, progress_mode: str = "auto
             progress, stats = Progress(progress_mode, total), _Stats()
             started = time.monotonic()
             keep_from_us = settings.segment[1] if settings.segment else None
+            performer = FaceTracker()  # the take holds the performer, as a live recording does
             for frame, result in track(source, landmarker, stop, settings.max_frames):
+                result = performer.order(result)  # also in a segment's warm-up: it settles there
                 if keep_from_us is not None and result.timestamp_us < keep_from_us:
                     continue  # a segment's warm-up: tracked so tracking has settled at the cut, not kept
                 if writer is None:  # the image size is known now

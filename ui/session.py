@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..capture import protocol
 from ..capture.takes import TakeError, TakeWriter
-from ..mapping.face_choice import FaceTracker
+from ..capture.face_choice import FaceTracker
 from .child import CaptureError, CaptureOptions, _ChildProcess, check_options, child_environment, with_hint
 
 log = logging.getLogger(__name__)

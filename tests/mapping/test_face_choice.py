@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from face_mocap.capture.protocol import Face, FaceFrame
-from face_mocap.mapping.face_choice import FaceBox, FaceTracker, first_choice
+from face_mocap.capture.face_choice import FaceBox, FaceTracker, first_choice
 
 
 def boxes(dump, i: int) -> list[FaceBox]:

@@ -9,7 +9,9 @@ smaller (a person in the background), never takes over: when no face continues t
 the frame has no performer (the rig holds still) until the performer comes back, and the
 distance allowed grows with the time the performer has been gone (walking back in), while
 the size must still match.
-Pure numpy on plain arrays; FaceTracker.order() works on capture.protocol FaceFrames.
+Pure numpy on plain arrays; FaceTracker.order() works on protocol FaceFrames. It runs in the
+capture process (Import Video writes the performer) and in Blender (the live session maps and
+records the performer).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..capture.protocol import FaceFrame
+from .protocol import FaceFrame
 
 SIZE_TOLERANCE = 1.6  # a face this much larger or smaller than the performer is someone else
 NEAR_FACE_SIZES = 0.6  # how far (in performer face sizes) the face may move between two frames
