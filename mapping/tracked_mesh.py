@@ -48,7 +48,8 @@ def resample_to_frames(times_s: np.ndarray, points: np.ndarray, fps: float) -> n
     """
     if not np.all(np.isfinite(points), axis=(1, 2)).any():
         raise MappingError("no frame of the take has a face: nothing to bake")
-    resample = Resampler(times_s, fps)  # the bake's own resampling: same frames, same gap filling
+    # the bake's own frames and gap filling; no peak keeping: it would move single coordinates
+    resample = Resampler(times_s, fps, keep_peaks=False)
     flat = np.asarray(points, np.float64).reshape(len(points), -1)
     out = np.column_stack([resample(flat[:, k]) for k in range(flat.shape[1])])
     return out.reshape(resample.frame_count, -1, 3)

@@ -20,7 +20,10 @@ import pytest
 
 from face_mocap.mapping import channels as ch
 from face_mocap.mapping import smoothing as sm
+from face_mocap.mapping.autodetect import auto_detect
 from face_mocap.mapping.calibration import Calibration, capture_neutral
+from face_mocap.mapping.keyframes import Resampler
+from face_mocap.mapping.pipeline import map_take, take_channels
 
 BLINKS = {
     "still": [4], "grid": [43, 52], "face_noface": [27], "noface_face": [123], "single_face": [27],
@@ -115,3 +118,26 @@ def test_keeping_events_leaves_the_still_sitter_still(clips):
     jitter = [float(np.nanmean(np.abs(np.diff(v, 2, axis=0)))) for v in (values, plain, kept)]
     print(f"still shapes: second-difference raw {jitter[0]:.5f}, smoothed {jitter[1]:.5f}, with events kept {jitter[2]:.5f}")
     assert jitter[2] <= jitter[1] * 1.2 + 1e-4
+
+
+@pytest.mark.parametrize("preset", ["light", "medium"])
+@pytest.mark.parametrize("scene_fps", [24.0, 25.0, 30.0])
+def test_the_bake_keeps_blinks_at_any_scene_rate(preset, scene_fps, dump_take, canonical):
+    """map_take (what Bake Take maps) then the bake's resampling to scene frames: a blink between
+    two scene frames keeps its peak, on the nearest frame."""
+    table, _ = auto_detect(["eyeBlinkLeft", "eyeBlinkRight"], [])
+    kept = []
+    for name, frames in BLINKS.items():
+        take = dump_take(name)
+        baked = map_take(take, table, None, preset, face=canonical)
+        raw = Calibration().apply(take_channels(take, canonical))
+        resample = Resampler(take.timestamps_us / 1e6, scene_fps)
+        for target, values in baked.items():
+            eye = ch.CHANNEL_INDEX[target.name]
+            on_frames = resample(values)
+            for f in frames:
+                at = (take.timestamps_us[f] - take.timestamps_us[0]) / 1e6 * scene_fps
+                near = on_frames[max(0, int(at) - 1):int(at) + 3]
+                kept.append(np.max(near) / np.nanmax(raw[f - 1:f + 2, eye]))
+    print(f"bake at {preset}, {scene_fps:g} fps: blink peak kept min {min(kept):.3f} median {np.median(kept):.3f}")
+    assert min(kept) >= 0.9
