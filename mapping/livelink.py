@@ -5,9 +5,12 @@ PascalCase shapes, `BlendShapeCount` or `BlendshapeCount`, rows of `timecode,0` 
 tracking, weights a little above 1, three-digit hours and scientific notation are all
 fine. What could not be used is listed in `LiveLinkImport.skipped` (rows are read by
 livelink_rows.py, in bounded blocks).
-Head and eye columns (radians) are copied into channels of the same meaning as they are:
-HeadYaw -> headYaw, LeftEyePitch -> eyeLeftPitch, ...; the app's own sign conventions are
-kept (they are not documented). Eye roll has no channel here and is skipped on import.
+Head and eye columns (radians) are copied into channels of the same meaning: HeadYaw ->
+headYaw, LeftEyePitch -> eyeLeftPitch, ...; the app's eye yaw is negated (it runs against its
+own eyeLook shapes, see livelink_rows.LLF_SIGN), the other signs are kept as the app writes
+them. Eye roll is kept in the take (eyeLeftRoll, eyeRightRoll) and exported back.
+Rows of lost tracking (`timecode,0`) are counted with the longest run of them; a file made
+only of such rows is refused.
 A CSV has no face geometry, so its takes store none (metadata `face_geometry` false).
 """
 
@@ -28,7 +31,7 @@ from ..capture.protocol import BLENDSHAPE_NAMES, NUM_BLENDSHAPES
 from ..capture.takes import Take, TakeError, TakeWriter, no_geometry
 from .channels import CHANNEL_INDEX, N_CHANNELS
 from .errors import LiveLinkError
-from .livelink_rows import LLF_POSE, Notes, parse_timecode, read_blocks
+from .livelink_rows import EYE_ROLL, LLF_POSE, LLF_SIGN, Notes, parse_timecode, read_blocks
 from .naming import arkit_name
 from .reading import check_regular_file, clip
 
@@ -67,12 +70,19 @@ class LiveLinkImport:
     skipped_count: int = 0  # every note, also those not listed
     take: Take | None = None  # read_livelink_csv / parse_livelink_csv
     path: Path | None = None  # import_livelink_csv
+    lost_rows: int = 0  # rows written while tracking was lost (`timecode,0`)
+    longest_gap_s: float = 0.0  # the longest run of them, from the last face before to the next after
 
     def summary(self, limit: int = 5) -> str:
-        """The first `limit` notes and how many more there were, for a one-line report."""
-        text = ", ".join(self.skipped[:limit])
-        more = self.skipped_count - min(limit, len(self.skipped))
-        return text + (f" and {more} more" if more > 0 else "")
+        """Lost tracking, then the first `limit` notes and how many more, for a one-line report."""
+        parts = []
+        if self.lost_rows:
+            parts.append(f"{self.lost_rows} of {self.frame_count} rows had lost tracking "
+                         f"(longest gap {self.longest_gap_s:.2f} s)")
+        if self.skipped:
+            more = self.skipped_count - min(limit, len(self.skipped))
+            parts.append("skipped " + ", ".join(self.skipped[:limit]) + (f" and {more} more" if more > 0 else ""))
+        return "; ".join(parts)
 
 
 def format_timecode(seconds: float, fps: float) -> str:
@@ -143,10 +153,16 @@ class _Conversion:
         layout, self._blocks = read_blocks(fh, self.notes)
         col = {name: i for i, name in enumerate(layout.channels)}  # a repeated column: the last wins
         self._blend = [(_MP_INDEX[name], i) for name, i in col.items() if name in _MP_INDEX]
-        self.extra = [name for name in CHANNEL_INDEX if name in col and name not in _MP_INDEX]
+        self.extra = [name for name in (*CHANNEL_INDEX, *EYE_ROLL) if name in col and name not in _MP_INDEX]
         self._extra_cols = [col[name] for name in self.extra]
+        self._extra_signs = np.array([LLF_SIGN.get(name, 1.0) for name in self.extra])
         self.start_s: float | None = None  # time of the first row, known once it is read
         self.frame_count = 0
+        self.lost_rows = 0
+        self.longest_gap_s = 0.0
+        self._last_face_s: float | None = None  # time of the last row with a face
+        self._gap_start_s: float | None = None  # a run of lost rows that has not ended yet
+        self._end_s = 0.0  # time of the last row read
 
     def metadata(self) -> dict:
         """The take's metadata (call once the first block has been read)."""
@@ -162,16 +178,39 @@ class _Conversion:
             for mp_index, col in self._blend:
                 blend[:, mp_index] = block.values[:, col]
             blend[block.found, 0] = 0.0  # `_neutral`: not in ARKit
+            self._count_lost(times, block.found)
             self.frame_count += len(block)
             self._meter.tick()
             yield {"timestamps_us": np.round((times - self.start_s) * 1e6).astype(np.int64),
                    "frame_indices": np.round(times * self.fps).astype(np.int64),
                    "face_found": block.found, "blendshapes": blend,
-                   "channels": block.values[:, self._extra_cols].astype(np.float32)}
+                   "channels": (block.values[:, self._extra_cols] * self._extra_signs).astype(np.float32)}
+        if self.frame_count and self._last_face_s is None:
+            raise LiveLinkError(f"all {self.frame_count} rows are lost tracking (timecode,0): "
+                                "the app never saw a face in this take")
+
+    def _count_lost(self, times: np.ndarray, found: np.ndarray) -> None:
+        """Count lost rows and time the longest run of them (a run may span blocks)."""
+        self.lost_rows += int(np.count_nonzero(~found))
+        self._end_s = float(times[-1])
+        if found.all() and self._gap_start_s is None:  # the usual block: nothing to time
+            self._last_face_s = self._end_s
+            return
+        for t, face in zip(times.tolist(), found.tolist()):
+            if face:
+                if self._gap_start_s is not None:  # the gap runs from the last face to this one
+                    self.longest_gap_s = max(self.longest_gap_s, t - self._gap_start_s)
+                    self._gap_start_s = None
+                self._last_face_s = t
+            elif self._gap_start_s is None:
+                self._gap_start_s = self._last_face_s if self._last_face_s is not None else t
 
     def result(self, **kwargs) -> LiveLinkImport:
         """The summary of what was read."""
-        return LiveLinkImport(self.fps, self.frame_count, list(self.notes.first), self.notes.count, **kwargs)
+        if self._gap_start_s is not None and self._last_face_s is not None:  # the take ends without a face
+            self.longest_gap_s = max(self.longest_gap_s, self._end_s - self._gap_start_s)
+        return LiveLinkImport(self.fps, self.frame_count, list(self.notes.first), self.notes.count,
+                              lost_rows=self.lost_rows, longest_gap_s=self.longest_gap_s, **kwargs)
 
 
 def _open(path: str | os.PathLike) -> TextIO:
@@ -240,8 +279,9 @@ def parse_livelink_csv(text: str, fps: float | None = None) -> LiveLinkImport:
 
 
 def write_livelink_csv(path: str | os.PathLike, timestamps_s: np.ndarray, channels: np.ndarray,
-                       fps: float = 60.0, start_s: float = 0.0) -> int:
+                       fps: float = 60.0, start_s: float = 0.0, eye_roll: np.ndarray | None = None) -> int:
     """Write channels (N, N_CHANNELS) as a Live Link Face CSV; rows without a face get `timecode,0`.
+    eye_roll: (N, 2) left and right eye roll (radians) when the take has them, else 0.
 
     Rows go to `<path>.partial` as they are made (no list of every line in memory) and the
     file is renamed into place once whole."""
@@ -250,7 +290,8 @@ def write_livelink_csv(path: str | os.PathLike, timestamps_s: np.ndarray, channe
     try:
         with open(partial, "w", encoding="utf-8", newline="") as fh:
             fh.write(",".join(LLF_HEADER) + "\n")
-            for line in _csv_lines(np.asarray(timestamps_s, np.float64), channels, fps, start_s):
+            roll = np.zeros((len(channels), len(EYE_ROLL))) if eye_roll is None else np.nan_to_num(eye_roll)
+            for line in _csv_lines(np.asarray(timestamps_s, np.float64), np.hstack([channels, roll]), fps, start_s):
                 fh.write(line + "\n")
         os.replace(partial, path)
     except OSError as exc:
@@ -261,8 +302,11 @@ def write_livelink_csv(path: str | os.PathLike, timestamps_s: np.ndarray, channe
 
 
 def _csv_lines(times_s: np.ndarray, channels: np.ndarray, fps: float, start_s: float) -> Iterator[str]:
+    """Rows of channels followed by the eye roll columns (N, N_CHANNELS + 2)."""
     shape_cols = [CHANNEL_INDEX[arkit_name(n)] for n in LLF_SHAPES]
-    pose_cols = [CHANNEL_INDEX[c] if c else -1 for c in LLF_POSE.values()]
+    index = {**CHANNEL_INDEX, **{name: N_CHANNELS + i for i, name in enumerate(EYE_ROLL)}}
+    pose_cols = [index[c] if c else -1 for c in LLF_POSE.values()]
+    signs = np.array([LLF_SIGN.get(c, 1.0) for c in LLF_POSE.values()])  # back to the app's signs
     for t, vec in zip(times_s, channels):
         code = format_timecode(start_s + t, fps)
         shapes = vec[shape_cols]
@@ -270,7 +314,7 @@ def _csv_lines(times_s: np.ndarray, channels: np.ndarray, fps: float, start_s: f
             yield f"{code},0"
             continue
         pose = np.array([vec[c] if c >= 0 else 0.0 for c in pose_cols])
-        pose = np.nan_to_num(pose)  # a value the app cannot leave out
+        pose = np.nan_to_num(pose) * signs  # a value the app cannot leave out
         yield ",".join([code, str(len(LLF_SHAPES) + len(LLF_POSE))]
                        + [f"{v:.10f}" for v in np.concatenate([shapes, pose])])
 
@@ -292,4 +336,9 @@ def export_take(take: Take, path: str | os.PathLike, face=None, calibration=None
     if start:
         whole, frames = parse_timecode(start)
         start_s = whole + frames / fps
-    return write_livelink_csv(path, times, values, fps, start_s)
+    names = list(take.channel_names)
+    roll = None
+    if any(name in names for name in EYE_ROLL):  # kept from an imported CSV
+        roll = np.stack([take.channels[:, names.index(n)] if n in names else np.zeros(take.frame_count)
+                         for n in EYE_ROLL], axis=1)
+    return write_livelink_csv(path, times, values, fps, start_s, roll)

@@ -37,9 +37,16 @@ _TIMECODE = re.compile(r"([0-9]+):([0-9]+):([0-9]+)[:;]([0-9]+)(?:\.([0-9]+))?")
 _FIELDS = (("hours", 9), ("minutes", 2), ("seconds", 2), ("frames", 4), ("sub-frame", 15))
 LLF_POSE = {  # CSV column -> channel (None: no such channel, written as 0)
     "HeadYaw": "headYaw", "HeadPitch": "headPitch", "HeadRoll": "headRoll",
-    "LeftEyeYaw": "eyeLeftYaw", "LeftEyePitch": "eyeLeftPitch", "LeftEyeRoll": None,
-    "RightEyeYaw": "eyeRightYaw", "RightEyePitch": "eyeRightPitch", "RightEyeRoll": None,
+    "LeftEyeYaw": "eyeLeftYaw", "LeftEyePitch": "eyeLeftPitch", "LeftEyeRoll": "eyeLeftRoll",
+    "RightEyeYaw": "eyeRightYaw", "RightEyePitch": "eyeRightPitch", "RightEyeRoll": "eyeRightRoll",
 }
+# Kept in the take and written back on export, though no mapping channel uses them yet.
+EYE_ROLL = ("eyeLeftRoll", "eyeRightRoll")
+# The app's eye yaw runs against its own eyeLook shapes: in the shared take LeftEyeYaw has
+# correlation -0.98 with EyeLookOutLeft - EyeLookInLeft (RightEyeYaw the same with the right
+# eye's), while the pitches agree at +1.00 with EyeLookDown - EyeLookUp. So the sign is flipped
+# into our convention (yaw > 0 looks to the subject's left) on import, and back on export.
+LLF_SIGN = {"eyeLeftYaw": -1.0, "eyeRightYaw": -1.0}
 _POSE_BY_KEY = {k.lower(): v for k, v in LLF_POSE.items()}
 
 

@@ -185,8 +185,8 @@ class FACEMOCAP_OT_import_livelink(bpy.types.Operator):
         finally:
             wm.progress_end()
         message = f"Imported {item.frame_count} frames into take '{item.name}'"
-        if notes:
-            message += f" (skipped {notes})"
+        if notes:  # lost tracking and the longest gap, what was skipped
+            message += f"; {notes}"
         self.report({"INFO"}, message)
         return {"FINISHED"}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import addon_utils
@@ -107,3 +108,9 @@ def rotation_vector(vector) -> Quaternion:
     vector = np.asarray(vector, np.float64)
     angle = float(np.linalg.norm(vector))
     return Quaternion(vector / angle, angle) if angle > 0 else Quaternion()
+
+
+def csv_column(path, name: str) -> np.ndarray:
+    """One column of a Live Link Face CSV, read with the csv module (independently of mapping/)."""
+    with open(path, newline="") as fh:
+        return np.array([float(row[name]) for row in csv.DictReader(fh)])

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import bpy
 import numpy as np
 import pytest
 
-from bake_scene import curves_by_path, keys, rigify_blend, set_fps  # noqa: F401 (fixture)
+from bake_scene import csv_column, curves_by_path, keys, rigify_blend, set_fps  # noqa: F401 (fixture)
 from face_mocap.mapping import autodetect, livelink, pipeline
 from face_mocap.mapping.channels import CHANNEL_INDEX, N_CHANNELS
 from face_mocap.ui import bake, targets
@@ -138,10 +137,3 @@ def test_rigify_preset_via_auto_detect_drives_head_neck_jaw_and_eyes(rigify_blen
     rest, posed = world_matrices(rig, 1), world_matrices(rig, 1 + FPS + 10)
     for driven in ("DEF-spine.006", "DEF-spine.004", "DEF-jaw", "ORG-eye.L", "ORG-eye.R"):
         assert np.abs(posed[driven] - rest[driven]).max() > 1e-3, f"{driven} did not move"
-
-
-def csv_column(path: Path, name: str) -> np.ndarray:
-    """One column of a Live Link Face CSV, read with the csv module (independently of mapping/)."""
-    with open(path, newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    return np.array([float(row[name]) for row in rows])

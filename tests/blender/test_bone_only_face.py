@@ -12,7 +12,7 @@ import math
 import bpy
 import numpy as np
 
-from bake_scene import head_rig
+from bake_scene import csv_column, head_rig
 from face_mocap.ui import driver, takes_io
 
 LIDS = (("eyeLid.L", (0.03, -0.09, 1.69), (0.03, -0.11, 1.69)),
@@ -52,13 +52,25 @@ def test_live_link_take_opens_the_jaw_and_closes_the_lids_of_a_bone_face(addon, 
 
     assert not [s for s in result.skipped if "no value" in s]
     first, last = (int(f) for f in result.frame_range)
-    jaw, lid = [], []
+    jaw, lid, gaze = [], [], []
     for frame in range(first, last + 1):
         scene.frame_set(frame)
         jaw.append(angle_from_rest(rig, "jaw"))
         lid.append(angle_from_rest(rig, "eyeLid.L"))
-    jaw, lid = np.array(jaw), np.array(lid)
+        # +X is the character's left: where each eye bone (pointing forward at rest) now points
+        gaze.append([rig.pose.bones[eye].matrix.col[1][0] for eye in ("eye.L", "eye.R")])
+    jaw, lid, gaze = np.array(jaw), np.array(lid), np.array(gaze)
     # JawOpen runs 0.05..0.82 in this take: the jaw swings by about 0.2 rad per unit of it
     assert jaw.max() > math.radians(8) and jaw.max() - jaw.min() > math.radians(6)
     # EyeBlinkLeft reaches 0.89: the upper lid turns 0.6 rad per unit of blink
     assert lid.max() > 0.45 and lid.min() < 0.05
+    # Issue 10, item 5: the eye bones turn the way the take's own eyeLook shapes say (looking to
+    # the character's left: the left eye looks out, the right eye in), never against them
+    shapes = {name: csv_column(interop / "MySlate_3_Jason_Millers_iPhone.csv", name)
+              for name in ("EyeLookOutLeft", "EyeLookInLeft", "EyeLookInRight", "EyeLookOutRight")}
+    leftward = np.stack([shapes["EyeLookOutLeft"] - shapes["EyeLookInLeft"],
+                         shapes["EyeLookInRight"] - shapes["EyeLookOutRight"]], axis=1)
+    n = min(len(gaze), len(leftward))  # frame i is row i at the take's 60 fps
+    for side in (0, 1):
+        assert np.corrcoef(gaze[:n, side], leftward[:n, side])[0, 1] > 0.9
+

@@ -21,8 +21,7 @@ def test_real_iphone_take(interop):
     assert result.fps == 60.0
     assert take.duration_s == pytest.approx(327 / 60, abs=1 / 60)  # sub-frames drift a little
     assert np.all(np.diff(take.timestamps_us) > 0)
-    assert set(result.skipped) == {"column 'LeftEyeRoll': no such channel",
-                                   "column 'RightEyeRoll': no such channel"}
+    assert result.skipped == []  # eye roll is kept too (eyeLeftRoll, eyeRightRoll)
     assert np.isnan(take.landmarks).all()  # no landmarks in a CSV
     # Values land under the right names (first data row of the file)
     first = (interop / CSV).read_text().splitlines()[1].split(",")
@@ -33,7 +32,8 @@ def test_real_iphone_take(interop):
     assert blend["mouthLeft"] == pytest.approx(float(row["MouthLeft"]))
     assert blend["eyeBlinkLeft"] == pytest.approx(float(row["EyeBlinkLeft"]))
     extra = dict(zip(take.channel_names, take.channels[0]))
-    assert extra["eyeLeftYaw"] == pytest.approx(float(row["LeftEyeYaw"]))
+    assert extra["eyeLeftYaw"] == pytest.approx(-float(row["LeftEyeYaw"]))  # see livelink_rows.LLF_SIGN
+    assert extra["eyeLeftRoll"] == pytest.approx(float(row["LeftEyeRoll"]))
     assert take.metadata["start_timecode"] == "00:32:09:07.867"
 
 
@@ -103,8 +103,9 @@ def test_quirks_of_other_writers():
     assert take.blendshapes[2, BLENDSHAPE_NAMES.index("jawOpen")] == pytest.approx(0.15)
     assert np.isnan(take.blendshapes[1]).all()  # lost tracking = no value
     extra = dict(zip(take.channel_names, take.channels.T))
-    np.testing.assert_allclose(extra["eyeRightYaw"], [0.1, np.nan, 0.2])
-    np.testing.assert_allclose(extra["eyeLeftYaw"], [-0.1, np.nan, -0.2])
+    # the app's eye yaw runs against its eyeLook shapes: imported negated (livelink_rows.LLF_SIGN)
+    np.testing.assert_allclose(extra["eyeRightYaw"], [-0.1, np.nan, -0.2])
+    np.testing.assert_allclose(extra["eyeLeftYaw"], [0.1, np.nan, 0.2])
     np.testing.assert_allclose(take.timestamps_us, [0, 33333, 83333], atol=1)
     assert any("Mystery" in s for s in result.skipped)
     assert any(s.startswith("row 5:") for s in result.skipped)

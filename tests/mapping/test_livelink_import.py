@@ -21,6 +21,7 @@ import pytest
 
 from face_mocap.capture.protocol import BLENDSHAPE_NAMES
 from face_mocap.capture.takes import has_geometry, read_take
+from face_mocap.mapping import channels as ch
 from face_mocap.mapping.errors import LiveLinkError
 from face_mocap.mapping.livelink import (LLF_HEADER, export_take, import_livelink_csv, parse_livelink_csv,
                                          read_livelink_csv)
@@ -32,22 +33,28 @@ CSV = "MySlate_3_Jason_Millers_iPhone.csv"
 BEFORE_DIGEST = "97e09f1146cb3a7381d06fb9bd4dec10e46b6adacebe23e84098c96431300e87"
 ARRAYS = ("timestamps_us", "frame_indices", "face_found", "blendshapes", "channels")
 # timestamps, frame indices, face flag, 52 blendshapes, 8 extra channels (tongue, head, eyes)
-BYTES_PER_FRAME = 8 + 8 + 1 + 52 * 4 + 8 * 4
+BYTES_PER_FRAME = 8 + 8 + 1 + 52 * 4 + 10 * 4  # 10 channels: head and eye angles, eye roll
 BYTES_PER_FRAME_WITH_LANDMARKS = BYTES_PER_FRAME + 478 * 3 * 4 + 16 * 4
 MEMORY_BOUND_MB = 250
 
 
 def _digest(take) -> str:
+    """Over the arrays as the reader made them before issue 10 (eye yaw as the app writes it,
+    no eye roll): everything else must be byte for byte the same."""
+    names = take.channel_names
+    keep = [i for i, n in enumerate(names) if n not in ("eyeLeftRoll", "eyeRightRoll")]
+    signs = np.array([-1.0 if names[i] in ("eyeLeftYaw", "eyeRightYaw") else 1.0 for i in keep], np.float32)
     h = hashlib.sha256()
     for name in ARRAYS:
-        h.update(np.ascontiguousarray(getattr(take, name)).tobytes())
+        array = take.channels[:, keep] * signs if name == "channels" else getattr(take, name)
+        h.update(np.ascontiguousarray(array).tobytes())
     return h.hexdigest()
 
 
 def test_real_csv_imports_as_before(tmp_path, interop):
     result = import_livelink_csv(interop / CSV, tmp_path / "real.fmtake")
     assert (result.frame_count, result.fps, result.path) == (328, 60.0, tmp_path / "real.fmtake")
-    assert result.skipped == ["column 'LeftEyeRoll': no such channel", "column 'RightEyeRoll': no such channel"]
+    assert result.skipped == []  # eye roll is kept too
     take = read_take(result.path)
     assert take.complete and take.frame_count == 328
     assert _digest(take) == BEFORE_DIGEST, "the streamed take differs from what the reader made before"
@@ -131,7 +138,7 @@ def test_100k_rows_import_with_bounded_memory(tmp_path, interop, repo_root):
     assert peak_mb < MEMORY_BOUND_MB, (
         f"peak RSS {peak_mb:.0f} MB importing {rows} rows ({csv_mb:.1f} MB CSV); bound {MEMORY_BOUND_MB} MB; "
         f"{base_mb:.0f} MB after imports, before reading")
-    assert report["frames"] == rows and report["fps"] == 60.0 and report["notes"] == 2
+    assert report["frames"] == rows and report["fps"] == 60.0 and report["notes"] == 0
     size = out.stat().st_size
     assert size < rows * BYTES_PER_FRAME * 1.01, (
         f"take of {rows} frames is {size / 1e6:.1f} MB = {size / rows:.0f} bytes/frame; "
@@ -148,7 +155,7 @@ def test_100k_rows_import_with_bounded_memory(tmp_path, interop, repo_root):
         values = dict(zip(header, row))
         assert take.blendshapes[index, jaw] == np.float32(values["JawOpen"])
         yaw = dict(zip(take.channel_names, take.channels[index]))["eyeLeftYaw"]
-        assert yaw == np.float32(values["LeftEyeYaw"])
+        assert yaw == -np.float32(values["LeftEyeYaw"])  # the app's eye yaw, negated (LLF_SIGN)
     # the last row is 99,999 frames and a sub-frame after the first
     last_s = 99_999 // 60 + (99_999 % 60 + (99_999 * 7 % 1000) / 1000) / 60
     assert abs(int(take.timestamps_us[-1]) - round(last_s * 1e6)) <= 1
@@ -216,10 +223,10 @@ def test_bad_rows_are_skipped_with_capped_notes(tmp_path):
     source.write_text("\n".join(lines) + "\n")
     result = import_livelink_csv(source, tmp_path / "mixed.fmtake")
     assert result.frame_count == 150
-    # 50 rows of values beyond float32, one back in time, the two eye-roll columns
-    assert result.skipped_count == 53 and len(result.skipped) == MAX_NOTES
-    assert result.skipped[2] == "row 3, column 'EyeBlinkLeft': 1e+39 is beyond float32's range"
-    assert result.summary().endswith("and 48 more")
+    # 50 rows of values beyond float32, one back in time
+    assert result.skipped_count == 51 and len(result.skipped) == MAX_NOTES
+    assert result.skipped[0] == "row 3, column 'EyeBlinkLeft': 1e+39 is beyond float32's range"
+    assert result.summary().endswith("and 46 more")
     take = read_take(result.path)
     assert np.isfinite(take.blendshapes).all()  # nothing became inf
     assert np.all(np.diff(take.timestamps_us) > 0)
@@ -273,7 +280,7 @@ def test_export_writes_whole_files_only(tmp_path, interop):
     assert export_take(take, tmp_path / "out.csv") == 328
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_folder.csv", "out.csv"]  # no .partial left
     again = import_livelink_csv(tmp_path / "out.csv", tmp_path / "again.fmtake")
-    assert again.frame_count == 328 and again.skipped_count == 2
+    assert again.frame_count == 328 and again.skipped_count == 0
 
 
 def test_a_take_that_cannot_be_written_is_a_clear_error(tmp_path, interop):
@@ -292,3 +299,50 @@ def test_disk_full_at_the_end_keeps_nothing(tmp_path, interop, monkeypatch):
     with pytest.raises(LiveLinkError, match="disk full; nothing was kept"):
         import_livelink_csv(interop / CSV, tmp_path / "full.fmtake")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_eye_yaw_agrees_with_the_eye_look_shapes_of_the_real_take(interop):
+    """Issue 10, item 5: in the app's files LeftEyeYaw/RightEyeYaw run against the eyeLook
+    shapes; imported, a positive yaw must look to the subject's left like the shapes say."""
+    from face_mocap.mapping.pipeline import take_channels
+
+    take = read_livelink_csv(interop / "MySlate_3_Jason_Millers_iPhone.csv").take
+    raw = take_channels(take)
+    col = lambda name: raw[:, ch.CHANNEL_INDEX[name]]  # noqa: E731
+    # looking to the subject's left: the left eye looks out, the right eye looks in
+    left_gaze = {"eyeLeftYaw": col("eyeLookOutLeft") - col("eyeLookInLeft"),
+                 "eyeRightYaw": col("eyeLookInRight") - col("eyeLookOutRight")}
+    for yaw, shapes in left_gaze.items():
+        assert np.corrcoef(col(yaw), shapes)[0, 1] > 0.9, yaw
+    for pitch, side in (("eyeLeftPitch", "Left"), ("eyeRightPitch", "Right")):  # > 0 looks down
+        assert np.corrcoef(col(pitch), col(f"eyeLookDown{side}") - col(f"eyeLookUp{side}"))[0, 1] > 0.9
+
+
+def test_eye_roll_is_kept_and_exported_back_with_the_apps_signs(interop, tmp_path):
+    source = interop / "MySlate_3_Jason_Millers_iPhone.csv"
+    take = read_livelink_csv(source).take
+    assert {"eyeLeftRoll", "eyeRightRoll"} <= set(take.channel_names)
+    out = tmp_path / "again.csv"
+    export_take(take, out)
+    with open(source, newline="") as a, open(out, newline="") as b:
+        before, after = list(csv.DictReader(a)), list(csv.DictReader(b))
+    for name in ("LeftEyeRoll", "RightEyeRoll", "LeftEyeYaw", "RightEyeYaw", "LeftEyePitch"):
+        np.testing.assert_allclose([float(r[name]) for r in after], [float(r[name]) for r in before], atol=1e-6)
+    assert max(abs(float(r["LeftEyeRoll"])) for r in before) > 0.01  # the take really has eye roll
+
+
+def test_import_counts_lost_rows_and_the_longest_gap_and_refuses_a_take_without_a_face(tmp_path):
+    header = "Timecode,BlendShapeCount,JawOpen,EyeBlinkLeft\n"
+    rows = ["00:00:00:00.000,2,0.1,0.0", "00:00:00:01.000,0", "00:00:00:02.000,0", "00:00:00:03.000,0",
+            "00:00:00:04.000,2,0.2,0.0", "00:00:00:05.000,0", "00:00:00:06.000,2,0.3,0.0"]
+    result = parse_livelink_csv(header + "\n".join(rows) + "\n", fps=60)
+    assert result.lost_rows == 4 and result.longest_gap_s == pytest.approx(4 / 60)
+    assert result.summary() == "4 of 7 rows had lost tracking (longest gap 0.07 s)"
+    only_lost = header + "".join(f"00:00:00:{i:02d}.000,0\n" for i in range(5))
+    with pytest.raises(LiveLinkError, match="all 5 rows are lost tracking"):
+        parse_livelink_csv(only_lost, fps=60)
+    csv_path = tmp_path / "lost.csv"
+    csv_path.write_text(only_lost)
+    with pytest.raises(LiveLinkError, match="never saw a face"):
+        import_livelink_csv(csv_path, tmp_path / "lost.fmtake", fps=60)
+    assert list(tmp_path.iterdir()) == [csv_path]  # no take, no partial file
