@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import platform
 import subprocess
+import threading
 from pathlib import Path
 
 import bpy
@@ -142,6 +143,31 @@ def check_capture_python(interpreter: str, python_path: list[str], model: str,
             f"model {report['model']}")
 
 
+class CheckJob:
+    """check_capture_python in a thread: importing mediapipe in a cold Python can take a
+    minute, and Blender's UI must not freeze meanwhile."""
+
+    def __init__(self, interpreter: str, python_path: list[str], model: str, env: dict[str, str]) -> None:
+        self.result = ""
+        self.error = ""
+        self._thread = threading.Thread(target=self._run, args=(interpreter, python_path, model, env),
+                                        daemon=True, name="face_mocap-check")
+        self._thread.start()
+
+    def _run(self, *args) -> None:
+        try:
+            self.result = check_capture_python(*args)
+        except CaptureError as exc:
+            self.error = str(exc)
+
+    @property
+    def done(self) -> bool:
+        return not self._thread.is_alive()
+
+    def wait(self) -> None:
+        self._thread.join()
+
+
 class FACEMOCAP_OT_check_interpreter(bpy.types.Operator):
     """Run the capture interpreter and report whether mediapipe and the model are usable"""
 
@@ -149,17 +175,52 @@ class FACEMOCAP_OT_check_interpreter(bpy.types.Operator):
     bl_label = "Check"
     bl_options = {"REGISTER"}
 
-    def execute(self, context: bpy.types.Context) -> set[str]:
+    _job: CheckJob | None = None
+    _timer = None
+
+    def _start(self, context: bpy.types.Context) -> bool:
         runtime = context.window_manager.face_mocap
         try:
             interpreter, python_path = capture_python(context)
-            runtime.check_result = check_capture_python(interpreter, python_path, model_override(context),
-                                                        capture_env(context))
+            check_interpreter(interpreter)  # a missing file is said at once
         except CaptureError as exc:
             runtime.check_result = f"Problem: {exc}"
             self.report({"ERROR"}, str(exc))
+            return False
+        self._job = CheckJob(interpreter, python_path, model_override(context), capture_env(context))
+        runtime.check_result = "Checking..."
+        return True
+
+    def invoke(self, context: bpy.types.Context, event) -> set[str]:
+        """From the button: the check runs in the background, the result shows when it is done."""
+        if not self._start(context):
             return {"CANCELLED"}
-        self.report({"INFO"}, runtime.check_result)
+        wm = context.window_manager
+        self._timer = wm.event_timer_add(0.2, window=context.window)
+        wm.modal_handler_add(self)
+        return {"RUNNING_MODAL"}
+
+    def modal(self, context: bpy.types.Context, event) -> set[str]:
+        if event.type != "TIMER" or not self._job.done:
+            return {"PASS_THROUGH"}
+        context.window_manager.event_timer_remove(self._timer)
+        return self._finish(context)
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        """From a script: wait for the result."""
+        if not self._start(context):
+            return {"CANCELLED"}
+        self._job.wait()
+        return self._finish(context)
+
+    def _finish(self, context: bpy.types.Context) -> set[str]:
+        runtime = context.window_manager.face_mocap
+        if self._job.error:
+            runtime.check_result = f"Problem: {self._job.error}"
+            self.report({"ERROR"}, self._job.error)
+            return {"CANCELLED"}
+        runtime.check_result = self._job.result
+        self.report({"INFO"}, self._job.result)
         return {"FINISHED"}
 
 

@@ -202,6 +202,19 @@ def test_check_button_reports_whether_mediapipe_and_the_model_are_usable(addon, 
         bpy.ops.facemocap.check_interpreter()
 
 
+def test_check_runs_beside_the_ui_and_gives_its_result_when_done(addon, tmp_path, capture_python):
+    """A cold interpreter (here: one that takes 2 s to start) must not freeze Blender's UI."""
+    from face_mocap.ui.preferences import ADDON_ROOT, CheckJob
+
+    slow = tmp_path / "slow-python"
+    slow.write_text(f"#!/bin/sh\nsleep 2\nexec {capture_python} \"$@\"\n")
+    slow.chmod(0o755)
+    job = CheckJob(str(slow), [str(ADDON_ROOT)], "", {})
+    assert not job.done, "the check blocked its caller"
+    assert wait_for(lambda: job.done, 60.0)
+    assert job.error == "" and job.result.startswith("OK") and "mediapipe" in job.result
+
+
 def test_unregister_during_an_import_stops_its_process(addon, facedata, tmp_path):
     from face_mocap.ui.child import OfflineImport
     from face_mocap.ui.operators_capture import capture_options
