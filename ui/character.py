@@ -2,8 +2,8 @@
 
 Avatars keep their ARKit shape keys on several meshes (head, teeth, eyes, beard). The
 character's meshes are the target mesh and every mesh that belongs to the target armature
-(parented to it, or deformed by it through an Armature modifier) or is parented to the
-target mesh, and carries at least one ARKit shape key. The target mesh's shape-key rows are
+(parented to it, or deformed by it through an Armature modifier), is parented to the target
+mesh or is in the chosen collection, and carries at least one ARKit shape key. The target mesh's shape-key rows are
 shared with the others by ARKit name (mapping.autodetect.shared_shape_rows), so teeth open
 with the jaw and editing one row changes them all. A mesh with rows of its own keeps those.
 """
@@ -37,13 +37,16 @@ def _belongs(obj: bpy.types.Object, roots: set[bpy.types.Object]) -> bool:
     return any(mod.type == "ARMATURE" and mod.object in roots for mod in obj.modifiers)
 
 
-def character_meshes(mesh: bpy.types.Object | None, armature: bpy.types.Object | None) -> list[bpy.types.Object]:
+def character_meshes(mesh: bpy.types.Object | None, armature: bpy.types.Object | None,
+                     collection: bpy.types.Collection | None = None) -> list[bpy.types.Object]:
     """The other meshes of the character with ARKit shape keys (not `mesh` itself), by name."""
     roots = {obj for obj in (mesh, armature) if obj is not None}
-    if not roots:
+    members = set(collection.all_objects) if collection is not None else set()
+    if not (roots or members):
         return []
     found = [obj for obj in bpy.data.objects
-             if obj.type == "MESH" and obj not in roots and _belongs(obj, roots) and arkit_key_count(obj)]
+             if obj.type == "MESH" and obj not in roots and (obj in members or _belongs(obj, roots))
+             and arkit_key_count(obj)]
     return sorted(found, key=lambda obj: obj.name)
 
 
@@ -53,11 +56,12 @@ def main_mesh(armature: bpy.types.Object) -> bpy.types.Object | None:
     return max(meshes, key=arkit_key_count, default=None)
 
 
-def shared_table(table: MappingTable, mesh: bpy.types.Object | None,
-                 armature: bpy.types.Object | None) -> MappingTable:
+def shared_table(table: MappingTable, mesh: bpy.types.Object | None, armature: bpy.types.Object | None,
+                 collection: bpy.types.Collection | None = None) -> MappingTable:
     """The table plus the target mesh's shape-key rows for each other mesh of the character."""
     if mesh is None:
         return table
-    others = {obj.name: shape_keys(obj) for obj in character_meshes(mesh, armature) if not len(obj.face_mocap.rows)}
+    others = {obj.name: shape_keys(obj) for obj in character_meshes(mesh, armature, collection)
+              if not len(obj.face_mocap.rows)}
     extra = shared_shape_rows(table.rows, mesh.name, others)
     return MappingTable(table.rows + extra) if extra else table

@@ -79,11 +79,17 @@ def rows_to_table(objects) -> MappingTable:
     return table
 
 
-def character_table(mesh, armature) -> MappingTable:
+def character_table(mesh, armature, collection=None) -> MappingTable:
     """The mapping of the whole character: the targets' rows, then for each other mesh with
     ARKit keys its own rows, or else the target mesh's shape-key rows (ui/character.py)."""
-    others = [obj for obj in character.character_meshes(mesh, armature) if len(obj.face_mocap.rows)]
-    return character.shared_table(rows_to_table([mesh, armature, *others]), mesh, armature)
+    others = [obj for obj in character.character_meshes(mesh, armature, collection) if len(obj.face_mocap.rows)]
+    return character.shared_table(rows_to_table([mesh, armature, *others]), mesh, armature, collection)
+
+
+def scene_character_table(scene: bpy.types.Scene) -> MappingTable:
+    """character_table() of the scene's targets and their collection of more meshes."""
+    settings = scene.face_mocap
+    return character_table(settings.target_mesh, settings.target_armature, settings.target_collection)
 
 
 def table_to_rows(table: MappingTable, mesh, armature) -> int:
@@ -164,7 +170,7 @@ class LiveRig:
     @classmethod
     def from_scene(cls, scene: bpy.types.Scene) -> "LiveRig":
         """Build from the scene's targets, their tables, calibration and smoothing."""
-        table = character_table(scene.face_mocap.target_mesh, scene.face_mocap.target_armature)
+        table = scene_character_table(scene)
         pipeline = LivePipeline(canonical_face(), table, scene_calibration(scene), smoothing_settings(scene))
         return cls(pipeline, scene)
 
@@ -183,7 +189,7 @@ class LiveRig:
         objects = scene_targets(scene)
         if _rows_signature(objects) != self._rows:
             # RetargetError: shown in the panel, old table kept
-            table = character_table(scene.face_mocap.target_mesh, scene.face_mocap.target_armature)
+            table = scene_character_table(scene)
             self.restore()  # what the old table drove goes back before the new one drives
             self.pipeline.table = table
             self._bind_targets(scene)
@@ -300,7 +306,9 @@ def bake_take(scene: bpy.types.Scene, path: Path, mesh, armature, name: str, pro
     Options left as None come from the scene's bake settings (the Bake panel); smoothing is a
     preset name ("off", "light", ...) or False."""
     settings = scene.face_mocap
-    table = character_table(mesh, armature)
+    # the collection of more meshes belongs to the scene's character, not to a retarget rig
+    own = (mesh, armature) == (settings.target_mesh, settings.target_armature)
+    table = character_table(mesh, armature, settings.target_collection if own else None)
     if not len(table):
         names = " / ".join(obj.name for obj in (mesh, armature) if obj is not None)
         raise RetargetError(f"{names} has no mapping rows: press Auto-detect or load a preset")

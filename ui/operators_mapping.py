@@ -81,7 +81,8 @@ class FACEMOCAP_OT_auto_detect_mapping(bpy.types.Operator):
             return {"CANCELLED"}
         message = f"Mapped {mapped} targets"
         settings = context.scene.face_mocap
-        others = character.character_meshes(settings.target_mesh, settings.target_armature)
+        others = character.character_meshes(settings.target_mesh, settings.target_armature,
+                                            settings.target_collection)
         if others:
             message += f"; {settings.target_mesh.name}'s shape keys also drive {', '.join(o.name for o in others)}"
         if unmapped:

@@ -158,6 +158,7 @@ class FACEMOCAP_PT_targets(_FaceMocapPanel, bpy.types.Panel):
         settings = context.scene.face_mocap
         layout.prop(settings, "target_mesh")
         layout.prop(settings, "target_armature")
+        layout.prop(settings, "target_collection")  # teeth, eyes... that the armature does not own
         if not (settings.target_mesh or settings.target_armature):
             layout.operator(FACEMOCAP_OT_add_demo_head.bl_idname, icon="MONKEY")  # try it without a rig
         row = layout.row(align=True)

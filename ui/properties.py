@@ -118,6 +118,9 @@ class FACEMOCAP_PG_settings(bpy.types.PropertyGroup):
                                  description="Mesh whose shape keys the face drives")
     target_armature: PointerProperty(name="Armature", type=bpy.types.Object, poll=_is_armature,
                                      description="Armature whose bones the head, jaw and eyes drive")
+    target_collection: PointerProperty(name="More Meshes", type=bpy.types.Collection,
+                                       description="Meshes of the character besides those of the armature: each "
+                                                   "one with ARKit shape keys follows the target mesh's rows")
 
     smoothing: EnumProperty(name="Smoothing", items=SMOOTHING_ITEMS, default="medium")
     # Custom One Euro parameters per channel kind

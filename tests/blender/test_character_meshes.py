@@ -85,3 +85,18 @@ def test_teeth_jaw_open_equals_head_jaw_open_in_every_baked_frame(addon, interop
     head_blink = keys(curves_by_path(head.data.shape_keys)[('key_blocks["eyeBlinkLeft"].value', 0)])
     assert np.array_equal(eye_blink, head_blink)
     assert prop.data.shape_keys.animation_data is None  # not part of this character
+
+
+def test_a_chosen_collection_adds_meshes_the_armature_does_not_own(addon):
+    rig, head, teeth, _eye, _body, _prop = build_character()
+    beard = face_mesh("Beard", ("jawOpen", "mouthSmileLeft"))  # neither parented nor skinned
+    extras = bpy.data.collections.new("Avatar extras")
+    bpy.context.scene.collection.children.link(extras)
+    extras.objects.link(beard)
+    settings = bpy.context.scene.face_mocap
+    settings.target_armature, settings.target_mesh = rig, head
+    bpy.ops.facemocap.auto_detect_mapping()
+    assert "Beard" not in {t.owner for t in driver.scene_character_table(bpy.context.scene).targets}
+    settings.target_collection = extras
+    table = driver.scene_character_table(bpy.context.scene)
+    assert {t.name for t in table.targets if t.owner == "Beard"} == {"jawOpen", "mouthSmileLeft"}
