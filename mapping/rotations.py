@@ -74,10 +74,12 @@ def matrix_to_euler(m: np.ndarray, order: str = "XYZ") -> np.ndarray:
 def quaternion_to_matrix(q: np.ndarray) -> np.ndarray:
     """(N,4) quaternions (normalised here) -> (N,3,3) rotation matrices."""
     q = np.asarray(q, np.float64).reshape(-1, 4)
-    w, x, y, z = (q / np.linalg.norm(q, axis=1, keepdims=True)).T
-    return np.stack([np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)], 1),
-                     np.stack([2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)], 1),
-                     np.stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], 1)], 1)
+    w, x, y, z = (q / np.sqrt(np.einsum("ij,ij->i", q, q))[:, None]).T
+    m = np.empty((len(q), 3, 3))  # filled in place: a live frame converts a few rotations at a time
+    m[:, 0, 0], m[:, 0, 1], m[:, 0, 2] = 1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)
+    m[:, 1, 0], m[:, 1, 1], m[:, 1, 2] = 2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)
+    m[:, 2, 0], m[:, 2, 1], m[:, 2, 2] = 2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)
+    return m
 
 
 def quaternion_to_euler(q: np.ndarray, order: str = "XYZ") -> np.ndarray:
@@ -145,35 +147,78 @@ def continuous_quaternions(quats: np.ndarray, reference: np.ndarray | None = Non
     return quats
 
 
+def _euler_pair(quats: np.ndarray, order: str) -> tuple[np.ndarray, np.ndarray]:
+    """The two Euler triples of each rotation: the principal one and its flip (first and last
+    + pi, middle pi - angle), which is the same rotation."""
+    principal = quaternion_to_euler(quats, order).reshape(-1, 3)
+    j = _axes(order)[1]
+    flipped = principal + np.pi
+    flipped[:, j] = np.pi - principal[:, j]
+    return principal, flipped
+
+
+def _wrapped(angles: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """The angles plus whole turns, each as close as possible to its reference."""
+    return angles + 2.0 * np.pi * np.round((reference - angles) / (2.0 * np.pi))
+
+
+def _turn_gap(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Row-wise distance between Euler triples, each angle modulo whole turns."""
+    return np.abs(np.remainder(x - y + np.pi, 2.0 * np.pi) - np.pi).sum(axis=1)
+
+
+def euler_near(quats: np.ndarray, order: str, references: np.ndarray) -> np.ndarray:
+    """(N,4) quaternions -> (N,3) Euler angles in `order`, each the one closest to its own
+    reference row (several bones at one moment: live preview)."""
+    references = np.asarray(references, np.float64).reshape(-1, 3)
+    a, b = (_wrapped(c, references) for c in _euler_pair(quats, order))
+    use_b = np.abs(b - references).sum(axis=1) < np.abs(a - references).sum(axis=1)
+    return np.where(use_b[:, None], b, a)
+
+
 def continuous_euler(quats: np.ndarray, order: str, reference=None) -> np.ndarray:
     """(N,4) quaternions -> (N,3) Euler angles in `order`, each frame the closest to the one
     before (the first closest to `reference`): no jumps of 360 degrees, no flips near gimbal lock."""
-    principal = quaternion_to_euler(quats, order)
-    i, j, k = _axes(order)
-    flipped = principal + np.pi  # the same rotation: first and last + pi, middle pi - angle
-    flipped[:, j] = np.pi - principal[:, j]
-    out = np.empty_like(principal)
-    previous = np.asarray(principal[0] if reference is None else reference, np.float64)
-    for n in range(len(principal)):  # each frame depends on the last: ~10 us a frame
-        best = None
-        for candidate in (principal[n], flipped[n]):
-            wrapped = candidate + 2.0 * np.pi * np.round((previous - candidate) / (2.0 * np.pi))
-            distance = np.abs(wrapped - previous).sum()
-            if best is None or distance < best[0]:
-                best = (distance, wrapped)
-        out[n] = previous = best[1]
-    return out
+    pair = _euler_pair(quats, order)
+    if not len(pair[0]):
+        return pair[0]
+    start = pair[0][0] if reference is None else np.asarray(reference, np.float64)
+    first = euler_near(quats[:1], order, start)[0]
+    # Which of the pair each frame takes: the one nearer (modulo whole turns) to the choice of
+    # the frame before. Distances between the four pairings are computed at once; only the
+    # two-way choice walks the frames (~0.3 us a frame).
+    a, b = pair
+    aa, ab, ba, bb = (_turn_gap(x[1:], y[:-1]).tolist() for x, y in ((a, a), (a, b), (b, a), (b, b)))
+    on_b = [bool(np.abs(_wrapped(b[0], start) - first).sum() < 1e-9)]
+    for n in range(len(aa)):  # from A after A: aa; from A after B: ab; ...
+        on_b.append(bb[n] < ab[n] if on_b[-1] else ba[n] < aa[n])
+    chosen = np.where(np.array(on_b)[:, None], b, a)
+    # whole turns: each step wrapped into (-pi, pi], then summed from the first frame
+    steps = np.remainder(np.diff(chosen, axis=0) + np.pi, 2.0 * np.pi) - np.pi
+    return np.vstack([first, first + np.cumsum(steps, axis=0)])
 
 
 def bone_rotation_channels(quats: np.ndarray, mode: str, current) -> np.ndarray:
-    """(N,4) rotations -> (N, 4 or 3) values of a bone's rotation property in its rotation mode
-    ('QUATERNION', 'AXIS_ANGLE' or an Euler order), continuous from `current` (the property's
-    value now): the one conversion live preview and bake both use."""
+    """(N,4) rotations of one bone over time -> (N, 4 or 3) values of its rotation property in
+    its rotation mode ('QUATERNION', 'AXIS_ANGLE' or an Euler order), continuous from
+    `current` (the property's value now): what a bake writes."""
     if mode == "QUATERNION":
         return continuous_quaternions(quats, np.asarray(current, np.float64))
     if mode == "AXIS_ANGLE":
         return quaternion_to_axis_angle(continuous_quaternions(quats))
     return continuous_euler(quats, mode, current)
+
+
+def bone_rotation_near(quats: np.ndarray, mode: str, currents: np.ndarray) -> np.ndarray:
+    """(N,4) rotations of N bones in the same mode at one moment -> their property values,
+    each closest to that bone's present value (currents, (N, 4 or 3)): what live preview writes."""
+    quats = np.asarray(quats, np.float64).reshape(-1, 4)
+    if mode == "QUATERNION":
+        flip = np.einsum("ij,ij->i", quats, np.asarray(currents, np.float64).reshape(-1, 4)) < 0.0
+        return np.where(flip[:, None], -quats, quats)
+    if mode == "AXIS_ANGLE":
+        return quaternion_to_axis_angle(quats)
+    return euler_near(quats, mode, currents)
 
 
 def bone_rotation_quaternion(mode: str, euler, quaternion, axis_angle) -> np.ndarray:

@@ -144,14 +144,23 @@ def apply_frame(values: Mapping[Target, float]) -> list[Target]:
                 missing.append(raw)
             else:
                 obj[target.name] = float(value)
+    _set_rotations(bone_rotations)
+    return missing
+
+
+def _set_rotations(bone_rotations: Mapping[tuple[str, str], Mapping[int, float]]) -> None:
+    """Give each bone its rotation: one conversion per rotation mode for all the bones in it."""
+    by_mode: dict[str, list] = defaultdict(list)
     for key, axes in bone_rotations.items():
         bone = pose_bone(ParsedTarget(BONE, *key))
-        vector = np.zeros((1, 3))
-        for axis, value in axes.items():
-            vector[0, axis] = value
-        values = bone_rotation_values(vector, BoneState.read(bone))
-        setattr(bone, rotation_property(bone.rotation_mode), values[0])
-    return missing
+        vector = [axes.get(axis, 0.0) for axis in range(3)]
+        by_mode[bone.rotation_mode].append((bone, vector))
+    for mode, items in by_mode.items():
+        prop = rotation_property(mode)
+        quats = rotations.rotation_vector_to_quaternion([vector for _, vector in items])
+        values = rotations.bone_rotation_near(quats, mode, [tuple(getattr(bone, prop)) for bone, _ in items])
+        for (bone, _), value in zip(items, values.tolist()):
+            setattr(bone, prop, value)
 
 
 def rotation_property(mode: str) -> str:
@@ -160,8 +169,9 @@ def rotation_property(mode: str) -> str:
 
 
 def bone_rotation_values(vectors: np.ndarray, state: BoneState) -> np.ndarray:
-    """(N,3) rotation vectors in a bone's rest frame -> (N, 3 or 4) values of its rotation
-    property, continuous from its present value: what live preview and bake both write."""
+    """(N,3) rotation vectors in a bone's rest frame over time -> (N, 3 or 4) values of its
+    rotation property, continuous from its present value (the bake; live preview converts
+    with the same rotations module, several bones at a time)."""
     quats = rotations.rotation_vector_to_quaternion(vectors)
     return rotations.bone_rotation_channels(quats, state.rotation_mode, state.current())
 
