@@ -19,6 +19,8 @@ The neutral head pose (camera space, as HeadPose gives it) is used by the channe
 head rotation/translation channels are measured relative to it. A take without landmarks
 (a Live Link CSV) has no pose: its neutral head angles become offsets instead.
 Version 1 files (offset-only neutral shapes) load and are converted to these rules.
+The defaults are for MediaPipe's scores: a take without landmarks (ARKit's scores from a
+Live Link CSV) is mapped with for_arkit_scores().
 """
 
 from __future__ import annotations
@@ -92,6 +94,15 @@ class Calibration:
     def get(self, name: str) -> ChannelCalibration:
         """The calibration in effect for one channel (read-only use: not stored)."""
         return self.channels[name] if name in self.channels else default_channel(name)
+
+    def for_arkit_scores(self) -> "Calibration":
+        """A copy without the MediaPipe defaults, for ARKit's own scores (a Live Link take):
+        the iPhone's blinks already close (0.8-0.9), a channel left at its default passes unchanged."""
+        cal = Calibration.from_dict(self.to_dict())
+        for name in DEFAULT_CHANNELS:
+            if name not in self.channels:
+                cal.channels[name] = ChannelCalibration(range=(0.0, _SHAPE_TOP))  # as ARKit scores them
+        return cal
 
     def arrays(self) -> tuple[np.ndarray, ...]:
         """Per-channel (origin, inverse span, shape mask, curve, gain, low, high) for apply()."""

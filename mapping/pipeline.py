@@ -170,15 +170,24 @@ class LivePipeline:
 
 # --- offline -----------------------------------------------------------------------------
 
+def has_landmarks(take: Take) -> bool:
+    """True for a take tracked by MediaPipe; False for scores and angles only (a Live Link CSV)."""
+    # a take without face geometry (Live Link CSV) has read-only broadcast NaN landmarks:
+    # indexing them would allocate N x 478 x 3 floats for nothing
+    return (has_geometry(take.metadata) and take.frame_count > 0
+            and bool(np.isfinite(take.landmarks[take.face_found]).any()))
+
+
+def take_calibration(take: Take, calibration: Calibration | None) -> Calibration:
+    """The calibration to map a take with: the defaults are MediaPipe's, not ARKit's."""
+    calibration = calibration or Calibration()
+    return calibration if has_landmarks(take) else calibration.for_arkit_scores()
+
+
 def take_pose(take: Take, face: CanonicalFace | None = None,
               camera: PerspectiveCamera | None = None) -> HeadPose | None:
     """Head pose of every frame of a take, or None when it has no landmarks (a Live Link CSV)."""
-    n = take.frame_count
-    # a take without face geometry (Live Link CSV) has read-only broadcast NaN landmarks:
-    # indexing them would allocate N x 478 x 3 floats for nothing
-    has_landmarks = (has_geometry(take.metadata) and n > 0
-                     and bool(np.isfinite(take.landmarks[take.face_found]).any()))
-    if not has_landmarks:
+    if not has_landmarks(take):
         return None
     if face is None:
         raise MappingError("this take has landmarks: pass face=load_canonical_face(model_path)")
@@ -207,7 +216,7 @@ def neutral_from_take(take: Take, face: CanonicalFace | None = None, base: Calib
     the head pose becomes the neutral; without (a Live Link CSV) its channels give offsets."""
     pose = take_pose(take, face, camera)
     raw = take_channels(take, face, None, camera, pose)  # no neutral: offsets are measured from these
-    return capture_neutral(pose, raw, base)
+    return capture_neutral(pose, raw, take_calibration(take, base))
 
 
 def range_from_take(take: Take, face: CanonicalFace | None = None, base: Calibration | None = None,
@@ -217,7 +226,9 @@ def range_from_take(take: Take, face: CanonicalFace | None = None, base: Calibra
     raw = take_channels(take, face, None, camera)
     if not np.isfinite(raw[:, :N_SHAPES]).any():
         raise MappingError("no face in these frames of the take: pick frames where the performer makes their extremes")
-    cal = Calibration.from_dict(base.to_dict()) if base is not None else Calibration()
+    cal = take_calibration(take, base)
+    if cal is base:
+        cal = Calibration.from_dict(base.to_dict())
     return cal, observe_ranges(cal, raw)
 
 
@@ -226,7 +237,7 @@ def map_take(take: Take, table: MappingTable, calibration: Calibration | None = 
              camera: PerspectiveCamera | None = None, zero_phase_smoothing: bool = True
              ) -> dict[Target, np.ndarray]:
     """Bake a whole take: {target: (N,) values, NaN where there is no value}."""
-    calibration = calibration or Calibration()  # the defaults, as live capture uses them
+    calibration = take_calibration(take, calibration)  # the defaults, as live capture uses them
     raw = take_channels(take, face, calibration, camera)
     values = calibrate_stage(raw, calibration)
     times = take.timestamps_us / 1e6

@@ -141,3 +141,15 @@ def test_the_bake_keeps_blinks_at_any_scene_rate(preset, scene_fps, dump_take, c
                 kept.append(np.max(near) / np.nanmax(raw[f - 1:f + 2, eye]))
     print(f"bake at {preset}, {scene_fps:g} fps: blink peak kept min {min(kept):.3f} median {np.median(kept):.3f}")
     assert min(kept) >= 0.9
+
+
+def test_a_live_link_take_keeps_the_iphones_blinks(interop, dump_take, canonical):
+    """The default blink response is for MediaPipe's scores; ARKit's own (0.8-0.9 shut) pass unchanged."""
+    from face_mocap.mapping.livelink import read_livelink_csv
+
+    table, _ = auto_detect(["eyeBlinkLeft"], [])
+    take = read_livelink_csv(interop / "MySlate_3_Jason_Millers_iPhone.csv").take
+    baked = next(iter(map_take(take, table, None, "off").values()))
+    np.testing.assert_allclose(baked, take_channels(take)[:, EYES[0]])
+    video = dump_take("still")
+    assert np.nanmax(next(iter(map_take(video, table, None, "off", face=canonical).values()))) == 1.0
