@@ -209,19 +209,20 @@ def write_repository_index(out_dir: Path) -> list[Path]:
     return [p for p in (out_dir / "index.json", out_dir / "index.html") if p.is_file()]
 
 
+# The face landmarker imported as the capture process imports it (capture/mediapipe_face.py).
 _VERIFY_SCRIPT = """
-import sys, cv2, numpy, mediapipe
-from mediapipe.tasks.python import vision
-from mediapipe.tasks.python.core.base_options import BaseOptions
+import sys, cv2, numpy
+from capture.mediapipe_face import face_landmarker_api, mediapipe_version
+vision = face_landmarker_api()
 ok, frame = cv2.VideoCapture(sys.argv[2]).read()
 assert ok, "cannot read " + sys.argv[2]
-options = vision.FaceLandmarkerOptions(base_options=BaseOptions(model_asset_path=sys.argv[1]),
+options = vision.FaceLandmarkerOptions(base_options=vision.BaseOptions(model_asset_path=sys.argv[1]),
                                        output_face_blendshapes=True, output_facial_transformation_matrixes=True)
 with vision.FaceLandmarker.create_from_options(options) as landmarker:
-    image = mediapipe.Image(image_format=mediapipe.ImageFormat.SRGB, data=cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+    image = vision.Image(image_format=vision.ImageFormat.SRGB, data=cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
     result = landmarker.detect(image)
 assert result.face_landmarks and len(result.face_blendshapes[0]) == 52, "no face found"
-print(f"numpy {numpy.__version__}, mediapipe {mediapipe.__version__}, opencv {cv2.__version__}: "
+print(f"numpy {numpy.__version__}, mediapipe {mediapipe_version()}, opencv {cv2.__version__}: "
       f"{len(result.face_landmarks)} face(s), {len(result.face_landmarks[0])} landmarks, 52 blendshapes")
 """
 
@@ -280,7 +281,8 @@ def verify_wheels(wheels: list[Path], model: Path, media: Path,
                   *map(str, wheels)],
                  [str(python), "-c", _VERIFY_SCRIPT, str(model), str(media)]]
         for command in steps:
-            result = subprocess.run(command, capture_output=True, text=True, cwd=tmp)
+            result = subprocess.run(command, capture_output=True, text=True, cwd=tmp,
+                                    env={**os.environ, "PYTHONPATH": str(REPO), "PYTHONNOUSERSITE": "1"})
             if result.returncode != 0:
                 raise BuildError(f"wheel check failed at {command[2:4]}:\n{result.stdout}{result.stderr[-2000:]}")
         return result.stdout.strip()

@@ -3,9 +3,9 @@
 For each zip: Blender's validator accepts it; each wheel's tags, from its file name and from
 its own WHEEL metadata, agree and fit the zip's platform; Blender on that platform with
 Python 3.11 (4.2-5.0) and 3.13 (5.2) installs one wheel of every capture package (the Intel
-Mac zip: none of mediapipe's, it is Custom Python only); the wheels are the pinned bytes; the
-model is the pinned one; no development files are inside. The repository index lists each
-zip for its platform and Pythons.
+Mac zip: none of mediapipe's, it is Custom Python only); no wheel is tied to one Python; the
+wheels are the pinned bytes; the model is the pinned one; no development files are inside.
+The repository index lists each zip for its platform and any Python 3.
 """
 
 from __future__ import annotations
@@ -25,9 +25,8 @@ from extension_tools import MODEL_SHA256, SCRIPTS, blender_ext, build_tools, rea
 from face_mocap.ui.bundled_layout import BUNDLED_PLATFORMS
 
 BLENDER_PYTHONS = {(3, 11): "Blender 4.2 LTS to 5.0", (3, 13): "Blender 5.2 LTS"}
-CAPTURE_PACKAGES = {  # what `python -m capture` imports, directly or through mediapipe's vision tasks
-    "mediapipe", "opencv_python_headless", "absl_py", "flatbuffers", "certifi", "matplotlib", "contourpy",
-    "cycler", "fonttools", "kiwisolver", "packaging", "pillow", "pyparsing", "python_dateutil"}
+# what `python -m capture` imports, directly or through the face landmarker's modules (besides numpy)
+CAPTURE_PACKAGES = {"mediapipe", "opencv_python_headless", "absl_py", "flatbuffers", "certifi"}
 DEV_FOLDERS = {"tests", "tools", "bench", "docs", ".ci", ".git", "build", "dist", "out"}
 PLATFORMS = read_manifest()["platforms"]
 
@@ -85,14 +84,10 @@ def test_wheel_tags_in_names_and_metadata_agree_and_fit_the_platform(built):
                     wheel_platform), (name, tag)
 
 
-def python_versions_of(platform: str) -> set[tuple[int, ...]]:
-    """What Blender derives from a zip's wheels: 3.11 and 3.13, or any Python 3 for pure wheels only."""
-    return set(BLENDER_PYTHONS) if platform in BUNDLED_PLATFORMS else {(3,)}
-
-
-def test_python_versions_blender_derives_are_3_11_and_3_13(built):
-    platform, _path, manifest = built
-    assert blender_ext().python_versions_from_wheels(manifest["wheels"]) == python_versions_of(platform)
+def test_no_wheel_is_tied_to_one_python_so_blender_claims_any_python_3(built):
+    """py3 and abi3 wheels only: the same zip installs on Python 3.11 (Blender 4.2-5.0) and 3.13 (5.2)."""
+    _platform, _path, manifest = built
+    assert blender_ext().python_versions_from_wheels(manifest["wheels"]) == {(3,)}
 
 
 @pytest.mark.parametrize("python", BLENDER_PYTHONS, ids=lambda v: f"py{v[0]}{v[1]}")
@@ -132,15 +127,14 @@ def test_no_tests_tools_bench_or_docs_inside(built):
     assert not [n for n in names if "__pycache__" in n or n.endswith((".pyc", ".md"))]
 
 
-def test_repository_index_lists_each_zip_for_its_platform_and_both_pythons(extension_dist):
+def test_repository_index_lists_each_zip_for_its_platform_and_any_python_3(extension_dist):
     out, zips = extension_dist
     index = json.loads((out / "index.json").read_text())
     entries = {entry["archive_url"].removeprefix("./"): entry for entry in index["data"]}
     assert set(entries) == {path.name for path in zips.values()}
     for platform, path in zips.items():
         entry = entries[path.name]
-        pythons = [".".join(map(str, v)) for v in sorted(python_versions_of(platform))]
-        assert entry["platforms"] == [platform] and entry["python_versions"] == pythons
+        assert entry["platforms"] == [platform] and entry["python_versions"] == ["3"]
         assert entry["archive_size"] == path.stat().st_size
         assert entry["archive_hash"] == "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
     assert (out / "index.html").is_file()

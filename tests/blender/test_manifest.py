@@ -88,12 +88,13 @@ def test_every_bundled_platform_ships_mediapipe_intel_macs_none_and_no_numpy(man
         ours = [w for w in wheels if tool.blender_platform_compatible_with_wheel_platform_from_filepath(platform, w)]
         names = {w.split("-")[0].lower() for w in ours}
         if platform in ADDON_ONLY_PLATFORMS:
-            assert not names & {"mediapipe", "opencv_python_headless", "matplotlib"}, (platform, names)
+            assert not names & {"mediapipe", "opencv_python_headless"}, (platform, names)
         else:
-            assert {"mediapipe", "opencv_python_headless", "matplotlib"} <= names, (platform, names)
+            assert {"mediapipe", "opencv_python_headless"} <= names, (platform, names)
     python_tags = {w.split("-")[-3] for w in wheels}
-    # Blender 4.2-5.0 run Python 3.11, 5.2 runs 3.13; cp37 is opencv's stable-ABI (abi3) wheel
-    assert python_tags <= {"py3", "py2.py3", "cp311", "cp313", "cp37"}, python_tags
+    # one zip for Python 3.11 (Blender 4.2-5.0) and 3.13 (5.2): only py3 wheels and opencv's stable-ABI one
+    assert python_tags <= {"py3", "py2.py3", "cp37"}, python_tags
+    assert {w.split("-")[-2] for w in wheels if w.split("-")[-3] == "cp37"} == {"abi3"}
 
 
 def test_every_wheel_is_pinned_by_hash_and_every_pin_is_used(manifest):
