@@ -25,7 +25,7 @@ from typing import Iterator
 from .batch_task import ClipResult, finished_take, track_clip
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".m4v", ".avi", ".mkv", ".mpg", ".mpeg", ".webm", ".wmv", ".mts"})
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130  # and 2 from argparse: usage
 
 
 def find_videos(folder: Path) -> list[Path]:
@@ -42,15 +42,20 @@ def plan_takes(videos: list[Path], out: Path) -> list[tuple[Path, Path]]:
 @contextmanager
 def dask_client(workers: int, scheduler: str | None) -> Iterator[object]:
     """A Client on `scheduler`, or on a LocalCluster of `workers` processes with one thread each."""
+    import dask
     from distributed import Client, LocalCluster
 
     if scheduler:
         with Client(scheduler) as client:
             yield client
         return
-    # one thread per worker: a worker runs one capture process, which already uses a core
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                      memory_limit=0) as cluster, Client(cluster) as client:
+    # Dask caps OMP/MKL/OpenBLAS threads at 1 in its workers; the capture processes they start get
+    # this command's environment instead, as a single import would (the workers compute nothing).
+    environ = {"MALLOC_TRIM_THRESHOLD_": dask.config.get("distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_")}
+    # one thread per worker: a worker runs one capture process at a time
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}), \
+            LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                         memory_limit=0) as cluster, Client(cluster) as client:
         yield client
 
 
@@ -118,11 +123,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command; 0 when every clip is tracked or skipped, 1 when any failed, 2 on bad usage."""
+    """Run the command; 0 when every clip is tracked or skipped, 1 when any failed, 2 on bad usage,
+    130 when interrupted."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    capture_args = argv[argv.index("--") + 1:] if "--" in argv else []
+    split = argv.index("--") if "--" in argv else len(argv)  # what follows "--" is each capture's
+    capture_args = argv[split + 1:]
     parser = build_parser()
-    args = parser.parse_args(argv[:len(argv) - len(capture_args) - ("--" in argv)])
+    args = parser.parse_args(argv[:split])
     if any(a.split("=")[0] in ("--source", "--out", "--connect") for a in capture_args):
         parser.error("the batch sets --source and --out of each capture itself")
     if args.workers < 1:
@@ -137,11 +144,15 @@ def main(argv: list[str] | None = None) -> int:
     results = already_tracked(jobs)
     pending = [(video, take) for video, take in jobs if video.name not in results]
     print(f"{len(jobs)} clips: {len(results)} already tracked, {len(pending)} to track", flush=True)
-    if pending:  # a rerun with nothing left to do starts no cluster
-        with dask_client(args.workers, args.scheduler) as client:
-            workers = client.scheduler_info()["workers"]
-            print(f"scheduler {client.scheduler.address}, {len(workers)} workers", flush=True)
-            results.update(track_all(client, pending, capture_args, args.python, args.retries))
+    try:
+        if pending:  # a rerun with nothing left to do starts no cluster
+            with dask_client(args.workers, args.scheduler) as client:
+                workers = client.scheduler_info()["workers"]
+                print(f"scheduler {client.scheduler.address}, {len(workers)} workers", flush=True)
+                results.update(track_all(client, pending, capture_args, args.python, args.retries))
+    except KeyboardInterrupt:  # the cluster is closed on the way out: its captures stop, leaving no .partial
+        print("interrupted: the finished takes are kept; run again to track the rest", file=sys.stderr)
+        return EXIT_INTERRUPTED
     results = [results[video.name] for video, _ in jobs]
     elapsed = time.monotonic() - started
     print(summary_table(results, elapsed), flush=True)

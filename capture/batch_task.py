@@ -1,31 +1,26 @@
 """One clip of a batch: `python -m capture --source VIDEO --out TAKE`, run on a Dask worker.
 
 No Dask here: the task is a plain function (batch.py submits it), so a worker needs only this
-folder on its PYTHONPATH. The capture process runs under a small supervisor
-(`python -m capture.batch_task CAPTURE_COMMAND...`) that ends it when its end of the pipe
-from the worker closes: a worker that is killed (OOM, SIGKILL, a lost machine) takes its
-capture with it, and the capture, stopped by SIGTERM, deletes its `.partial` (exit 130), so
-the retry elsewhere never races an orphan writing the same take.
+folder on its PYTHONPATH. The capture process runs under supervise.py, which stops it when
+this worker is gone, so the retry elsewhere never races an orphan writing the same take.
 """
 
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .supervise import SIGNAL_EXIT
 from .take_lock import is_being_written
 from .takes import TakeError, take_info
 
 ADDON_FOLDER = Path(__file__).resolve().parents[1]  # what Blender puts on the capture process's PYTHONPATH
 PACKAGE = (__package__ or "capture").rpartition(".")[2]  # "capture", also when imported as face_mocap.capture
-SIGNAL_EXIT = 128  # exit codes above it: ended by a signal (capture's interrupted is 130)
 WRITER_WAIT_S = 30.0  # how long a retry waits for a previous attempt's capture to let go of the .partial
 
 
@@ -61,7 +56,7 @@ def capture_command(python: str, video: Path, take: Path, capture_args: list[str
     """The supervised `python -m capture --out` command for one clip."""
     capture = [python, "-m", PACKAGE, "--source", str(video), "--out", str(take), "--progress", "none",
                *capture_args]
-    return [python, "-m", f"{PACKAGE}.batch_task", *capture]
+    return [python, "-m", f"{PACKAGE}.supervise", *capture]
 
 
 def capture_environment() -> dict[str, str]:
@@ -116,31 +111,3 @@ def track_clip(video: str, take: str, capture_args: list[str], python: str | Non
         return ClipResult(video_path.name, "failed", seconds=seconds,
                           message=f"capture ended but '{take_path.name}' is not a complete take", worker=worker)
     return ClipResult(video_path.name, "done", *found, seconds=seconds, worker=worker)
-
-
-def supervise(command: list[str]) -> int:
-    """Run `command`, ending it (SIGTERM) when our stdin closes or we are asked to stop; its exit code
-    (128 + the signal's number when a signal ended it, as a shell reports it)."""
-    child = subprocess.Popen(command, stdin=subprocess.DEVNULL)
-
-    def stop(*_: object) -> None:
-        if child.poll() is None:
-            child.terminate()
-
-    def watch() -> None:
-        try:  # the raw descriptor, so a blocked read never holds sys.stdin's lock at exit
-            while os.read(0, 1024):
-                pass
-        except OSError:
-            pass
-        stop()
-
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, stop)
-    threading.Thread(target=watch, name="worker-watch", daemon=True).start()
-    code = child.wait()
-    return SIGNAL_EXIT - code if code < 0 else code
-
-
-if __name__ == "__main__":
-    sys.exit(supervise(sys.argv[1:]))

