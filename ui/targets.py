@@ -5,8 +5,9 @@ owner: the object's name, '' for "the object the table belongs to": see bind()),
 plain tuple:
 - ("shape_key", object_name, key_name): a shape key value on a mesh object.
 - ("bone", armature_name, bone_name, "rotation_euler" | "location", axis): one axis
-  (0/1/2 or "X"/"Y"/"Z") of a pose bone. Rotations are XYZ Euler angles in radians,
-  bone-local, converted to whatever rotation mode the bone uses.
+  (0/1/2 or "X"/"Y"/"Z") of a pose bone. A bone's three rotation axes are one rotation
+  vector (axis * angle, radians) in its rest frame, written in whatever rotation mode the
+  bone uses (the name "rotation_euler" is kept for the tuples already in use).
 - ("prop", object_name, prop_name): a custom property on an object.
 """
 
