@@ -50,8 +50,9 @@ class _Worker:
         self.summary: dict = {}
         self.errors: list[str] = []
         # stdin stays open and unused: the worker stops when it closes (this process is gone)
-        self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
+        # Windows: no console window of its own (the import runs without one)
+        self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True, creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0))
         self._readers = [threading.Thread(target=self._read_progress, daemon=True),
                          threading.Thread(target=self._read_errors, daemon=True)]
         for reader in self._readers:
