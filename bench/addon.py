@@ -31,26 +31,40 @@ CAPTURE_PYTHON = os.environ.get("FACE_MOCAP_CAPTURE_PYTHON", str(CACHE / "venvs"
 
 
 @contextlib.contextmanager
-def live_capture(folder: Path, clip: Path = CLIP, loop: bool = True):
-    """Real Blender (bpy) with the add-on, the test rig auto-mapped, Start Capture on `clip` in
-    real time (looped) with the real capture process; yields once frames arrive, stops after."""
+def rigged_scene():
+    """Real Blender (bpy) in a fresh empty file with the add-on registered and enabled, and the
+    test rig (tests/blender/live_scene.py) set as the targets, auto-mapped."""
     import bpy
 
     import_addon()
     sys.path.insert(0, str(REPO / "tests" / "blender"))
     import face_mocap
-    from face_mocap.ui import live
-    from live_scene import ADDON_ID, enable_addon_entry, make_rig, use_video
+    from live_scene import enable_addon_entry, make_rig
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     enable_addon_entry()
     face_mocap.register()
     try:
+        make_rig()
+        bpy.ops.facemocap.auto_detect_mapping()
+        yield
+    finally:
+        face_mocap.unregister()
+
+
+@contextlib.contextmanager
+def live_capture(folder: Path, clip: Path = CLIP, loop: bool = True):
+    """rigged_scene(), saved in folder, then Start Capture on `clip` in real time (looped) with
+    the real capture process; yields the session once frames arrive, stops it after."""
+    import bpy
+
+    with rigged_scene():
+        from face_mocap.ui import live
+        from live_scene import ADDON_ID, use_video
+
         prefs = bpy.context.preferences.addons[ADDON_ID].preferences
         prefs.interpreter, prefs.custom_python = "CUSTOM", CAPTURE_PYTHON
         bpy.ops.wm.save_as_mainfile(filepath=str(folder / "live.blend"))
-        make_rig()
-        bpy.ops.facemocap.auto_detect_mapping()
         use_video(clip, realtime=True)
         bpy.context.scene.face_mocap.loop_video = loop
         bpy.ops.facemocap.start_capture()
@@ -60,5 +74,3 @@ def live_capture(folder: Path, clip: Path = CLIP, loop: bool = True):
         yield live.session()
         if live.session() is not None:
             bpy.ops.facemocap.stop_capture()
-    finally:
-        face_mocap.unregister()

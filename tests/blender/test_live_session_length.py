@@ -119,22 +119,6 @@ def test_a_capture_process_stopped_from_outside_blender_says_so(addon, facedata)
     assert error.startswith("The capture process ended by itself") and "outside Blender" in error
 
 
-def test_stop_capture_returns_at_once_and_a_stubborn_process_is_killed_after(addon, facedata, tmp_path):
-    """A capture interpreter that ignores SIGTERM (a wrapper script): the UI does not wait for it."""
-    wrapper, ready = tmp_path / "stubborn-python", tmp_path / "ignoring-sigterm"
-    wrapper.write_text(f"#!/bin/sh\ntrap '' TERM\nsleep 60 &\ntouch {ready}\nwait\n")
-    wrapper.chmod(0o755)
-    bpy.context.preferences.addons["face_mocap"].preferences.custom_python = str(wrapper)
-    use_video(facedata / LONG_CLIP)
-    assert bpy.ops.facemocap.start_capture() == {"FINISHED"}
-    pid = live.session().child.pid
-    assert wait_for(ready.exists, 5.0), "the wrapper did not start"
-    assert bpy.ops.facemocap.stop_capture() == {"FINISHED"}
-    assert not process_gone(pid), "Stop Capture waited for the process instead of returning"
-    assert bpy.context.window_manager.face_mocap.state == "idle"
-    assert wait_for(lambda: process_gone(pid), 2.5), "not killed after the grace period"
-
-
 class _StuckFile:
     """The take file on a disk that stops answering (a network share): write() waits for `release`."""
 
