@@ -42,20 +42,15 @@ def plan_takes(videos: list[Path], out: Path) -> list[tuple[Path, Path]]:
 @contextmanager
 def dask_client(workers: int, scheduler: str | None) -> Iterator[object]:
     """A Client on `scheduler`, or on a LocalCluster of `workers` processes with one thread each."""
-    import dask
     from distributed import Client, LocalCluster
 
     if scheduler:
         with Client(scheduler) as client:
             yield client
         return
-    # Dask caps OMP/MKL/OpenBLAS threads at 1 in its workers; the capture processes they start get
-    # this command's environment instead, as a single import would (the workers compute nothing).
-    environ = {"MALLOC_TRIM_THRESHOLD_": dask.config.get("distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_")}
     # one thread per worker: a worker runs one capture process at a time
-    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}), \
-            LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                         memory_limit=0) as cluster, Client(cluster) as client:
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                      memory_limit=0) as cluster, Client(cluster) as client:
         yield client
 
 

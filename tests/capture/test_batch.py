@@ -170,3 +170,16 @@ def test_the_supervisor_stops_its_capture_when_the_worker_is_gone(capture_python
     assert supervisor.returncode == 130, stderr
     assert "interrupted: no take written" in stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_capture_processes_do_not_inherit_what_dask_set_for_its_workers(monkeypatch):
+    import distributed  # noqa: F401  (loads Dask's default configuration, as on a worker)
+
+    from face_mocap.capture.batch_task import capture_environment
+
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")  # the nanny's value: every frame buffer a fresh mmap
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")  # not the nanny's value: the user's own, kept
+    env = capture_environment()
+    assert "MALLOC_TRIM_THRESHOLD_" not in env and "OMP_NUM_THREADS" not in env
+    assert env["OPENBLAS_NUM_THREADS"] == "3"
