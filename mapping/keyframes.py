@@ -46,18 +46,25 @@ class Resampler:
         return _keep_peaks(times, values, out, self.fps) if self.keep_peaks else out
 
 
+PEAK_DEPARTURE = 0.05  # a peak the interpolation misses by more than this goes on its nearest frame
+
+
 def _keep_peaks(times: np.ndarray, values: np.ndarray, out: np.ndarray, fps: float) -> np.ndarray:
-    """Each local extremum of the take on its nearest scene frame (the largest one per frame).
+    """Each local extremum of the take that the scene frames miss by more than PEAK_DEPARTURE,
+    on its nearest scene frame (the largest one per frame).
 
     Linear interpolation at scene frames that fall between a one-frame blink and its
     neighbours keeps as little as half of it (a 30 fps take baked at 24 fps); moving the peak
-    by under half a frame keeps all of it. Where the frames line up, nothing changes."""
+    by under half a frame keeps all of it. Smooth curves, and frames that line up, stay exactly
+    interpolated (their extremes depart far less)."""
     if len(values) < 3:
         return out
     mid, before, after = values[1:-1], values[:-2], values[2:]
     index = np.flatnonzero(((mid > before) & (mid >= after)) | ((mid < before) & (mid <= after))) + 1
     frames = np.clip(np.rint(times[index] * fps).astype(np.int64), 0, len(out) - 1)
-    order = np.lexsort((np.abs(values[index] - out[frames]), frames))  # per frame, largest departure last
+    departure = np.abs(values[index] - out[frames])
+    index, frames, departure = (a[departure > PEAK_DEPARTURE] for a in (index, frames, departure))
+    order = np.lexsort((departure, frames))  # per frame, largest departure last
     last = order[np.r_[frames[order][1:] != frames[order][:-1], True]] if len(order) else order
     out = out.copy()
     out[frames[last]] = values[index[last]]
