@@ -98,11 +98,12 @@ def test_a_killed_worker_still_completes_every_clip_exactly_once(capture_python,
         first = batch.stdout.readline() + batch.stdout.readline()  # "4 clips: ...", "scheduler tcp://...:PORT, 2 workers"
         assert "\nscheduler " in first, first + batch.stderr.read()
         with Client(first.split("\nscheduler ")[1].split(",")[0], timeout=60) as client:
-            deadline = time.monotonic() + TIMEOUT_S
-            while not list(out.glob("*.partial")):  # a capture is writing a take: the run is under way
+            deadline, busy = time.monotonic() + TIMEOUT_S, {}
+            while not busy:  # a capture is writing a take (the run is under way) and its task is executing
                 assert time.monotonic() < deadline and batch.poll() is None, "no clip was ever being written"
                 time.sleep(0.05)
-            busy = {address: keys for address, keys in client.run(executing).items() if keys}
+                if list(out.glob("*.partial")):
+                    busy = {address: keys for address, keys in client.run(executing).items() if keys}
             address, keys = next(iter(busy.items()))
             assert address in client.scheduler_info()["workers"]
             pid = client.run(os.getpid, workers=[address])[address]  # the worker process, not its nanny
