@@ -72,13 +72,13 @@ def bake(take: str | Path, *, mesh: bpy.types.Object | None = None, armature: bp
          progress: Progress | None = None, scene: bpy.types.Scene | None = None) -> BakeResult:
     """Bake a take file onto objects through their mapping tables: one action each.
 
-    mesh/armature default to the scene's targets; name to the take's; start_frame, smoothing
-    (a preset name: "off", "light", "medium", "strong"; or False), calibration (a Calibration
-    or its JSON) and reduce_tolerance (0: every frame keyed) to the scene's bake settings."""
+    Neither mesh nor armature given: the scene's targets. name defaults to the take's;
+    start_frame, smoothing (a preset name: "off", "light", "medium", "strong"; or False),
+    calibration (a Calibration or its JSON) and reduce_tolerance (0: every frame keyed) to
+    the scene's bake settings."""
     scene = scene or bpy.context.scene
-    settings = scene.face_mocap
-    mesh = settings.target_mesh if mesh is None and armature is None else mesh
-    armature = settings.target_armature if armature is None and mesh is settings.target_mesh else armature
+    if mesh is None and armature is None:
+        mesh, armature = scene.face_mocap.target_mesh, scene.face_mocap.target_armature
     if mesh is None and armature is None:
         raise BakeError("bake needs a mesh or an armature to write to")
     path = Path(take)

@@ -79,6 +79,18 @@ class _Owner:
     new_props: dict[str, float] = field(default_factory=dict)  # custom properties to create
 
 
+def objects_to_bake(names: tuple[str, str], defaults: tuple) -> tuple:
+    """(mesh, armature): each object named (by a script or the command line), else its default;
+    BakeError for a name no object has. Either may be None."""
+    found = []
+    for name, default in zip(names, defaults):
+        obj = bpy.data.objects.get(name) if name else default
+        if name and obj is None:
+            raise BakeError(f"no object named '{name}' in this file")
+        found.append(obj)
+    return tuple(found)
+
+
 def scene_fps(scene: bpy.types.Scene) -> float:
     """The scene's real frame rate (fps / fps_base)."""
     return scene.render.fps / scene.render.fps_base

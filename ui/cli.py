@@ -16,7 +16,7 @@ import bpy
 
 from ..capture.takes import TAKE_SUFFIX, TakeError, take_info
 from ..mapping.errors import MappingError
-from .bake import BakeError
+from .bake import BakeError, objects_to_bake
 from .child import CaptureError
 
 COMMAND = "face_mocap"
@@ -103,12 +103,7 @@ def _complete(take: Path) -> bool:
 
 def _objects(args: argparse.Namespace) -> tuple:
     settings = bpy.context.scene.face_mocap
-    found = []
-    for name, default in ((args.mesh, settings.target_mesh), (args.armature, settings.target_armature)):
-        obj = bpy.data.objects.get(name) if name else default
-        if name and obj is None:
-            raise BakeError(f"the shot has no object named '{name}'")
-        found.append(obj)
+    found = objects_to_bake((args.mesh, args.armature), (settings.target_mesh, settings.target_armature))
     if not any(found):
         raise BakeError("the shot has no Face Mocap target: pass --mesh and/or --armature")
     return tuple(found)

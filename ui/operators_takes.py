@@ -11,7 +11,7 @@ from bpy.props import BoolProperty, IntProperty, StringProperty
 from ..capture.takes import TakeError
 from ..mapping.errors import MappingError
 from . import driver, live, preferences, takes_io
-from .bake import BakeCancelled, BakeError
+from .bake import BakeCancelled, BakeError, objects_to_bake
 from .operators_capture import capture_options
 from .child import CaptureError, OfflineImport
 
@@ -254,16 +254,11 @@ class _BakeBase:
     def _targets(self, context: bpy.types.Context) -> tuple:
         """(mesh, armature): the operator's, else the scene's; BakeError naming what is missing."""
         settings = context.scene.face_mocap
-        found = []
-        for prop, setting in (("mesh", self.mesh_setting), ("armature", self.armature_setting)):
-            name = getattr(self, prop)
-            obj = bpy.data.objects.get(name) if name else getattr(settings, setting)
-            if name and obj is None:
-                raise BakeError(f"no object named '{name}' in this file")
-            found.append(obj)
+        found = objects_to_bake((self.mesh, self.armature),
+                                (getattr(settings, self.mesh_setting), getattr(settings, self.armature_setting)))
         if not any(found):
             raise BakeError(self.missing_rig)
-        return tuple(found)
+        return found
 
     def _take(self, context: bpy.types.Context) -> tuple[str, Path]:
         """(name, path) of the take to bake: the operator's (a listed name or a file), else the selected."""
