@@ -8,7 +8,7 @@ is an argument; the scene's settings are used only where an argument is left out
     result = fm.bake(take, mesh=head, armature=rig, start_frame=1001, name="line_012")
     fm.export_livelink_csv(take, "/shots/line_012.csv")
 
-Errors are raised as FaceMocapError subclasses (CaptureError, BakeError, TakeError,
+Errors are raised as FaceMocapError subclasses (SessionError, BakeError, TakeError,
 MappingError, LiveLinkError) with a message a user can act on.
 """
 
@@ -24,16 +24,18 @@ from .capture.takes import TakeError, take_info
 from .mapping.calibration import Calibration
 from .mapping.errors import MappingError
 from .mapping.livelink import LiveLinkError
-from .ui import driver, takes_io
+from .link.errors import SessionError
+from .link.offline_import import OfflineImport
+from .ui import livelink_io, presets, takes_io
 from .ui.bake import BakeError, BakeResult
-from .ui.child import CaptureError, OfflineImport
+from .ui.bake_take import bake_take
 from .ui.operators_capture import capture_options
 
-__all__ = ["FaceMocapError", "CaptureError", "BakeError", "TakeError", "MappingError", "LiveLinkError",
+__all__ = ["FaceMocapError", "SessionError", "BakeError", "TakeError", "MappingError", "LiveLinkError",
            "track_video", "bake", "retarget", "auto_detect", "load_preset", "save_preset",
            "import_livelink_csv", "export_livelink_csv", "BakeResult"]
 
-FaceMocapError = (CaptureError, BakeError, TakeError, MappingError, LiveLinkError)  # catch them all at once
+FaceMocapError = (SessionError, BakeError, TakeError, MappingError, LiveLinkError)  # catch them all at once
 Progress = Callable[[float], object]  # fraction done, 0..1; returning False cancels (where cancelling is possible)
 
 
@@ -43,7 +45,7 @@ def track_video(video: str | Path, take_path: str | Path | None = None, *, wait:
 
     take_path defaults to a new take in the scene's takes folder. With wait=True, returns the
     take's path once it is written (progress(fraction) is called as it goes; returning False
-    cancels, which raises CaptureError and leaves nothing behind); with wait=False, returns
+    cancels, which raises SessionError and leaves nothing behind); with wait=False, returns
     the running OfflineImport at once (poll() it, cancel() it)."""
     video = Path(video)
     scene = scene or bpy.context.scene
@@ -57,10 +59,10 @@ def track_video(video: str | Path, take_path: str | Path | None = None, *, wait:
             break
         if progress is not None and state.total and progress(state.done / state.total) is False:
             job.cancel()
-            raise CaptureError(f"tracking {video.name} was cancelled")
+            raise SessionError(f"tracking {video.name} was cancelled")
         time.sleep(0.05)
     if state.error:
-        raise CaptureError(f"{video.name}: {state.error}")
+        raise SessionError(f"{video.name}: {state.error}")
     if progress is not None:
         progress(1.0)
     return out
@@ -84,7 +86,7 @@ def bake(take: str | Path, *, mesh: bpy.types.Object | None = None, armature: bp
     path = Path(take)
     if isinstance(calibration, str):
         calibration = Calibration.from_json(calibration)
-    return driver.bake_take(
+    return bake_take(
         scene, path, mesh, armature, name or _take_name(path), progress=progress,
         start_frame=start_frame, smoothing=smoothing, calibration=calibration, reduce_tolerance=reduce_tolerance)
 
@@ -102,29 +104,29 @@ def auto_detect(*, mesh: bpy.types.Object | None = None, armature: bpy.types.Obj
     """Build the objects' mapping tables from their shape-key and bone names; (rows, unmapped)."""
     if mesh is None and armature is None:
         raise MappingError("auto-detect needs a mesh or an armature")
-    return driver.auto_detect(scene or bpy.context.scene, mesh, armature)
+    return presets.auto_detect(scene or bpy.context.scene, mesh, armature)
 
 
 def load_preset(name: str, *, scene: bpy.types.Scene | None = None) -> int:
     """Fill the scene targets' tables from a shipped preset or "user:NAME"; the row count."""
-    return driver.load_preset(scene or bpy.context.scene, name)
+    return presets.load_preset(scene or bpy.context.scene, name)
 
 
 def save_preset(name: str, *, scene: bpy.types.Scene | None = None) -> Path:
     """Save the scene targets' tables as a user preset (in the user's config folder)."""
-    return driver.save_preset(scene or bpy.context.scene, name)
+    return presets.save_preset(scene or bpy.context.scene, name)
 
 
 def import_livelink_csv(csv_path: str | Path, *, progress: Progress | None = None,
                         scene: bpy.types.Scene | None = None) -> Path:
     """Import a Live Link Face CSV as a new take in the scene's takes list; the take's path."""
-    item, _ = driver.import_livelink(scene or bpy.context.scene, str(csv_path), progress=progress)
+    item, _ = livelink_io.import_livelink(scene or bpy.context.scene, str(csv_path), progress=progress)
     return takes_io.resolve(item)
 
 
 def export_livelink_csv(take: str | Path, csv_path: str | Path, *, scene: bpy.types.Scene | None = None) -> Path:
     """Write a take as a Live Link Face CSV (calibrated with the scene's calibration)."""
-    driver.export_livelink(scene or bpy.context.scene, Path(take), str(csv_path))
+    livelink_io.export_livelink(scene or bpy.context.scene, Path(take), str(csv_path))
     return Path(csv_path)
 
 

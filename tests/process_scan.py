@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 
@@ -15,3 +16,16 @@ def processes_naming(path: Path) -> list[int]:
         except OSError:
             continue  # it ended while we looked
     return pids
+
+
+def process_gone(pid: int) -> bool:
+    """True when the process has exited: no such pid, or a zombie waiting for its parent to reap it."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as fh:  # Linux: a dead orphan may wait a moment for init
+            return fh.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True

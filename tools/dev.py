@@ -37,7 +37,7 @@ ENVIRONMENTS = {  # name -> requirements file
 }
 PYTHON_OF_ENV = {"blender-5.2": "3.13"}  # the others use the Python running this script (3.11)
 PLAN = {  # tier -> (environment, test paths)
-    "capture": ("capture", ["tests/capture"]),
+    "capture": ("capture", ["tests/capture", "tests/link"]),  # link/ runs without Blender
     "mapping": ("blender", ["tests/mapping"]),
     "blender": ("blender", ["tests/blender"]),
     "blender-4.2": ("blender-4.2", ["tests/blender"]),

@@ -6,8 +6,10 @@ import logging
 
 import bpy
 
-from . import (child, cli, demo_head, live, operators_capture, operators_mapping, operators_takes, panels,
-               preferences, preview, properties, takes_io, tracked_mesh)
+from ..link import process
+from . import (cli, demo_head, live, operators_bake, operators_capture, operators_import, operators_mapping,
+               operators_takes, panels, panels_calibration, panels_takes, preferences, preview, properties,
+               takes_io, tracked_mesh)
 
 log = logging.getLogger(__name__)
 
@@ -17,11 +19,15 @@ _modules = (
     preferences,
     operators_capture,
     operators_takes,
+    operators_import,
+    operators_bake,
     operators_mapping,
     demo_head,
     tracked_mesh,
     preview,
     panels,
+    panels_calibration,
+    panels_takes,
     cli,
 )
 
@@ -30,7 +36,7 @@ _modules = (
 def _stop_before_load(*_args) -> None:
     """Loading another file while capturing or importing stops it (no orphan process)."""
     live.stop_quietly()
-    child.stop_all()  # a running Import Video too
+    process.stop_all()  # a running Import Video too
     preview.clear()
     runtime = getattr(bpy.context.window_manager, "face_mocap", None)  # the window manager outlives the file
     if runtime is not None:
@@ -80,6 +86,6 @@ def unregister() -> None:
         if handler in handlers:
             handlers.remove(handler)
     live.stop_quietly()  # disabling the add-on while capturing stops the capture
-    child.stop_all()
+    process.stop_all()
     for module in reversed(_modules):
         module.unregister()

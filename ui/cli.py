@@ -17,11 +17,11 @@ import bpy
 from ..capture.takes import TAKE_SUFFIX, TakeError, take_info
 from ..mapping.errors import MappingError
 from .bake import BakeError, objects_to_bake
-from .child import CaptureError
+from ..link.errors import SessionError
 
 COMMAND = "face_mocap"
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".mpg", ".mpeg", ".webm", ".m4v"}
-_FAILURES = (CaptureError, BakeError, TakeError, MappingError, OSError, RuntimeError)
+_FAILURES = (SessionError, BakeError, TakeError, MappingError, OSError, RuntimeError)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -192,16 +192,16 @@ def build_demo_head(context: bpy.types.Context, face: CanonicalFace, name: str =
 
 def drive_demo_head(scene: bpy.types.Scene, head: DemoHead) -> str:
     """Make the demo head the capture target and fill its mapping tables; return what was done."""
-    from . import driver  # the mapping glue; imported late so a missing preset never blocks the mesh
+    from . import presets  # the mapping glue; imported late so a missing preset never blocks the mesh
 
     settings = scene.face_mocap
     settings.target_mesh, settings.target_armature = head.face, head.armature
     try:
-        rows = driver.load_preset(scene, DEMO_PRESET)
+        rows = presets.load_preset(scene, DEMO_PRESET)
         return f"preset '{DEMO_PRESET}' ({rows} rows)"
     except MappingError:
         pass  # no dedicated preset: the names follow ARKit and common bone names
-    mapped, _unmapped = driver.auto_detect(scene)
+    mapped, _unmapped = presets.auto_detect(scene)
     return f"auto-detected mapping ({mapped} targets)"
 
 

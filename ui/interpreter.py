@@ -15,8 +15,9 @@ from pathlib import Path
 
 import bpy
 
-from . import bundled_layout
-from .child import CaptureError, child_environment
+from ..link import bundled_layout
+from ..link.errors import LaunchError
+from ..link.options import child_environment
 from .preferences import ADDON_ROOT
 
 BUNDLED_MODULE = "mediapipe"  # the wheel whose presence means "bundled mode can run"
@@ -35,14 +36,14 @@ def bundled_python_path() -> list[str]:
 
 
 def check_bundled() -> None:
-    """Raise CaptureError when bundled mode cannot run here: no zip for this machine (Intel Macs),
+    """Raise LaunchError when bundled mode cannot run here: no zip for this machine (Intel Macs),
     or the extension's wheels are not installed for this Blender."""
     problem = bundled_layout.bundled_support_problem(platform.system(), platform.machine())
     if problem:
-        raise CaptureError(problem)
+        raise LaunchError(problem)
     site = wheels_site_packages()
     if not (site / BUNDLED_MODULE).is_dir():
-        raise CaptureError(
+        raise LaunchError(
             f"The bundled capture packages are not installed (no {BUNDLED_MODULE} in {site}). "
             "Install Face Mocap from its extension zip for this platform, or choose Custom Python "
             "in Preferences > Add-ons > Face Mocap")

@@ -1,6 +1,6 @@
 """Live capture on the main thread: start/stop a session and the timer that drives the rig.
 
-The receiver thread (session.py) only fills slots; `tick()` (a bpy.app.timers callback)
+The receiver thread (link/session.py) only fills slots; `tick()` (a bpy.app.timers callback)
 takes the newest frame, maps it and applies it to the rig, mirrors the status into
 WindowManager.face_mocap, lists finished takes and reports a failure once.
 """
@@ -14,9 +14,10 @@ from pathlib import Path
 import bpy
 
 from ..mapping.errors import MappingError
-from . import driver, preview, takes_io
-from .child import CaptureError
-from .session import CaptureSession, SessionStatus
+from . import preview, takes_io
+from .live_rig import LiveRig
+from ..link.errors import SessionError
+from ..link.session import CaptureSession, SessionStatus
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ class _Live:
     """The one live capture of this Blender session (module state: bpy data cannot hold it)."""
 
     session: CaptureSession | None = None
-    rig: driver.LiveRig | None = None
+    rig: LiveRig | None = None
     scene_name: str = ""
     preview_seq: int = 0
     status_at: float = 0.0  # monotonic time of the last status pass
@@ -41,7 +42,7 @@ def session() -> CaptureSession | None:
     return _Live.session
 
 
-def rig() -> "driver.LiveRig | None":
+def rig() -> "LiveRig | None":
     """What the running capture drives (its mapping pipeline and rig snapshot)."""
     return _Live.rig
 
@@ -52,11 +53,11 @@ def is_running() -> bool:
 
 
 def start(context: bpy.types.Context, options) -> None:
-    """Launch the capture, snapshot the rig and start the timer; CaptureError when it cannot."""
+    """Launch the capture, snapshot the rig and start the timer; SessionError when it cannot."""
     if is_running():
-        raise CaptureError("A capture is already running: stop it first")
+        raise SessionError("A capture is already running: stop it first")
     scene = context.scene
-    rig = driver.LiveRig.from_scene(scene)  # MappingError: reported by the operator
+    rig = LiveRig.from_scene(scene)  # MappingError: reported by the operator
     new_session = CaptureSession(options)
     new_session.start()
     _Live.session, _Live.rig, _Live.scene_name = new_session, rig, scene.name
@@ -70,7 +71,7 @@ def start(context: bpy.types.Context, options) -> None:
 def stop() -> Path | None:
     """Stop the capture (process gone within 2 s), finish recording, restore the rig.
 
-    CaptureError when the take being recorded could not be finished (what was written is listed)."""
+    SessionError when the take being recorded could not be finished (what was written is listed)."""
     current = _Live.session
     if current is None:
         return None
@@ -86,7 +87,7 @@ def stop_quietly() -> None:
     if current is not None:
         try:
             current.stop()
-        except CaptureError as exc:  # nowhere to show it: the log has it, the partial take is listed
+        except SessionError as exc:  # nowhere to show it: the log has it, the partial take is listed
             log.error("%s", exc)
         try:
             _list_finished(current)  # a take being recorded is kept and listed
@@ -111,7 +112,7 @@ def start_recording(context: bpy.types.Context, name: str) -> Path:
     """Record the following frames to a new take file; return its path."""
     current = _Live.session
     if current is None or not current.active:
-        raise CaptureError("Start Capture before recording")
+        raise SessionError("Start Capture before recording")
     scene = context.scene
     path = takes_io.new_take_path(name)
     current.start_recording(path, takes_io.take_metadata(scene, current.options.source, name))
@@ -122,7 +123,7 @@ def start_recording(context: bpy.types.Context, name: str) -> Path:
 def stop_recording(context: bpy.types.Context) -> Path | None:
     """Finish the take being recorded and list it.
 
-    CaptureError when it cannot be finished: what was written is listed all the same."""
+    SessionError when it cannot be finished: what was written is listed all the same."""
     current = _Live.session
     if current is None:
         return None
@@ -226,7 +227,7 @@ def _stop_after(message: str) -> None:
     if current is not None:
         try:
             current.stop()
-        except CaptureError as exc:  # the take could not be finished: its part is listed
+        except SessionError as exc:  # the take could not be finished: its part is listed
             message = f"{message}. {exc}"
     _finish(SessionStatus(state="failed", last_error=message))
     _report(message)

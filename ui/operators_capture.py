@@ -7,8 +7,9 @@ from bpy.props import EnumProperty, StringProperty
 
 from ..capture.takes import TakeError
 from ..mapping.errors import MappingError
-from . import driver, live, preferences
-from .child import CaptureError, CaptureOptions
+from . import calibrate, live, mapping_tables, preferences
+from ..link.errors import SessionError
+from ..link.options import CaptureOptions
 
 
 def capture_source(settings, context: bpy.types.Context | None = None) -> str:
@@ -62,11 +63,11 @@ class FACEMOCAP_OT_start_capture(bpy.types.Operator):
     def execute(self, context: bpy.types.Context) -> set[str]:
         try:
             live.start(context, capture_options(context))
-        except (CaptureError, MappingError) as exc:
+        except (SessionError, MappingError) as exc:
             context.window_manager.face_mocap.last_error = str(exc)
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
-        targets = driver.scene_targets(context.scene)
+        targets = mapping_tables.scene_targets(context.scene)
         if not targets:
             self.report({"WARNING"}, "Capturing without a target: pick a mesh or armature under Targets")
         elif not any(obj.face_mocap.rows for obj in targets):
@@ -91,7 +92,7 @@ class FACEMOCAP_OT_stop_capture(bpy.types.Operator):
     def execute(self, context: bpy.types.Context) -> set[str]:
         try:
             take = live.stop()
-        except CaptureError as exc:  # the recording could not be finished: the part written is listed
+        except SessionError as exc:  # the recording could not be finished: the part written is listed
             self.report({"ERROR"}, str(exc))
             return {"FINISHED"}
         if take is not None:
@@ -111,7 +112,7 @@ def _reported(operator: bpy.types.Operator, calibrate) -> set[str]:
     """Run a calibration and report its message, or its error once (a damaged take: TakeError)."""
     try:
         message = calibrate()
-    except (CaptureError, MappingError, TakeError) as exc:
+    except (SessionError, MappingError, TakeError) as exc:
         operator.report({"ERROR"}, str(exc))
         return {"CANCELLED"}
     if message:
@@ -137,8 +138,8 @@ class FACEMOCAP_OT_calibrate_neutral(bpy.types.Operator):
     def execute(self, context: bpy.types.Context) -> set[str]:
         def calibrate() -> str:
             if self.from_take or not live.is_running():
-                return driver.calibrate_from_take(context.scene, self.frame)
-            return driver.calibrate_live(context.scene, live.rig())
+                return calibrate.calibrate_from_take(context.scene, self.frame)
+            return calibrate.calibrate_live(context.scene, live.rig())
         return _reported(self, calibrate)
 
 
@@ -163,9 +164,9 @@ jaw wide open, big smile, brows up...) becomes its full value. Live: press to st
     def execute(self, context: bpy.types.Context) -> set[str]:
         def calibrate() -> str:
             if self.from_take or not live.is_running():
-                last = self.last_frame or driver.active_take_frame_count(context.scene) - 1
-                return driver.calibrate_range_from_take(context.scene, self.first_frame, last)
-            return driver.calibrate_range_live(context.scene, live.rig())
+                last = self.last_frame or calibrate.active_take_frame_count(context.scene) - 1
+                return calibrate.calibrate_range_from_take(context.scene, self.first_frame, last)
+            return calibrate.calibrate_range_live(context.scene, live.rig())
         return _reported(self, calibrate)
 
 
@@ -184,14 +185,14 @@ class FACEMOCAP_OT_edit_channel_calibration(bpy.types.Operator):
 
     def invoke(self, context: bpy.types.Context, event) -> set[str]:
         def fill() -> str:
-            self.low, self.high, self.gain, self.curve = driver.channel_calibration(context.scene, self.channel)
+            self.low, self.high, self.gain, self.curve = calibrate.channel_calibration(context.scene, self.channel)
             return ""
         if _reported(self, fill) != {"FINISHED"}:
             return {"CANCELLED"}
         return context.window_manager.invoke_props_dialog(self)
 
     def execute(self, context: bpy.types.Context) -> set[str]:
-        return _reported(self, lambda: driver.set_channel_calibration(
+        return _reported(self, lambda: calibrate.set_channel_calibration(
             context.scene, self.channel, self.low, self.high, self.gain, self.curve))
 
 
@@ -234,7 +235,7 @@ class FACEMOCAP_OT_record(bpy.types.Operator):
     def execute(self, context: bpy.types.Context) -> set[str]:
         try:
             path = live.start_recording(context, context.scene.face_mocap.take_name)
-        except CaptureError as exc:
+        except SessionError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
         self.report({"INFO"}, f"Recording to {path}")
@@ -258,7 +259,7 @@ class FACEMOCAP_OT_stop_recording(bpy.types.Operator):
     def execute(self, context: bpy.types.Context) -> set[str]:
         try:
             path = live.stop_recording(context)
-        except CaptureError as exc:  # a full disk: the part that was written is listed
+        except SessionError as exc:  # a full disk: the part that was written is listed
             context.window_manager.face_mocap.last_error = str(exc)
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}

@@ -7,12 +7,12 @@ from bpy.props import EnumProperty, StringProperty
 
 from ..capture.takes import TakeError
 from ..mapping.errors import MappingError
-from . import character, driver, takes_io
+from . import character, livelink_io, mapping_tables, presets, takes_io
 from .operators_takes import take_poll
 
 
 def _targets_poll(cls, context: bpy.types.Context) -> bool:
-    if not driver.scene_targets(context.scene):
+    if not mapping_tables.scene_targets(context.scene):
         cls.poll_message_set("Pick a target mesh or armature under Targets")
         return False
     return True
@@ -72,7 +72,7 @@ class FACEMOCAP_OT_auto_detect_mapping(bpy.types.Operator):
 
     def execute(self, context: bpy.types.Context) -> set[str]:
         try:
-            mapped, unmapped = driver.auto_detect(context.scene)
+            mapped, unmapped = presets.auto_detect(context.scene)
         except MappingError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
@@ -96,7 +96,7 @@ _preset_menu: list[tuple[str, str, str]] = []  # Blender keeps pointers to these
 
 def _preset_items(self, context) -> list[tuple[str, str, str]]:
     """The presets for the menu; the same list (same string objects) until the presets change."""
-    items = [(name, name, where) for name, where in driver.preset_names()] or [("", "(no presets)", "")]
+    items = [(name, name, where) for name, where in presets.preset_names()] or [("", "(no presets)", "")]
     if items != _preset_menu:
         _preset_menu[:] = items  # the old strings go only when the menu has new ones
     return _preset_menu
@@ -117,7 +117,7 @@ class FACEMOCAP_OT_load_preset(bpy.types.Operator):
         return _targets_poll(cls, context)
 
     def invoke(self, context: bpy.types.Context, event) -> set[str]:
-        skipped = driver.skipped_presets()
+        skipped = presets.skipped_presets()
         if skipped:  # said once here, not on every redraw of the menu
             more = f" and {len(skipped) - 3} more" if len(skipped) > 3 else ""
             self.report({"WARNING"}, "; ".join(skipped[:3]) + more)
@@ -126,7 +126,7 @@ class FACEMOCAP_OT_load_preset(bpy.types.Operator):
 
     def execute(self, context: bpy.types.Context) -> set[str]:
         try:
-            count = driver.load_preset(context.scene, self.preset)
+            count = presets.load_preset(context.scene, self.preset)
         except MappingError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
@@ -152,7 +152,7 @@ class FACEMOCAP_OT_save_preset(bpy.types.Operator):
 
     def execute(self, context: bpy.types.Context) -> set[str]:
         try:
-            path = driver.save_preset(context.scene, self.name)
+            path = presets.save_preset(context.scene, self.name)
         except (MappingError, OSError) as exc:
             self.report({"ERROR"}, f"Cannot save the preset: {exc}")
             return {"CANCELLED"}
@@ -178,7 +178,7 @@ class FACEMOCAP_OT_import_livelink(bpy.types.Operator):
         wm = context.window_manager
         wm.progress_begin(0, 100)  # a long CSV takes seconds: show that it moves
         try:
-            item, notes = driver.import_livelink(context.scene, bpy.path.abspath(self.filepath),
+            item, notes = livelink_io.import_livelink(context.scene, bpy.path.abspath(self.filepath),
                                                  progress=lambda f: wm.progress_update(int(100 * f)))
         except (MappingError, TakeError, OSError) as exc:
             self.report({"ERROR"}, str(exc))
@@ -214,7 +214,7 @@ class FACEMOCAP_OT_export_livelink(bpy.types.Operator):
     def execute(self, context: bpy.types.Context) -> set[str]:
         take = takes_io.active_take(context.scene)
         try:
-            path = driver.export_livelink(context.scene, takes_io.resolve(take), bpy.path.abspath(self.filepath))
+            path = livelink_io.export_livelink(context.scene, takes_io.resolve(take), bpy.path.abspath(self.filepath))
         except (MappingError, TakeError, OSError) as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}

@@ -12,8 +12,9 @@ import bpy
 from bpy.props import EnumProperty, IntProperty, StringProperty
 
 from ..capture.model import find_model
-from .bundled_layout import bundled_support_problem
-from .child import CaptureError, check_interpreter, child_environment
+from ..link.bundled_layout import bundled_support_problem
+from ..link.errors import LaunchError
+from ..link.options import check_interpreter, child_environment
 
 ADDON_ID = __package__.rpartition(".")[0]  # the add-on's own package (bl_ext.<repo>.face_mocap)
 ADDON_ROOT = Path(__file__).resolve().parents[1]
@@ -97,11 +98,11 @@ def capture_env(context: bpy.types.Context | None = None) -> dict[str, str]:
 
 
 def capture_python(context: bpy.types.Context | None = None) -> tuple[str, list[str]]:
-    """The capture interpreter and its PYTHONPATH (the add-on folder first); CaptureError if unusable."""
+    """The capture interpreter and its PYTHONPATH (the add-on folder first); LaunchError if unusable."""
     prefs = get_preferences(context)
     if prefs is not None and prefs.interpreter == "CUSTOM":
         return bpy.path.abspath(prefs.custom_python), [str(ADDON_ROOT)]
-    from .interpreter import bundled_interpreter  # CaptureError when the wheels are missing
+    from .interpreter import bundled_interpreter  # LaunchError when the wheels are missing
 
     return bundled_interpreter()
 
@@ -131,14 +132,14 @@ def check_capture_python(interpreter: str, python_path: list[str], model: str,
         result = subprocess.run([interpreter, "-c", _CHECK_SCRIPT, model], capture_output=True, text=True,
                                 env=child_environment(None, python_path, env), timeout=60)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise CaptureError(f"Cannot run {interpreter}: {exc}") from None
+        raise LaunchError(f"Cannot run {interpreter}: {exc}") from None
     try:
         report = json.loads(result.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
         tail = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        raise CaptureError(f"{interpreter} is not a usable Python: {tail}") from None
+        raise LaunchError(f"{interpreter} is not a usable Python: {tail}") from None
     if "error" in report:
-        raise CaptureError(f"{report['error']}. Install mediapipe into that Python or choose Bundled")
+        raise LaunchError(f"{report['error']}. Install mediapipe into that Python or choose Bundled")
     return (f"OK: Python {report['python']}, mediapipe {report['mediapipe']}, numpy {report['numpy']}, "
             f"model {report['model']}")
 
@@ -157,7 +158,7 @@ class CheckJob:
     def _run(self, *args) -> None:
         try:
             self.result = check_capture_python(*args)
-        except CaptureError as exc:
+        except LaunchError as exc:
             self.error = str(exc)
 
     @property
@@ -183,7 +184,7 @@ class FACEMOCAP_OT_check_interpreter(bpy.types.Operator):
         try:
             interpreter, python_path = capture_python(context)
             check_interpreter(interpreter)  # a missing file is said at once
-        except CaptureError as exc:
+        except LaunchError as exc:
             runtime.check_result = f"Problem: {exc}"
             self.report({"ERROR"}, str(exc))
             return False

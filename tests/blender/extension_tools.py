@@ -13,7 +13,7 @@ from types import ModuleType
 import bpy
 
 from face_mocap.capture.model import MODEL_SHA256  # noqa: F401 (the pinned model, for the zip tests)
-from face_mocap.ui.bundled_layout import blender_platform
+from face_mocap.link.bundled_layout import blender_platform
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPTS = Path(bpy.utils.system_resource("SCRIPTS"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import bpy
 from face_mocap.mapping.channels import ARKIT_NAMES
 from bake_scene import face_mesh, head_rig
 from face_mocap.ui import live
+from process_scan import process_gone  # noqa: F401  (the live tests take it from here)
 
 ADDON_ID = "face_mocap"
 
@@ -67,15 +67,3 @@ def wait_for(condition, timeout_s: float) -> bool:
         time.sleep(0.02)
     return True
 
-
-def process_gone(pid: int) -> bool:
-    """True when the process has exited: no such pid, or a zombie waiting for its parent to reap it."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as fh:  # Linux: a dead orphan may wait a moment for init
-            return fh.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except OSError:
-        return True

@@ -13,7 +13,8 @@ import bpy
 import numpy as np
 
 from bake_scene import csv_column, head_rig
-from face_mocap.ui import driver, takes_io
+from face_mocap.ui import livelink_io, presets, takes_io
+from face_mocap.ui.bake_take import bake_take
 
 LIDS = (("eyeLid.L", (0.03, -0.09, 1.69), (0.03, -0.11, 1.69)),
         ("eyeLid.R", (-0.03, -0.09, 1.69), (-0.03, -0.11, 1.69)))
@@ -42,13 +43,13 @@ def test_live_link_take_opens_the_jaw_and_closes_the_lids_of_a_bone_face(addon, 
     scene = bpy.context.scene
     rig = bone_face()
     scene.face_mocap.target_armature = rig
-    mapped, unmapped = driver.auto_detect(scene)
+    mapped, unmapped = presets.auto_detect(scene)
     assert mapped and not unmapped  # neck, head, jaw, eyes and both lids all found
     assert {row.target for row in rig.face_mocap.rows} >= {"jaw", "eyeLid.L", "eyeLid.R"}
-    item, _ = driver.import_livelink(scene, str(interop / "MySlate_3_Jason_Millers_iPhone.csv"))
+    item, _ = livelink_io.import_livelink(scene, str(interop / "MySlate_3_Jason_Millers_iPhone.csv"))
     scene.render.fps, scene.render.fps_base = 60, 1.0
 
-    result = driver.bake_take(scene, takes_io.resolve(item), None, rig, "LLF", smoothing=False)
+    result = bake_take(scene, takes_io.resolve(item), None, rig, "LLF", smoothing=False)
 
     assert not [s for s in result.skipped if "no value" in s]
     first, last = (int(f) for f in result.frame_range)

@@ -1,4 +1,4 @@
-"""Bundled mode's per-platform decisions (ui/bundled_layout.py) over each platform's real paths.
+"""Bundled mode's per-platform decisions (link/bundled_layout.py) over each platform's real paths.
 
 Windows and macOS cannot run here, so the layouts below are the ones official Blender
 builds use, written out: default install folders (with spaces on Windows and macOS),
@@ -15,7 +15,7 @@ import bpy
 import pytest
 
 from extension_tools import read_manifest
-from face_mocap.ui import bundled_layout
+from face_mocap.link import bundled_layout
 from face_mocap.ui import interpreter
 
 LAYOUTS = {

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from bake_scene import curves_by_path, keys, set_fps
-from face_mocap.ui import live, panels
+from face_mocap.ui import live, panels_calibration
 from live_scene import make_rig, run_timer_until, use_video
 
 
@@ -54,18 +54,18 @@ def test_range_of_motion_live_and_the_channel_ranges_panel(addon, facedata):
         assert bpy.ops.facemocap.calibrate_range() == {"FINISHED"}  # start measuring
         assert live.rig().pipeline.measuring_range
         assert ("label", "Make your extremes: eyes shut, jaw open, big smile, brows up...") in draw(
-            panels.FACEMOCAP_PT_smoothing)
+            panels_calibration.FACEMOCAP_PT_smoothing)
         assert run_timer_until(lambda: live.session().poll().frames_received >= 60, 30.0)  # he smiles
         assert bpy.ops.facemocap.calibrate_range() == {"FINISHED"}  # finish
         assert not live.rig().pipeline.measuring_range
         low, high = calibration()["channels"]["mouthSmileLeft"]["range"]
         assert high > 0.8 and low < 0.2
-        drawn = draw(panels.FACEMOCAP_PT_channel_ranges)
+        drawn = draw(panels_calibration.FACEMOCAP_PT_channel_ranges)
         bars = [text for name, text in drawn if name == "progress"]
         assert len(bars) == 51 and any(f"of {high:.2f})" in text for text in bars)
     finally:
         bpy.ops.facemocap.stop_capture()
-    assert ("label", "Start Capture to see live values") in draw(panels.FACEMOCAP_PT_channel_ranges)
+    assert ("label", "Start Capture to see live values") in draw(panels_calibration.FACEMOCAP_PT_channel_ranges)
 
 
 def test_range_from_a_take_then_edited_by_hand(addon, facedata):

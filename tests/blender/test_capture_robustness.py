@@ -216,7 +216,7 @@ def test_check_runs_beside_the_ui_and_gives_its_result_when_done(addon, tmp_path
 
 
 def test_unregister_during_an_import_stops_its_process(addon, facedata, tmp_path):
-    from face_mocap.ui.child import OfflineImport
+    from face_mocap.link.offline_import import OfflineImport
     from face_mocap.ui.operators_capture import capture_options
 
     job = OfflineImport(capture_options(bpy.context, source=str(facedata / LONG_CLIP), realtime=False,

@@ -14,7 +14,9 @@ import pytest
 
 from bake_scene import curves_by_path, face_mesh, head_rig, keys
 from face_mocap.mapping.channels import CHANNEL_INDEX, N_CHANNELS
-from face_mocap.ui import character, driver, rig_apply, takes_io
+from face_mocap.ui import character, livelink_io, mapping_tables, rig_apply, takes_io
+from face_mocap.ui.live_rig import LiveRig
+from face_mocap.ui.bake_take import bake_take
 
 HEAD_KEYS = ("jawOpen", "mouthClose", "eyeBlinkLeft", "eyeBlinkRight", "eyeLookInLeft", "mouthSmileLeft")
 
@@ -39,7 +41,7 @@ def test_auto_detect_finds_the_head_and_every_mesh_with_keys(addon):
     assert bpy.ops.facemocap.auto_detect_mapping() == {"FINISHED"}
     assert settings.target_mesh == head  # the mesh with the most ARKit keys
     assert [obj.name for obj in character.character_meshes(head, rig)] == ["EyeLeft", "Teeth"]
-    table = driver.character_table(head, rig)
+    table = mapping_tables.character_table(head, rig)
     by_owner = {}
     for target in table.targets:
         by_owner.setdefault(target.owner, set()).add(target.name)
@@ -53,7 +55,7 @@ def test_teeth_and_eyes_follow_the_head_live(addon):
     settings = bpy.context.scene.face_mocap
     settings.target_armature = rig
     bpy.ops.facemocap.auto_detect_mapping()
-    live_rig = driver.LiveRig.from_scene(bpy.context.scene)
+    live_rig = LiveRig.from_scene(bpy.context.scene)
     channels = np.zeros(N_CHANNELS)
     for value in (0.0, 0.35, 0.8):
         channels[CHANNEL_INDEX["jawOpen"]] = value
@@ -72,9 +74,9 @@ def test_teeth_jaw_open_equals_head_jaw_open_in_every_baked_frame(addon, interop
     scene = bpy.context.scene
     scene.face_mocap.target_armature = rig
     bpy.ops.facemocap.auto_detect_mapping()
-    item, _ = driver.import_livelink(scene, str(interop / "MySlate_3_Jason_Millers_iPhone.csv"))
+    item, _ = livelink_io.import_livelink(scene, str(interop / "MySlate_3_Jason_Millers_iPhone.csv"))
 
-    result = driver.bake_take(scene, takes_io.resolve(item), head, rig, "Take")
+    result = bake_take(scene, takes_io.resolve(item), head, rig, "Take")
 
     assert {"Take_Head_shapes", "Take_Teeth_shapes", "Take_EyeLeft_shapes"} <= {a.name for a in result.actions}
     head_jaw = keys(curves_by_path(head.data.shape_keys)[('key_blocks["jawOpen"].value', 0)])
@@ -96,7 +98,7 @@ def test_a_chosen_collection_adds_meshes_the_armature_does_not_own(addon):
     settings = bpy.context.scene.face_mocap
     settings.target_armature, settings.target_mesh = rig, head
     bpy.ops.facemocap.auto_detect_mapping()
-    assert "Beard" not in {t.owner for t in driver.scene_character_table(bpy.context.scene).targets}
+    assert "Beard" not in {t.owner for t in mapping_tables.scene_character_table(bpy.context.scene).targets}
     settings.target_collection = extras
-    table = driver.scene_character_table(bpy.context.scene)
+    table = mapping_tables.scene_character_table(bpy.context.scene)
     assert {t.name for t in table.targets if t.owner == "Beard"} == {"jawOpen", "mouthSmileLeft"}

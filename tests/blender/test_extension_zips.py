@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from extension_tools import MODEL_SHA256, SCRIPTS, blender_ext, build_tools, read_manifest
-from face_mocap.ui.bundled_layout import BUNDLED_PLATFORMS
+from face_mocap.link.bundled_layout import BUNDLED_PLATFORMS
 
 BLENDER_PYTHONS = {(3, 11): "Blender 4.2 LTS to 5.0", (3, 13): "Blender 5.2 LTS"}
 # what `python -m capture` imports, directly or through the face landmarker's modules (besides numpy)
@@ -122,7 +122,7 @@ def test_model_is_the_pinned_one(built):
 def test_no_tests_tools_bench_or_docs_inside(built):
     with zipfile.ZipFile(built[1]) as archive:
         names = archive.namelist()
-    assert "__init__.py" in names and "ui/bundled_layout.py" in names
+    assert "__init__.py" in names and "link/bundled_layout.py" in names
     assert not [n for n in names if n.split("/")[0] in DEV_FOLDERS]
     assert not [n for n in names if "__pycache__" in n or n.endswith((".pyc", ".md"))]
 

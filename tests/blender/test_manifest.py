@@ -10,10 +10,10 @@ import pytest
 
 from extension_tools import REPO, blender_ext, build_tools, read_manifest, valid_add_on_tags
 import face_mocap
-from face_mocap.ui.bundled_layout import ADDON_ONLY_PLATFORMS
+from face_mocap.link.bundled_layout import ADDON_ONLY_PLATFORMS
 
 SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
-PACKAGE_DIRS = ("capture", "mapping", "ui")
+PACKAGE_DIRS = ("capture", "link", "mapping", "ui")
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +63,7 @@ def test_permissions_are_camera_and_files_and_the_addon_never_downloads(manifest
     assert set(manifest["permissions"]) == {"camera", "files"}
     # No "network": the zip ships the model, and no Blender-side code may fetch anything.
     downloads = re.compile(r"^\s*(import|from)\s+(urllib|requests|http\.client)\b|urlopen\(|\bfetch\(", re.M)
-    for folder in ("mapping", "ui"):
+    for folder in ("link", "mapping", "ui"):
         for path in (REPO / folder).rglob("*.py"):
             found = downloads.search(path.read_text())
             assert found is None, f"{path.relative_to(REPO)} downloads ({found.group(0)!r}): add the network permission"
@@ -111,7 +111,7 @@ def test_build_excludes_tests_and_dev_files_but_keeps_the_addon(manifest):
                      "ui/__pycache__/", "capture/PROTOCOL.md"):
         assert match.test_path(excluded), f"{excluded} would be in the zip"
     for kept in ("__init__.py", "blender_manifest.toml", "capture/", "capture/protocol.py", "mapping/presets/",
-                 "mapping/presets/arkit.json", "ui/", "ui/demo_head.py", "models/", "models/face_landmarker.task"):
+                 "mapping/presets/arkit.json", "ui/", "ui/demo_head.py", "link/", "link/session.py", "models/", "models/face_landmarker.task"):
         assert not match.test_path(kept), f"{kept} would be left out of the zip"
 
 

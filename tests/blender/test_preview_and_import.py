@@ -8,7 +8,7 @@ import numpy as np
 from face_mocap.capture.takes import read_take
 from face_mocap.ui import live, preview, takes_io
 from face_mocap.ui.operators_capture import capture_options
-from face_mocap.ui.child import OfflineImport
+from face_mocap.link.offline_import import OfflineImport
 from live_scene import process_gone, run_timer_until, use_video, wait_for
 
 

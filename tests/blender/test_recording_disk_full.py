@@ -88,17 +88,17 @@ def test_a_disk_that_fills_while_recording_keeps_and_lists_what_was_written(take
 def test_a_full_disk_at_stop_recording_keeps_and_lists_what_was_written(takes_on_a_small_disk, facedata):
     pid = start_recording(facedata)
     session = live.session()
-    assert run_timer_until(lambda: session._writer.frames_written >= 30, 30.0)
+    assert run_timer_until(lambda: session.recorder.writer.frames_written >= 30, 30.0)
     for _ in range(50):  # pause the capture process with frames queued but not yet written
         os.kill(pid, signal.SIGSTOP)
         drained = session.poll().frames_received
         while wait_for(lambda: session.poll().frames_received != drained, 0.3):  # until what was sent is in
             drained = session.poll().frames_received
-        if session.poll().frames_recorded > session._writer.frames_written:
+        if session.poll().frames_recorded > session.recorder.writer.frames_written:
             break
         os.kill(pid, signal.SIGCONT)
         time.sleep(0.05)
-    written = session._writer.frames_written
+    written = session.recorder.writer.frames_written
     try:
         fill(takes_on_a_small_disk)
         with pytest.raises(RuntimeError, match="The take could not be finished: disk full") as info:

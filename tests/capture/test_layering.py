@@ -1,4 +1,4 @@
-"""capture/ and mapping/ never import bpy or mathutils (they run outside Blender or must stay pure)."""
+"""capture/, link/ and mapping/ never import bpy or mathutils (they run outside Blender or must stay pure)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-LAYERS = ("capture", "mapping")
+LAYERS = ("capture", "link", "mapping")
 FORBIDDEN = ("bpy", "mathutils")
 IMPORT_LINE = re.compile(r"^\s*(?:import|from)\s+(?:bpy|mathutils)\b|import_module\(\s*['\"](?:bpy|mathutils)\b",
                          re.MULTILINE)
@@ -50,7 +50,7 @@ def test_every_module_imports_with_bpy_blocked(repo_root):
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     imported = result.stdout.split()
-    assert "face_mocap.capture.protocol" in imported and "face_mocap.mapping" in imported
+    assert {"face_mocap.capture.protocol", "face_mocap.link.session", "face_mocap.mapping"} <= set(imported)
 
 
 def test_no_source_line_imports_bpy(repo_root):

@@ -1,0 +1,47 @@
+"""Bake a take file onto a rig: its frames through the rig's mapping (map_take: calibrated,
+smoothed without lag), then bake.bake_values() writes the actions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import bpy
+
+from ..capture.takes import forward_only, read_take
+from ..mapping.calibration import Calibration
+from ..mapping.errors import RetargetError
+from ..mapping.pipeline import map_take
+from . import bake, mapping_tables, scene_settings
+
+
+def bake_take(scene: bpy.types.Scene, path: Path, mesh, armature, name: str, progress=None, *,
+              start_frame: int | None = None, smoothing: str | bool | None = None,
+              calibration: Calibration | None = None, reduce_tolerance: float | None = None) -> bake.BakeResult:
+    """Map a take file through the objects' tables and bake it to actions on them.
+
+    Options left as None come from the scene's bake settings (the Bake panel); smoothing is a
+    preset name ("off", "light", ...) or False."""
+    settings = scene.face_mocap
+    # the collection of more meshes belongs to the scene's character, not to a retarget rig
+    own = (mesh, armature) == (settings.target_mesh, settings.target_armature)
+    table = mapping_tables.character_table(mesh, armature, settings.target_collection if own else None)
+    if not len(table):
+        names = " / ".join(obj.name for obj in (mesh, armature) if obj is not None)
+        raise RetargetError(f"{names} has no mapping rows: press Auto-detect or load a preset")
+    take, dropped = forward_only(read_take(path))  # takes recorded before the writer dropped such frames
+    if take.frame_count < 2:
+        raise bake.BakeError(f"take '{name}' has {take.frame_count} frame(s): record a longer take")
+    if smoothing is None:
+        smoothing = scene_settings.smoothing_settings(scene) if settings.bake_smoothing else "off"
+    elif smoothing is False:
+        smoothing = "off"
+    if reduce_tolerance is None:
+        reduce_tolerance = settings.bake_tolerance if settings.bake_reduce else 0.0
+    values = map_take(take, table, calibration or scene_settings.scene_calibration(scene), smoothing, face=scene_settings.canonical_face(),
+                      zero_phase_smoothing=True)
+    bake_settings = bake.BakeSettings(fps=bake.scene_fps(scene), name=name, reduce_tolerance=reduce_tolerance,
+                                      start_frame=settings.bake_start_frame if start_frame is None else start_frame)
+    result = bake.bake_values(values, take.timestamps_us / 1e6, bake_settings, progress)
+    if dropped:
+        result.skipped.append(f"{dropped} frame(s) whose timestamps went backwards")
+    return result

@@ -1,0 +1,86 @@
+"""The rig driven live: the mapping pipeline, the targets it writes and the pose to restore.
+
+live.py's timer calls LiveRig.apply() with each new frame; edits made while capturing
+(smoothing, calibration, mapping rows) are followed by sync().
+"""
+
+from __future__ import annotations
+
+import bpy
+
+from ..mapping.calibration import Calibration
+from ..mapping.pipeline import LivePipeline
+from . import mapping_tables, rig_apply, scene_settings
+from .targets import parse_target
+
+
+class LiveRig:
+    """The rig driven live: the mapping pipeline, bound targets and a snapshot to restore."""
+
+    SYNC_EVERY = 15  # ticks between checks for edited mapping rows (a quarter second)
+
+    def __init__(self, pipeline: LivePipeline, scene: bpy.types.Scene) -> None:
+        self.pipeline = pipeline
+        self._bind_targets(scene)
+        self._smoothing = scene_settings.smoothing_key(scene)
+        self._calibration = scene.face_mocap.calibration
+        self._ticks = 0
+        self.last_result = None
+
+    def _bind_targets(self, scene: bpy.types.Scene) -> None:
+        self._rows = mapping_tables.rows_signature(mapping_tables.scene_targets(scene))
+        self.bound = {target: parse_target(target) for target in self.pipeline.table.targets}
+        self.snapshot = rig_apply.snapshot_rig(self.bound.values())
+
+    @classmethod
+    def from_scene(cls, scene: bpy.types.Scene) -> "LiveRig":
+        """Build from the scene's targets, their tables, calibration and smoothing."""
+        table = mapping_tables.scene_character_table(scene)
+        pipeline = LivePipeline(scene_settings.canonical_face(), table, scene_settings.scene_calibration(scene), scene_settings.smoothing_settings(scene))
+        return cls(pipeline, scene)
+
+    def sync(self, scene: bpy.types.Scene) -> None:
+        """Follow changes made while capturing: smoothing, calibration, targets and mapping rows."""
+        key = scene_settings.smoothing_key(scene)
+        if key != self._smoothing:
+            self._smoothing = key
+            self.pipeline.set_smoothing(scene_settings.smoothing_settings(scene))
+        if scene.face_mocap.calibration != self._calibration:
+            self._calibration = scene.face_mocap.calibration
+            self.pipeline.set_calibration(scene_settings.scene_calibration(scene) or Calibration())
+        self._ticks += 1
+        if self._ticks % self.SYNC_EVERY:
+            return
+        objects = mapping_tables.scene_targets(scene)
+        if mapping_tables.rows_signature(objects) != self._rows:
+            # RetargetError: shown in the panel, old table kept
+            table = mapping_tables.scene_character_table(scene)
+            self.restore()  # what the old table drove goes back before the new one drives
+            self.pipeline.table = table
+            self._bind_targets(scene)
+
+    def apply(self, frame) -> None:
+        """Map one frame and write it to the rig (NaN = no face: targets keep their value)."""
+        result = self.pipeline.process(frame)
+        self.last_result = result
+        if result.face_found:
+            rig_apply.apply_frame({self.bound[t]: v for t, v in zip(result.targets, result.values.tolist())})
+
+    def restore(self) -> None:
+        """Put the rig back as it was before the capture."""
+        rig_apply.restore_rig(self.snapshot)
+
+    def calibrate(self, scene: bpy.types.Scene, seconds: float = 0.5) -> None:
+        """Neutral from the last half second of faces; stored in the scene (saved with the file)."""
+        cal = self.pipeline.calibrate_recent(seconds)
+        self._calibration = scene.face_mocap.calibration = cal.to_json()
+
+    def toggle_range(self, scene: bpy.types.Scene) -> str:
+        """Start measuring the range of motion, or finish and store it in the scene."""
+        if not self.pipeline.measuring_range:
+            self.pipeline.start_range()
+            return ("Measuring the range of motion: make your extremes (eyes shut, jaw wide open, big smile, "
+                    "brows up...), then press Finish Range")
+        cal, changed = self.pipeline.finish_range()
+        self._calibration = scene.face_mocap.calibration = cal.to_json()
+        return f"Range of motion set for {len(changed)} channel(s)"
