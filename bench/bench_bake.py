@@ -56,11 +56,13 @@ def take_arrays(frames: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def target_values(face: bpy.types.Object, rig: bpy.types.Object, shapes: np.ndarray, eulers: np.ndarray) -> dict:
-    """The take as the bake takes it: {target tuple: values}."""
-    values = {("shape_key", face.name, f"shape{i:02d}"): shapes[:, i] for i in range(N_SHAPES)}
+    """The take as the bake takes it: {Target: values}."""
+    from face_mocap.mapping.retarget import Target  # the add-on is imported by main()
+
+    values = {Target("shape_key", f"shape{i:02d}", owner=face.name): shapes[:, i] for i in range(N_SHAPES)}
     for i in range(N_BONES):
         for axis in range(3):
-            values[("bone", rig.name, f"bone{i}", "rotation_euler", axis)] = eulers[:, i, axis]
+            values[Target("bone_rotation", f"bone{i}", axis, rig.name)] = eulers[:, i, axis]
     return values
 
 

@@ -19,8 +19,9 @@ import bpy
 import numpy as np
 
 from ..mapping import keyframes
+from ..mapping.retarget import Target
 from .rig_apply import BoneState, bone_rotation_values, rotation_property
-from .targets import BONE, LOCATION, SHAPE_KEY, Target, find_object, parse_target, pose_bone, quoted
+from .targets import LOCATION, pose_bone, quoted, resolve, shape_key_block
 
 LAYERED_ACTIONS = bpy.app.version >= (4, 4, 0)
 LINEAR = bpy.types.Keyframe.bl_rna.properties["interpolation"].enum_items["LINEAR"].value
@@ -98,7 +99,8 @@ def scene_fps(scene: bpy.types.Scene) -> float:
 
 def bake_values(values: Mapping[Target, np.ndarray], times_s: np.ndarray, settings: BakeSettings,
                 progress: ProgressCallback | None = None) -> BakeResult:
-    """Bake per-target value arrays (one value per take frame at times_s) into actions."""
+    """Bake per-target value arrays (one value per take frame at times_s) into actions; each
+    target's object is found once (targets.resolve), as live preview does."""
     times = _check_times(times_s, settings)
     result = BakeResult()
     resampler = keyframes.Resampler(times, settings.fps)
@@ -149,7 +151,7 @@ def _plan(values: Mapping[Target, np.ndarray], resampler: keyframes.Resampler, s
           result: BakeResult) -> list[_Owner]:
     """Resolve targets to data-blocks and data paths, and compute every curve's values."""
     owners: dict[tuple[str, str], _Owner] = {}
-    bone_axes: dict[tuple[str, str], dict[tuple[str, int], np.ndarray]] = defaultdict(dict)
+    bone_axes: dict[tuple[bpy.types.Object, str], dict[tuple[str, int], np.ndarray]] = defaultdict(dict)
 
     def owner_for(id_data: bpy.types.ID, id_type: str, suffix: str, obj_name: str) -> _Owner:
         key = (id_type, id_data.name)
@@ -157,37 +159,35 @@ def _plan(values: Mapping[Target, np.ndarray], resampler: keyframes.Resampler, s
             owners[key] = _Owner(id_data, id_type, f"{settings.name}_{obj_name}{suffix}")
         return owners[key]
 
-    for raw, series in values.items():
-        target = parse_target(raw)
-        series = np.asarray(series, np.float64).ravel()
+    bound, missing = resolve(values)
+    for target in missing:
+        result.skipped.append(f"object {target.owner!r} not found for {target.label}")
+    for target, rig_target in bound.items():
+        series = np.asarray(values[target], np.float64).ravel()
         if len(series) != len(resampler.times):
-            raise BakeError(f"{raw} has {len(series)} values for {len(resampler.times)} frames")
+            raise BakeError(f"{target.label} has {len(series)} values for {len(resampler.times)} frames")
         sampled = resampler(series)
         if sampled is None:
             result.skipped.append(f"{target.name}: no value in any frame")
             continue
-        obj = find_object(target.object_name)
-        if target.kind == SHAPE_KEY:
-            key = getattr(getattr(obj, "data", None), "shape_keys", None)
-            if key is None or target.name not in key.key_blocks:
-                result.skipped.append(f"shape key {target.name!r} not found on {target.object_name!r}")
+        obj, name = rig_target.obj, target.name
+        if target.kind == "shape_key":
+            if shape_key_block(obj, name) is None:
+                result.skipped.append(f"shape key {name!r} not found on {obj.name!r}")
                 continue
-            owner_for(key, "KEY", "_shapes", obj.name).curves.append(
-                _Curve(f"key_blocks[{quoted(target.name)}].value", 0, "", sampled))
-        elif target.kind == BONE:
-            if pose_bone(target) is None:
-                result.skipped.append(f"bone {target.name!r} not found on {target.object_name!r}")
+            owner_for(obj.data.shape_keys, "KEY", "_shapes", obj.name).curves.append(
+                _Curve(f"key_blocks[{quoted(name)}].value", 0, "", sampled))
+        elif rig_target.channel:
+            if pose_bone(obj, name) is None:
+                result.skipped.append(f"bone {name!r} not found on {obj.name!r}")
                 continue
-            bone_axes[target.bone_key][(target.channel, target.axis)] = sampled
-        elif obj is None:
-            result.skipped.append(f"object {target.object_name!r} not found for property {target.name!r}")
+            bone_axes[rig_target.bone_key][(rig_target.channel, target.axis)] = sampled
         else:
             owner = owner_for(obj, "OBJECT", "", obj.name)
-            owner.curves.append(_Curve(f"[{quoted(target.name)}]", 0, "", sampled))
-            if target.name not in obj:  # an f-curve only animates a property that exists
-                owner.new_props[target.name] = float(sampled[0])
-    for (arm_name, bone_name), axes in bone_axes.items():
-        arm = find_object(arm_name)
+            owner.curves.append(_Curve(f"[{quoted(name)}]", 0, "", sampled))
+            if name not in obj:  # an f-curve only animates a property that exists
+                owner.new_props[name] = float(sampled[0])
+    for (arm, bone_name), axes in bone_axes.items():
         owner_for(arm, "OBJECT", "", arm.name).curves.extend(_bone_curves(arm.pose.bones[bone_name], axes))
     return list(owners.values())
 

@@ -37,7 +37,8 @@ def bake_take(scene: bpy.types.Scene, path: Path, mesh, armature, name: str, pro
         smoothing = "off"
     if reduce_tolerance is None:
         reduce_tolerance = settings.bake_tolerance if settings.bake_reduce else 0.0
-    values = map_take(take, table, calibration or scene_settings.scene_calibration(scene), smoothing, face=scene_settings.canonical_face(),
+    calibration = calibration or scene_settings.scene_calibration(scene)
+    values = map_take(take, table, calibration, smoothing, face=scene_settings.canonical_face(),
                       zero_phase_smoothing=True)
     bake_settings = bake.BakeSettings(fps=bake.scene_fps(scene), name=name, reduce_tolerance=reduce_tolerance,
                                       start_frame=settings.bake_start_frame if start_frame is None else start_frame)

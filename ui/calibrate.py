@@ -85,6 +85,7 @@ def calibrate_from_take(scene: bpy.types.Scene, frame: int) -> str:
     if not take.face_found[0]:
         raise MappingError(f"no face in frame {frame} of take '{item.name}': pick a frame with a neutral face")
     # a take without landmarks (a Live Link CSV) calibrates from its channels: head angles too
-    cal = neutral_from_take(take, scene_settings.canonical_face() if has_geometry(take.metadata) else None, scene_settings.scene_calibration(scene))
+    face = scene_settings.canonical_face() if has_geometry(take.metadata) else None
+    cal = neutral_from_take(take, face, scene_settings.scene_calibration(scene))
     scene.face_mocap.calibration = cal.to_json()
     return f"Neutral calibrated from frame {frame} of take '{item.name}'"

@@ -11,7 +11,7 @@ import bpy
 from ..mapping.calibration import Calibration
 from ..mapping.pipeline import LivePipeline
 from . import mapping_tables, rig_apply, scene_settings
-from .targets import parse_target
+from .targets import resolve
 
 
 class LiveRig:
@@ -29,14 +29,15 @@ class LiveRig:
 
     def _bind_targets(self, scene: bpy.types.Scene) -> None:
         self._rows = mapping_tables.rows_signature(mapping_tables.scene_targets(scene))
-        self.bound = {target: parse_target(target) for target in self.pipeline.table.targets}
+        self.bound, _missing = resolve(self.pipeline.table.targets)  # objects found once, by reference
         self.snapshot = rig_apply.snapshot_rig(self.bound.values())
 
     @classmethod
     def from_scene(cls, scene: bpy.types.Scene) -> "LiveRig":
         """Build from the scene's targets, their tables, calibration and smoothing."""
         table = mapping_tables.scene_character_table(scene)
-        pipeline = LivePipeline(scene_settings.canonical_face(), table, scene_settings.scene_calibration(scene), scene_settings.smoothing_settings(scene))
+        pipeline = LivePipeline(scene_settings.canonical_face(), table, scene_settings.scene_calibration(scene),
+                                scene_settings.smoothing_settings(scene))
         return cls(pipeline, scene)
 
     def sync(self, scene: bpy.types.Scene) -> None:
@@ -64,7 +65,8 @@ class LiveRig:
         result = self.pipeline.process(frame)
         self.last_result = result
         if result.face_found:
-            rig_apply.apply_frame({self.bound[t]: v for t, v in zip(result.targets, result.values.tolist())})
+            bound = self.bound
+            rig_apply.apply_frame({bound[t]: v for t, v in zip(result.targets, result.values.tolist()) if t in bound})
 
     def restore(self) -> None:
         """Put the rig back as it was before the capture."""

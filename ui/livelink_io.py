@@ -25,5 +25,6 @@ def import_livelink(scene: bpy.types.Scene, path: str, progress=None) -> tuple:
 def export_livelink(scene: bpy.types.Scene, take_path: Path, out_path: str) -> str:
     """Write a take as a Live Link Face CSV (calibrated with the scene's calibration)."""
     take = read_take(take_path)
-    livelink.export_take(take, out_path, face=scene_settings.canonical_face(), calibration=scene_settings.scene_calibration(scene))
+    livelink.export_take(take, out_path, face=scene_settings.canonical_face(),
+                         calibration=scene_settings.scene_calibration(scene))
     return out_path

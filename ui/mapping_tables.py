@@ -16,9 +16,6 @@ from ..mapping.retarget import AXES, MappingRow, MappingTable, Target
 from . import character
 
 _UNBOUNDED = 1e30  # FloatProperty stores inf as FLT_MAX: anything beyond this means "no limit"
-KIND_TO_TYPE = {"shape_key": "SHAPE_KEY", "bone_rotation": "BONE_ROTATION",
-                "bone_location": "BONE_LOCATION", "property": "PROPERTY"}
-_TYPE_TO_KIND = {v: k for k, v in KIND_TO_TYPE.items()}
 
 
 def _bound(value: float) -> float:
@@ -40,7 +37,7 @@ def rows_to_table(objects) -> MappingTable:
         for item in obj.face_mocap.rows:
             if not (item.enabled and item.source and item.target):
                 continue
-            kind = _TYPE_TO_KIND[item.target_type]
+            kind = item.target_type.lower()  # properties.TARGET_TYPE_ITEMS
             axis = AXES.index(item.axis) if kind.startswith("bone_") else -1
             try:
                 rows.append(MappingRow(item.source, Target(kind, item.target, axis, obj.name), item.factor,
@@ -78,7 +75,7 @@ def table_to_rows(table: MappingTable, mesh, armature) -> int:
             continue
         item = obj.face_mocap.rows.add()
         item.source, item.target = row.source, row.target.name
-        item.target_type = KIND_TO_TYPE[row.target.kind]
+        item.target_type = row.target.kind.upper()
         if row.target.axis >= 0:
             item.axis = AXES[row.target.axis]
         item.factor, item.offset, item.min, item.max = row.factor, row.offset, row.min, row.max
@@ -87,7 +84,8 @@ def table_to_rows(table: MappingTable, mesh, armature) -> int:
 
 
 def rows_signature(objects) -> tuple:
-    """Everything about the objects' tables that changes the mapping (cheap to compare)."""
-    return tuple((obj.name, tuple((r.enabled, r.source, r.target_type, r.target, r.axis, r.factor, r.offset,
+    """Everything about the objects' tables that changes the mapping (cheap to compare); the
+    objects by identity, not name: renaming one changes nothing (its targets are bound to it)."""
+    return tuple((obj.as_pointer(), tuple((r.enabled, r.source, r.target_type, r.target, r.axis, r.factor, r.offset,
                                    r.min, r.max) for r in obj.face_mocap.rows))
                  for obj in objects if obj is not None)

@@ -108,10 +108,10 @@ def _live_or_take(cls, context: bpy.types.Context, message: str) -> bool:
     return False
 
 
-def _reported(operator: bpy.types.Operator, calibrate) -> set[str]:
+def _reported(operator: bpy.types.Operator, run) -> set[str]:
     """Run a calibration and report its message, or its error once (a damaged take: TakeError)."""
     try:
-        message = calibrate()
+        message = run()
     except (SessionError, MappingError, TakeError) as exc:
         operator.report({"ERROR"}, str(exc))
         return {"CANCELLED"}
@@ -136,11 +136,11 @@ class FACEMOCAP_OT_calibrate_neutral(bpy.types.Operator):
         return _live_or_take(cls, context, "Start Capture (or record a take) and hold a neutral face")
 
     def execute(self, context: bpy.types.Context) -> set[str]:
-        def calibrate() -> str:
+        def run() -> str:
             if self.from_take or not live.is_running():
                 return calibrate.calibrate_from_take(context.scene, self.frame)
             return calibrate.calibrate_live(context.scene, live.rig())
-        return _reported(self, calibrate)
+        return _reported(self, run)
 
 
 class FACEMOCAP_OT_calibrate_range(bpy.types.Operator):
@@ -162,12 +162,12 @@ jaw wide open, big smile, brows up...) becomes its full value. Live: press to st
         return _live_or_take(cls, context, "Start Capture (or record a take of your extremes)")
 
     def execute(self, context: bpy.types.Context) -> set[str]:
-        def calibrate() -> str:
+        def run() -> str:
             if self.from_take or not live.is_running():
                 last = self.last_frame or calibrate.active_take_frame_count(context.scene) - 1
                 return calibrate.calibrate_range_from_take(context.scene, self.first_frame, last)
             return calibrate.calibrate_range_live(context.scene, live.rig())
-        return _reported(self, calibrate)
+        return _reported(self, run)
 
 
 class FACEMOCAP_OT_edit_channel_calibration(bpy.types.Operator):

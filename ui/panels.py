@@ -25,7 +25,7 @@ class FACEMOCAP_UL_mapping(bpy.types.UIList):
         row.prop(item, "source", text="", emboss=False)
         row.label(icon="FORWARD")
         row.prop(item, "target", text="", emboss=False)
-        if item.target_type in ("BONE_ROTATION", "BONE_LOCATION"):
+        if item.target_type.startswith("BONE_"):
             row.prop(item, "axis", text="")
         row.prop(item, "factor", text="")
 
@@ -166,7 +166,7 @@ def draw_mapping_table(layout: bpy.types.UILayout, obj: bpy.types.Object) -> Non
         box.prop(item, "source")
         box.prop(item, "target_type")
         box.prop(item, "target")
-        if item.target_type in ("BONE_ROTATION", "BONE_LOCATION"):
+        if item.target_type.startswith("BONE_"):
             box.prop(item, "axis")
         box.prop(item, "factor")
         box.prop(item, "offset")

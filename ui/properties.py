@@ -8,6 +8,7 @@ import bpy
 from bpy.props import (BoolProperty, CollectionProperty, EnumProperty, FloatProperty, IntProperty,
                        PointerProperty, StringProperty)
 
+from ..mapping.retarget import TARGET_KINDS
 from ..mapping.smoothing import preset
 
 SOURCE_ITEMS = [
@@ -27,12 +28,14 @@ SMOOTHING_ITEMS = [
     ("strong", "Strong", "Steady, with more lag"),
     ("custom", "Custom", "Set the One Euro parameters yourself"),
 ]
-TARGET_TYPE_ITEMS = [
-    ("SHAPE_KEY", "Shape Key", "A shape key value on the mesh"),
-    ("BONE_ROTATION", "Bone Rotation", "A pose bone's rotation about one axis (radians)"),
-    ("BONE_LOCATION", "Bone Location", "A pose bone's location along one axis"),
-    ("PROPERTY", "Custom Property", "A custom property on the object"),
-]
+_TARGET_LABELS = {
+    "shape_key": ("Shape Key", "A shape key value on the mesh"),
+    "bone_rotation": ("Bone Rotation", "A pose bone's rotation about one axis (radians)"),
+    "bone_location": ("Bone Location", "A pose bone's location along one axis"),
+    "property": ("Custom Property", "A custom property on the object"),
+}
+# a row's target_type is its mapping.retarget.Target kind, upper-cased (Blender's enum style)
+TARGET_TYPE_ITEMS = [(kind.upper(), *_TARGET_LABELS[kind]) for kind in TARGET_KINDS]
 AXIS_ITEMS = [("X", "X", ""), ("Y", "Y", ""), ("Z", "Z", "")]
 _MEDIUM = preset("medium").live  # the Custom smoothing parameters start from the Medium preset
 # Blender 4.5+ warns about "//" paths unless the property says it supports them.

@@ -15,8 +15,7 @@ import bpy
 import numpy as np
 
 from ..mapping import rotations
-from .targets import (BONE, LOCATION, SHAPE_KEY, ParsedTarget, Target, find_object, parse_target,
-                      pose_bone, shape_key_block)
+from .targets import LOCATION, RigTarget, object_name, pose_bone, shape_key_block
 
 _MISSING = object()  # a custom property that did not exist before the preview
 
@@ -52,56 +51,61 @@ class BoneState:
 
 @dataclass
 class RigSnapshot:
-    """The values preview touches on a rig, keyed by names, to put back with restore_rig()."""
+    """The values preview touches on a rig, keyed by (object, name), to put back with restore_rig()."""
 
-    shape_keys: dict[tuple[str, str], float] = field(default_factory=dict)
-    bones: dict[tuple[str, str], BoneState] = field(default_factory=dict)
-    props: dict[tuple[str, str], Any] = field(default_factory=dict)
+    shape_keys: dict[tuple[bpy.types.Object, str], float] = field(default_factory=dict)
+    bones: dict[tuple[bpy.types.Object, str], BoneState] = field(default_factory=dict)
+    props: dict[tuple[bpy.types.Object, str], Any] = field(default_factory=dict)
+    names: dict[int, str] = field(default_factory=dict)  # id() of the objects above -> name, to say which is gone
 
 
-def snapshot_rig(targets: Iterable[Target]) -> RigSnapshot:
+def snapshot_rig(targets: Iterable[RigTarget]) -> RigSnapshot:
     """Record what applying values to these targets would change; missing data is skipped."""
     snap = RigSnapshot()
-    for target in map(parse_target, targets):
-        if target.kind == SHAPE_KEY:
-            block = shape_key_block(target)
+    for target in targets:
+        obj, name = target.obj, target.name
+        snap.names[id(obj)] = obj.name
+        if target.kind == "shape_key":
+            block = shape_key_block(obj, name)
             if block is not None:
-                snap.shape_keys[(target.object_name, target.name)] = block.value
-        elif target.kind == BONE:
-            bone = pose_bone(target)
-            if bone is not None and target.bone_key not in snap.bones:
-                snap.bones[target.bone_key] = BoneState.read(bone)
+                snap.shape_keys[(obj, name)] = block.value
+        elif target.channel:
+            bone = pose_bone(obj, name)
+            if bone is not None and (obj, name) not in snap.bones:
+                snap.bones[(obj, name)] = BoneState.read(bone)
         else:
-            obj = find_object(target.object_name)
-            if obj is not None:
-                snap.props[(target.object_name, target.name)] = _plain(obj.get(target.name, _MISSING))
+            snap.props[(obj, name)] = _plain(obj.get(name, _MISSING))
     return snap
 
 
 def restore_rig(snapshot: RigSnapshot) -> list[str]:
-    """Put back every value in the snapshot; returns what could not be restored, in words."""
+    """Put back every value in the snapshot (on the same objects, renamed or not); returns what
+    could not be restored, in words."""
     problems: dict[str, None] = {}  # ordered and without repeats
 
-    def gone(obj_name: str, what: str) -> None:
-        missing_object = find_object(obj_name) is None
-        problems[f"object {obj_name!r} is gone" if missing_object else f"{what} on {obj_name!r} is gone"] = None
+    def gone(obj: bpy.types.Object, what: str) -> None:
+        name = object_name(obj, "")
+        if not name:
+            what, name = "object", snapshot.names.get(id(obj), "?")
+            problems[f"{what} {name!r} is gone"] = None
+        else:
+            problems[f"{what} on {name!r} is gone"] = None
 
-    for (obj_name, key_name), value in snapshot.shape_keys.items():
-        block = shape_key_block(ParsedTarget(SHAPE_KEY, obj_name, key_name))
+    for (obj, key_name), value in snapshot.shape_keys.items():
+        block = shape_key_block(obj, key_name) if object_name(obj, "") else None
         if block is None:
-            gone(obj_name, f"shape key {key_name!r}")
+            gone(obj, f"shape key {key_name!r}")
         else:
             block.value = value
-    for (arm_name, bone_name), state in snapshot.bones.items():
-        bone = pose_bone(ParsedTarget(BONE, arm_name, bone_name))
+    for (obj, bone_name), state in snapshot.bones.items():
+        bone = pose_bone(obj, bone_name) if object_name(obj, "") else None
         if bone is None:
-            gone(arm_name, f"bone {bone_name!r}")
+            gone(obj, f"bone {bone_name!r}")
         else:
             state.write(bone)
-    for (obj_name, prop_name), value in snapshot.props.items():
-        obj = find_object(obj_name)
-        if obj is None:
-            gone(obj_name, "")
+    for (obj, prop_name), value in snapshot.props.items():
+        if not object_name(obj, ""):
+            gone(obj, "")
         elif value is _MISSING:
             obj.pop(prop_name, None)
         else:
@@ -109,50 +113,46 @@ def restore_rig(snapshot: RigSnapshot) -> list[str]:
     return list(problems)
 
 
-def apply_frame(values: Mapping[Target, float]) -> list[Target]:
+def apply_frame(values: Mapping[RigTarget, float]) -> list[RigTarget]:
     """Write one frame of mapped values to the rig; returns the targets that were not found.
 
     A bone's rotation targets are the three components of a rotation vector in its rest
     frame (those not in `values` are 0): the bone gets exactly that rotation, in its
-    rotation mode (see bone_rotation_values). Targets are tuples or mapping Targets with
-    their owner set (see targets.bind()). NaN values (no face this frame) leave their
-    target as it is.
+    rotation mode (see bone_rotation_values). NaN values (no face this frame) leave their
+    target as it is. A deleted object raises ReferenceError.
     """
-    missing: list[Target] = []
-    bone_rotations: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
-    for raw, value in values.items():
+    missing: list[RigTarget] = []
+    bone_rotations: dict[tuple[bpy.types.Object, str], dict[int, float]] = defaultdict(dict)
+    bones: dict[tuple[bpy.types.Object, str], bpy.types.PoseBone] = {}
+    for target, value in values.items():
         if value != value:  # NaN
             continue
-        target = parse_target(raw)
-        if target.kind == SHAPE_KEY:
-            block = shape_key_block(target)
+        obj, name = target.obj, target.name
+        if target.kind == "shape_key":
+            block = shape_key_block(obj, name)
             if block is None:
-                missing.append(raw)
+                missing.append(target)
             else:
                 block.value = value
-        elif target.kind == BONE:
-            bone = pose_bone(target)
+        elif target.channel:
+            bone = bones[(obj, name)] if (obj, name) in bones else pose_bone(obj, name)
             if bone is None:
-                missing.append(raw)
+                missing.append(target)
             elif target.channel == LOCATION:
                 bone.location[target.axis] = value
             else:
-                bone_rotations[target.bone_key][target.axis] = value
+                bones[(obj, name)] = bone
+                bone_rotations[(obj, name)][target.axis] = value
         else:
-            obj = find_object(target.object_name)
-            if obj is None:
-                missing.append(raw)
-            else:
-                obj[target.name] = float(value)
-    _set_rotations(bone_rotations)
+            obj[name] = float(value)
+    _set_rotations({bones[key]: axes for key, axes in bone_rotations.items()})
     return missing
 
 
-def _set_rotations(bone_rotations: Mapping[tuple[str, str], Mapping[int, float]]) -> None:
+def _set_rotations(bone_rotations: Mapping[bpy.types.PoseBone, Mapping[int, float]]) -> None:
     """Give each bone its rotation: one conversion per rotation mode for all the bones in it."""
     by_mode: dict[str, list] = defaultdict(list)
-    for key, axes in bone_rotations.items():
-        bone = pose_bone(ParsedTarget(BONE, *key))
+    for bone, axes in bone_rotations.items():
         vector = [axes.get(axis, 0.0) for axis in range(3)]
         by_mode[bone.rotation_mode].append((bone, vector))
     for mode, items in by_mode.items():

@@ -12,7 +12,8 @@ from mathutils import Euler, Quaternion
 from bake_scene import (channelbag_fcurves, curves_by_path, face_mocap_rig, keys, reset, rotation_vector,
                         set_fps)
 from face_mocap.ui import bake
-from face_mocap.ui.targets import TargetError
+from face_mocap.mapping.errors import RetargetError
+from face_mocap.mapping.retarget import Target
 
 FPS = 24
 DURATION = 3.0
@@ -40,11 +41,11 @@ def test_shape_keys_and_bones_get_one_key_per_scene_frame_on_the_right_paths():
     face, rig = face_mocap_rig()
     times = take_times()
     t = times - times[0]
-    values = {("shape_key", "Face", "jawOpen"): 0.5 + 0.5 * np.sin(t),
-              ("shape_key", "Face", "mouthSmileLeft"): t / DURATION,
-              ("bone", "Rig", "head", "rotation_euler", 0): 0.2 * np.sin(2 * t),
-              ("bone", "Rig", "head", "rotation_euler", "Z"): -0.3 * t,
-              ("bone", "Rig", "head", "location", 1): 0.01 * t}
+    values = {Target("shape_key", "jawOpen", owner="Face"): 0.5 + 0.5 * np.sin(t),
+              Target("shape_key", "mouthSmileLeft", owner="Face"): t / DURATION,
+              Target("bone_rotation", "head", 0, "Rig"): 0.2 * np.sin(2 * t),
+              Target("bone_rotation", "head", 2, "Rig"): -0.3 * t,
+              Target("bone_location", "head", 1, "Rig"): 0.01 * t}
 
     result = bake.bake_values(values, times, bake.BakeSettings(fps=FPS, name="Take"))
 
@@ -72,7 +73,8 @@ def test_playing_the_baked_actions_moves_the_rig_like_the_take():
     t = times - times[0]
     jaw = np.clip(np.sin(3 * t), 0, 1)
     yaw = 0.4 * np.sin(t)
-    bake.bake_values({("shape_key", "Face", "jawOpen"): jaw, ("bone", "Rig", "head", "rotation_euler", 2): yaw},
+    bake.bake_values({Target("shape_key", "jawOpen", owner="Face"): jaw,
+                      Target("bone_rotation", "head", 2, "Rig"): yaw},
                      times, bake.BakeSettings(fps=FPS, start_frame=1))
     scene = bpy.context.scene
     for frame in (1, 10, 17, 40, 72):
@@ -88,7 +90,7 @@ def test_rotations_are_converted_to_the_bones_rotation_mode(mode):
     times = take_times(duration=2.0)
     t = times - times[0]
     angles = np.stack([0.3 * np.sin(t), 0.5 * np.cos(2 * t), -1.2 * t], axis=1)  # yaw passes 180 degrees
-    values = {("bone", "Rig", "head", "rotation_euler", axis): angles[:, axis] for axis in range(3)}
+    values = {Target("bone_rotation", "head", axis, "Rig"): angles[:, axis] for axis in range(3)}
     bake.bake_values(values, times, bake.BakeSettings(fps=FPS))
 
     paths = {path for path, _index in curves_by_path(rig)}
@@ -115,7 +117,7 @@ def test_quaternion_curves_never_flip_sign_between_keys():
     _face, rig = face_mocap_rig(rotation_modes={"head": "QUATERNION"})
     times = take_times(duration=4.0)
     yaw = 2.0 * np.pi * (times - times[0]) / 4.0  # one full turn
-    bake.bake_values({("bone", "Rig", "head", "rotation_euler", 2): yaw}, times, bake.BakeSettings(fps=FPS))
+    bake.bake_values({Target("bone_rotation", "head", 2, "Rig"): yaw}, times, bake.BakeSettings(fps=FPS))
     curves = curves_by_path(rig)
     quats = np.stack([keys(curves[('pose.bones["head"].rotation_quaternion', i)])[:, 1] for i in range(4)], 1)
     assert np.all(np.einsum("ij,ij->i", quats[1:], quats[:-1]) > 0.9)
@@ -128,7 +130,7 @@ def test_a_driven_bone_gets_exactly_the_mapped_rotation():
     rig.pose.bones["jaw"].rotation_quaternion = Euler((0.0, 0.25, -0.1), "XYZ").to_quaternion()
     times = take_times(duration=1.0)
     opening = 0.3 * np.linspace(0, 1, len(times))
-    bake.bake_values({("bone", "Rig", "jaw", "rotation_euler", 0): opening}, times, bake.BakeSettings(fps=FPS))
+    bake.bake_values({Target("bone_rotation", "jaw", 0, "Rig"): opening}, times, bake.BakeSettings(fps=FPS))
     bpy.context.scene.frame_set(FPS + 1)
     euler = Quaternion(rig.pose.bones["jaw"].rotation_quaternion).to_euler("XYZ")
     assert tuple(euler) == pytest.approx((0.3, 0.0, 0.0), abs=1e-5)
@@ -140,7 +142,8 @@ def test_custom_properties_are_created_and_animated():
     rig["existing"] = 5.0
     times = take_times(duration=1.0)
     ramp = np.linspace(0.0, 1.0, len(times))
-    bake.bake_values({("prop", "Rig", "mouth_open"): ramp, ("prop", "Rig", "existing"): 1.0 - ramp},
+    bake.bake_values({Target("property", "mouth_open", owner="Rig"): ramp,
+                      Target("property", "existing", owner="Rig"): 1.0 - ramp},
                      times, bake.BakeSettings(fps=FPS))
     assert set(curves_by_path(rig)) == {('["mouth_open"]', 0), ('["existing"]', 0)}
     bpy.context.scene.frame_set(13)
@@ -155,7 +158,8 @@ def test_key_reduction_keeps_the_curve_within_tolerance_with_fewer_keys():
     rng = np.random.default_rng(3)
     smile = np.clip(0.5 + 0.4 * np.sin(0.7 * t) + 0.01 * rng.standard_normal(len(t)), 0, 1)
     blink = (np.abs((t % 3.0) - 1.5) < 0.08).astype(float)  # sharp blinks must survive
-    values = {("shape_key", "Face", "mouthSmileLeft"): smile, ("shape_key", "Face", "eyeBlinkLeft"): blink}
+    values = {Target("shape_key", "mouthSmileLeft", owner="Face"): smile,
+              Target("shape_key", "eyeBlinkLeft", owner="Face"): blink}
     tolerance = 0.02
 
     full = bake.bake_values(values, times, bake.BakeSettings(fps=FPS, name="Full", assign=False))
@@ -177,10 +181,10 @@ def test_gaps_without_a_face_are_bridged_and_empty_targets_reported():
     times = take_times(duration=2.0)
     jaw = np.linspace(0.0, 1.0, len(times))
     jaw[10:30] = np.nan
-    result = bake.bake_values({("shape_key", "Face", "jawOpen"): jaw,
-                               ("shape_key", "Face", "eyeBlinkLeft"): np.full(len(times), np.nan),
-                               ("shape_key", "Face", "noSuchShape"): jaw,
-                               ("bone", "Rig", "tail", "location", 0): jaw},
+    result = bake.bake_values({Target("shape_key", "jawOpen", owner="Face"): jaw,
+                               Target("shape_key", "eyeBlinkLeft", owner="Face"): np.full(len(times), np.nan),
+                               Target("shape_key", "noSuchShape", owner="Face"): jaw,
+                               Target("bone_location", "tail", 0, "Rig"): jaw},
                               times, bake.BakeSettings(fps=FPS))
     curve = curves_by_path(face.data.shape_keys)[('key_blocks["jawOpen"].value', 0)]
     frame_values = keys(curve)[:, 1]
@@ -194,11 +198,11 @@ def test_gaps_without_a_face_are_bridged_and_empty_targets_reported():
 def test_repeated_timestamps_are_baked_and_a_single_frame_gives_one_key():
     face, _rig = face_mocap_rig()
     times = np.array([0.0, 0.5, 0.5, 1.0])  # a camera that stamped two frames alike
-    bake.bake_values({("shape_key", "Face", "jawOpen"): np.array([0.0, 0.5, 0.5, 1.0])}, times,
+    bake.bake_values({Target("shape_key", "jawOpen", owner="Face"): np.array([0.0, 0.5, 0.5, 1.0])}, times,
                      bake.BakeSettings(fps=FPS, name="Repeats"))
     jaw = keys(curves_by_path(face.data.shape_keys)[('key_blocks["jawOpen"].value', 0)])
     assert len(jaw) == FPS + 1 and np.allclose(jaw[:, 1], np.linspace(0.0, 1.0, FPS + 1), atol=1e-6)
-    result = bake.bake_values({("shape_key", "Face", "jawOpen"): np.array([0.7])}, np.array([12.0]),
+    result = bake.bake_values({Target("shape_key", "jawOpen", owner="Face"): np.array([0.7])}, np.array([12.0]),
                               bake.BakeSettings(fps=FPS, name="Still", start_frame=5))
     assert result.key_count == 1 and result.frame_range == (5.0, 5.0)
 
@@ -206,8 +210,8 @@ def test_repeated_timestamps_are_baked_and_a_single_frame_gives_one_key():
 def test_cancelling_from_the_progress_callback_leaves_nothing_behind():
     face, rig = face_mocap_rig()
     times = take_times(duration=1.0)
-    values = {("shape_key", "Face", name): np.zeros(len(times)) for name in ("jawOpen", "eyeBlinkLeft")}
-    values[("bone", "Rig", "head", "location", 2)] = np.zeros(len(times))
+    values = {Target("shape_key", name, owner="Face"): np.zeros(len(times)) for name in ("jawOpen", "eyeBlinkLeft")}
+    values[Target("bone_location", "head", 2, "Rig")] = np.zeros(len(times))
     seen = []
     with pytest.raises(bake.BakeCancelled):
         bake.bake_values(values, times, bake.BakeSettings(fps=FPS), progress=lambda f: seen.append(f) or len(seen) < 2)
@@ -224,7 +228,7 @@ def test_an_action_the_bake_replaces_is_kept_in_the_file():
     key = face.data.shape_keys
     key.animation_data_create().action = old = bpy.data.actions.new("HandMade")
     times = take_times(duration=1.0)
-    result = bake.bake_values({("shape_key", "Face", "jawOpen"): np.zeros(len(times))}, times,
+    result = bake.bake_values({Target("shape_key", "jawOpen", owner="Face"): np.zeros(len(times))}, times,
                               bake.BakeSettings(fps=FPS, name="Take"))
     assert key.animation_data.action.name == "Take_Face_shapes"
     assert old.use_fake_user and result.kept_previous == ["HandMade"]
@@ -234,7 +238,7 @@ def test_start_frame_and_fractional_frame_rates():
     face, _rig = face_mocap_rig()
     times = take_times(duration=2.0)
     settings = bake.BakeSettings(fps=30000 / 1001, start_frame=101)
-    result = bake.bake_values({("shape_key", "Face", "jawOpen"): np.ones(len(times))}, times, settings)
+    result = bake.bake_values({Target("shape_key", "jawOpen", owner="Face"): np.ones(len(times))}, times, settings)
     frames = keys(curves_by_path(face.data.shape_keys)[('key_blocks["jawOpen"].value', 0)])[:, 0]
     assert frames[0] == 101 and abs(len(frames) - 2.0 * 30000 / 1001) <= 1
     assert result.frame_range == (101.0, frames[-1])
@@ -247,15 +251,18 @@ def test_bad_input_is_refused_with_a_reason():
     settings = bake.BakeSettings(fps=FPS)
     three = np.arange(3.0)
     with pytest.raises(bake.BakeError, match="timestamps go backwards"):
-        bake.bake_values({("shape_key", "Face", "jawOpen"): np.zeros(3)}, np.array([0.0, 0.2, 0.1]), settings)
+        bake.bake_values({Target("shape_key", "jawOpen", owner="Face"): np.zeros(3)}, np.array([0.0, 0.2, 0.1]),
+                         settings)
     with pytest.raises(bake.BakeError, match="no frames"):
         bake.bake_values({}, np.array([]), settings)
     with pytest.raises(bake.BakeError, match="2 values for 3 frames"):
-        bake.bake_values({("shape_key", "Face", "jawOpen"): np.zeros(2)}, three, settings)
+        bake.bake_values({Target("shape_key", "jawOpen", owner="Face"): np.zeros(2)}, three, settings)
     with pytest.raises(bake.BakeError, match="nothing to bake.*'noSuchShape' not found"):
-        bake.bake_values({("shape_key", "Face", "noSuchShape"): np.zeros(3)}, three, settings)
-    with pytest.raises(TargetError, match="unknown target"):
-        bake.bake_values({("bone", "Rig", "head", "scale", 0): np.zeros(3)}, three, settings)
+        bake.bake_values({Target("shape_key", "noSuchShape", owner="Face"): np.zeros(3)}, three, settings)
+    with pytest.raises(bake.BakeError, match="nothing to bake.*object 'Gone' not found"):
+        bake.bake_values({Target("shape_key", "jawOpen", owner="Gone"): np.zeros(3)}, three, settings)
+    with pytest.raises(RetargetError, match="unknown target kind 'bone_scale'"):
+        Target("bone_scale", "head", 0, "Rig")
     assert len(bpy.data.actions) == 0
 
 
@@ -265,9 +272,9 @@ def test_baking_leaves_the_rig_values_as_they_were():
     rig.pose.bones["head"].rotation_quaternion = Euler((0.1, 0.2, 0.3)).to_quaternion()
     before = (0.25, *rig.pose.bones["head"].rotation_quaternion, *rig.pose.bones["head"].location)
     times = take_times(duration=1.0)
-    bake.bake_values({("shape_key", "Face", "jawOpen"): np.ones(len(times)),
-                      ("bone", "Rig", "head", "rotation_euler", 1): np.ones(len(times)),
-                      ("bone", "Rig", "head", "location", 1): np.ones(len(times))},
+    bake.bake_values({Target("shape_key", "jawOpen", owner="Face"): np.ones(len(times)),
+                      Target("bone_rotation", "head", 1, "Rig"): np.ones(len(times)),
+                      Target("bone_location", "head", 1, "Rig"): np.ones(len(times))},
                      times, bake.BakeSettings(fps=FPS))
     bone = rig.pose.bones["head"]
     after = (face.data.shape_keys.key_blocks["jawOpen"].value, *bone.rotation_quaternion, *bone.location)
@@ -277,8 +284,8 @@ def test_baking_leaves_the_rig_values_as_they_were():
 def test_layered_actions_use_one_slot_per_data_block():
     face, rig = face_mocap_rig()
     times = take_times(duration=1.0)
-    result = bake.bake_values({("shape_key", "Face", "jawOpen"): np.ones(len(times)),
-                               ("bone", "Rig", "head", "location", 1): np.ones(len(times))},
+    result = bake.bake_values({Target("shape_key", "jawOpen", owner="Face"): np.ones(len(times)),
+                               Target("bone_location", "head", 1, "Rig"): np.ones(len(times))},
                               times, bake.BakeSettings(fps=FPS))
     if not bake.LAYERED_ACTIONS:
         assert {a.id_root for a in result.actions} == {"KEY", "OBJECT"}
@@ -294,7 +301,7 @@ def test_switching_baked_keys_to_bezier_keeps_the_same_curve():
     face, _rig = face_mocap_rig()
     times = take_times(duration=1.0)
     jaw = np.abs(np.sin(5 * (times - times[0])))
-    bake.bake_values({("shape_key", "Face", "jawOpen"): jaw}, times, bake.BakeSettings(fps=FPS))
+    bake.bake_values({Target("shape_key", "jawOpen", owner="Face"): jaw}, times, bake.BakeSettings(fps=FPS))
     fcurve = curves_by_path(face.data.shape_keys)[('key_blocks["jawOpen"].value', 0)]
     between = np.arange(1.25, FPS, 0.5)
     linear = [fcurve.evaluate(frame) for frame in between]
@@ -308,8 +315,8 @@ def test_one_undo_step_takes_a_bake_back_and_redo_brings_it_again():
     face_mocap_rig(rotation_modes={"head": "QUATERNION"})
     bpy.ops.ed.undo_push(message="before bake")  # what the operator's REGISTER/UNDO does around execute()
     times = take_times(duration=1.0)
-    bake.bake_values({("shape_key", "Face", "jawOpen"): np.ones(len(times)),
-                      ("bone", "Rig", "head", "rotation_euler", 2): np.ones(len(times))},
+    bake.bake_values({Target("shape_key", "jawOpen", owner="Face"): np.ones(len(times)),
+                      Target("bone_rotation", "head", 2, "Rig"): np.ones(len(times))},
                      times, bake.BakeSettings(fps=FPS))
     bpy.ops.ed.undo_push(message="Bake Take")
 

@@ -8,9 +8,11 @@ import pytest
 from mathutils import Euler, Quaternion
 
 from bake_scene import face_mocap_rig, reset, rotation_vector
+from face_mocap.mapping.retarget import Target
 from face_mocap.ui import rig_apply
+from face_mocap.ui.targets import resolve
 
-HEAD_YAW = ("bone", "Rig", "head", "rotation_euler", 2)
+HEAD_YAW = Target("bone_rotation", "head", 2, "Rig")
 
 
 @pytest.fixture(autouse=True)
@@ -33,11 +35,18 @@ def rig_state() -> dict:
     return state
 
 
-def preview_targets() -> list[tuple]:
-    return [("shape_key", "Face", "jawOpen"), ("shape_key", "Face", "mouthSmileLeft"),
-            ("bone", "Rig", "head", "rotation_euler", 0), HEAD_YAW, ("bone", "Rig", "neck", "rotation_euler", 1),
-            ("bone", "Rig", "jaw", "rotation_euler", "X"), ("bone", "Rig", "eye.L", "location", 2),
-            ("prop", "Rig", "mouth"), ("prop", "Rig", "existing")]
+def on_rig(values: dict) -> dict:
+    """The values keyed by their targets resolved to the objects, as the live rig holds them."""
+    found, missing = resolve(values)
+    assert missing == []
+    return {found[target]: value for target, value in values.items()}
+
+
+def preview_targets() -> list[Target]:
+    return [Target("shape_key", "jawOpen", owner="Face"), Target("shape_key", "mouthSmileLeft", owner="Face"),
+            Target("bone_rotation", "head", 0, "Rig"), HEAD_YAW, Target("bone_rotation", "neck", 1, "Rig"),
+            Target("bone_rotation", "jaw", 0, "Rig"), Target("bone_location", "eye.L", 2, "Rig"),
+            Target("property", "mouth", owner="Rig"), Target("property", "existing", owner="Rig")]
 
 
 def posed_rig():
@@ -55,10 +64,10 @@ def posed_rig():
 def test_preview_frames_then_restore_leave_the_rig_exactly_as_before():
     face, rig = posed_rig()
     before = rig_state()
-    snapshot = rig_apply.snapshot_rig(preview_targets())
+    snapshot = rig_apply.snapshot_rig(on_rig(dict.fromkeys(preview_targets())))
     rng = np.random.default_rng(0)
     for _frame in range(30):
-        missing = rig_apply.apply_frame({t: float(v) for t, v in zip(preview_targets(), rng.uniform(-1, 1, 9))})
+        missing = rig_apply.apply_frame(on_rig({t: float(v) for t, v in zip(preview_targets(), rng.uniform(-1, 1, 9))}))
         assert missing == []
     assert rig_state() != before and "mouth" in rig
     assert rig_apply.restore_rig(snapshot) == []
@@ -69,9 +78,9 @@ def test_preview_writes_each_rotation_mode_as_the_same_rotation():
     """A bone's rotation targets are a rotation vector in its rest frame (axes not given are
     0), written in the bone's own mode."""
     _face, rig = posed_rig()
-    rig_apply.apply_frame({("bone", "Rig", "head", "rotation_euler", 0): 0.5, HEAD_YAW: -0.7,
-                           ("bone", "Rig", "neck", "rotation_euler", 1): 0.25,
-                           ("bone", "Rig", "jaw", "rotation_euler", 0): 0.3})
+    rig_apply.apply_frame(on_rig({Target("bone_rotation", "head", 0, "Rig"): 0.5, HEAD_YAW: -0.7,
+                                  Target("bone_rotation", "neck", 1, "Rig"): 0.25,
+                                  Target("bone_rotation", "jaw", 0, "Rig"): 0.3}))
     head = Quaternion(rig.pose.bones["head"].rotation_quaternion)
     assert abs(head.dot(rotation_vector((0.5, 0.0, -0.7)))) == pytest.approx(1.0, abs=1e-6)
     angle, *axis = rig.pose.bones["neck"].rotation_axis_angle
@@ -85,7 +94,7 @@ def test_a_turning_bone_does_not_drift_or_flip_over_many_frames():
     _face, rig = posed_rig()
     previous = None
     for yaw in np.linspace(-3.0, 3.0, 200):
-        rig_apply.apply_frame({HEAD_YAW: yaw})
+        rig_apply.apply_frame(on_rig({HEAD_YAW: yaw}))
         quat = Quaternion(rig.pose.bones["head"].rotation_quaternion)
         assert previous is None or quat.dot(previous) > 0.99  # continuous: no sign flips
         previous = quat
@@ -96,19 +105,41 @@ def test_a_turning_bone_does_not_drift_or_flip_over_many_frames():
 def test_frames_without_a_face_leave_targets_alone_and_missing_targets_are_named():
     face, rig = posed_rig()
     before = rig_state()
-    missing = rig_apply.apply_frame({("shape_key", "Face", "jawOpen"): float("nan"), HEAD_YAW: float("nan"),
-                                     ("shape_key", "Face", "noSuchShape"): 1.0,
-                                     ("bone", "Gone", "head", "location", 0): 1.0, ("prop", "Gone", "x"): 1.0})
+    no_such_shape = Target("shape_key", "noSuchShape", owner="Face")
+    gone_bone, gone_prop = Target("bone_location", "head", 0, "Gone"), Target("property", "x", owner="Gone")
+    values = {Target("shape_key", "jawOpen", owner="Face"): float("nan"), HEAD_YAW: float("nan"),
+              no_such_shape: 1.0, gone_bone: 1.0, gone_prop: 1.0}
+    found, unresolved = resolve(values)
+    assert unresolved == [gone_bone, gone_prop]  # no such object: named once, when the targets are resolved
+    missing = rig_apply.apply_frame({found[t]: v for t, v in values.items() if t in found})
     assert rig_state() == before
-    assert missing == [("shape_key", "Face", "noSuchShape"), ("bone", "Gone", "head", "location", 0),
-                       ("prop", "Gone", "x")]
+    assert [rig_target.target for rig_target in missing] == [no_such_shape]
 
 
 def test_restore_says_what_was_deleted_and_restores_the_rest():
     face, rig = posed_rig()
-    snapshot = rig_apply.snapshot_rig(preview_targets())
-    rig_apply.apply_frame({("shape_key", "Face", "jawOpen"): 1.0, HEAD_YAW: 1.0})
+    snapshot = rig_apply.snapshot_rig(on_rig(dict.fromkeys(preview_targets())))
+    rig_apply.apply_frame(on_rig({Target("shape_key", "jawOpen", owner="Face"): 1.0, HEAD_YAW: 1.0}))
     bpy.data.objects.remove(rig)
     problems = rig_apply.restore_rig(snapshot)
     assert face.data.shape_keys.key_blocks["jawOpen"].value == pytest.approx(0.3)
     assert problems == ["object 'Rig' is gone"]
+
+
+def test_renamed_objects_are_still_driven_and_restored():
+    """Targets are resolved to the objects once: renaming the mesh and the armature afterwards
+    changes nothing (the table still says "Face" and "Rig")."""
+    face, rig = posed_rig()
+    before = ([(k.name, k.value) for k in face.data.shape_keys.key_blocks],
+              tuple(rig.pose.bones["head"].rotation_quaternion))
+    bound = on_rig(dict.fromkeys(preview_targets()))
+    snapshot = rig_apply.snapshot_rig(bound)
+    face.name, rig.name = "Face (renamed)", "Rig (renamed)"
+    jaw = next(rig_target for rig_target in bound if rig_target.name == "jawOpen")
+    yaw = next(rig_target for rig_target in bound if rig_target.target == HEAD_YAW)
+    assert rig_apply.apply_frame({jaw: 0.9, yaw: 0.5}) == []
+    assert face.data.shape_keys.key_blocks["jawOpen"].value == pytest.approx(0.9)
+    assert tuple(rig.pose.bones["head"].rotation_quaternion) != before[1]
+    assert rig_apply.restore_rig(snapshot) == []
+    assert [(k.name, k.value) for k in face.data.shape_keys.key_blocks] == before[0]
+    assert tuple(rig.pose.bones["head"].rotation_quaternion) == pytest.approx(before[1])

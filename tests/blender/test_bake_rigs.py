@@ -11,6 +11,7 @@ import pytest
 from bake_scene import csv_column, curves_by_path, keys, rigify_blend, set_fps  # noqa: F401 (fixture)
 from face_mocap.mapping import autodetect, livelink, pipeline
 from face_mocap.mapping.channels import CHANNEL_INDEX, N_CHANNELS
+from face_mocap.mapping.retarget import Target
 from face_mocap.ui import bake, targets
 
 FPS = 30
@@ -31,13 +32,13 @@ def test_rigify_head_neck_jaw_and_eyes_follow_a_baked_take(rigify_blend):
     rig = bpy.data.objects["rig"]
     times = np.arange(0.0, 2.0 + 1e-9, 1 / 60)
     rise = np.clip(times / 1.0, 0.0, 1.0)  # from rest at frame 1 to full at 1 s and after
-    values = {("bone", "rig", "head", "rotation_euler", 0): 0.3 * rise,
-              ("bone", "rig", "head", "rotation_euler", 2): -0.4 * rise,
-              ("bone", "rig", "neck", "rotation_euler", 0): 0.2 * rise,
-              ("bone", "rig", "jaw_master", "rotation_euler", 0): 0.35 * rise}
+    values = {Target("bone_rotation", "head", 0, "rig"): 0.3 * rise,
+              Target("bone_rotation", "head", 2, "rig"): -0.4 * rise,
+              Target("bone_rotation", "neck", 0, "rig"): 0.2 * rise,
+              Target("bone_rotation", "jaw_master", 0, "rig"): 0.35 * rise}
     for side in ("L", "R"):
-        values[("bone", "rig", f"eye.{side}", "location", 0)] = 0.03 * rise
-        values[("bone", "rig", f"eye.{side}", "location", 1)] = -0.02 * rise
+        values[Target("bone_location", f"eye.{side}", 0, "rig")] = 0.03 * rise
+        values[Target("bone_location", f"eye.{side}", 1, "rig")] = -0.02 * rise
 
     result = bake.bake_values(values, times, bake.BakeSettings(fps=FPS, name="Take"))
 
@@ -59,7 +60,7 @@ def test_fbhead_shape_keys_follow_a_baked_take(interop):
     times = np.arange(0.0, 3.0 + 1e-9, 1 / 60)
     rng = np.random.default_rng(5)
     phases = rng.uniform(0, 2 * np.pi, len(names))
-    values = {("shape_key", "FBHead", name): 0.5 + 0.5 * np.sin(2 * times + phase)
+    values = {Target("shape_key", name, owner="FBHead"): 0.5 + 0.5 * np.sin(2 * times + phase)
               for name, phase in zip(names, phases)}
     rest = evaluated_vertices(head)
 
@@ -96,7 +97,7 @@ def test_live_link_take_baked_onto_fbhead_through_auto_detect(interop):
     times = take.timestamps_us / 1e6
     fps = bake.scene_fps(bpy.context.scene)
 
-    values = targets.bind(pipeline.map_take(take, table, smoothing="off"), "FBHead")
+    values = targets.with_owner(pipeline.map_take(take, table, smoothing="off"), "FBHead")
     result = bake.bake_values(values, times, bake.BakeSettings(fps=fps, name="MySlate_3"))
 
     curves = curves_by_path(head.data.shape_keys)
@@ -127,7 +128,7 @@ def test_rigify_preset_via_auto_detect_drives_head_neck_jaw_and_eyes(rigify_blen
     for name, amount in (("headYaw", 0.5), ("headPitch", 0.3), ("jawAngle", 0.3),
                          ("eyeLeftYaw", 0.3), ("eyeRightYaw", 0.3), ("eyeLeftPitch", 0.2), ("eyeRightPitch", 0.2)):
         channels[:, CHANNEL_INDEX[name]] = amount * rise
-    values = targets.bind(table.evaluate(channels), rig.name)
+    values = targets.with_owner(table.evaluate(channels), rig.name)
 
     bake.bake_values(values, times, bake.BakeSettings(fps=FPS, name="Take"))
 

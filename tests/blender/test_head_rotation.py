@@ -47,7 +47,7 @@ def mapped_values(rig: bpy.types.Object, angles: np.ndarray) -> dict:
     table, report = autodetect.auto_detect(bones=[b.name for b in rig.data.bones], bone_rest=rest,
                                            armature=rig.name)
     assert report.rig != "none"
-    return targets.bind(table.evaluate(channels_for(angles)), rig.name)
+    return targets.with_owner(table.evaluate(channels_for(angles)), rig.name)
 
 
 def world_rotation(rig: bpy.types.Object, bone: str) -> Matrix:
@@ -70,9 +70,10 @@ def worst_live_and_baked(rig: bpy.types.Object, head: str, angles: np.ndarray) -
     bpy.context.view_layer.update()
     rest = world_rotation(rig, head)
     values = mapped_values(rig, angles)
+    bound, _ = targets.resolve(values)
     live = 0.0
     for i, frame_angles in enumerate(angles):
-        rig_apply.apply_frame({target: float(series[i]) for target, series in values.items()})
+        rig_apply.apply_frame({bound[target]: float(series[i]) for target, series in values.items()})
         bpy.context.view_layer.update()
         live = max(live, error_deg(rig, head, rest, frame_angles))
     for bone in rig.pose.bones:  # back to rest before the baked action plays

@@ -54,7 +54,8 @@ def test_only_the_token_holder_gets_in_and_its_messages_arrive():
     port = listener.start()
     try:
         wrong, stranger = send(port, protocol.encode(protocol.Hello(token="wrong-token")))
-        future, _ = send(port, protocol.encode(protocol.Hello(token="right-token", version=protocol.PROTOCOL_VERSION + 1)))
+        newer = protocol.Hello(token="right-token", version=protocol.PROTOCOL_VERSION + 1)
+        future, _ = send(port, protocol.encode(newer))
         assert [wrong[0].code, future[0].code] == ["unauthorized", "version"]
         assert stranger.recv(10) == b""  # and the connection is closed
         assert not inbox.connected.is_set()
