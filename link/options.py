@@ -67,10 +67,10 @@ def check_interpreter(path: str) -> None:
     """Raise LaunchError when the capture interpreter does not exist or cannot be run."""
     if not path:
         raise LaunchError("No capture interpreter set: choose Bundled or a Python with mediapipe "
-                           "in Preferences > Add-ons > Face Mocap")
+                          "in Preferences > Add-ons > Face Mocap")
     if not Path(path).is_file():
         raise LaunchError(f"Capture interpreter not found: {path}. Set a Python that has mediapipe in "
-                           "Preferences > Add-ons > Face Mocap (or choose Bundled), then press Check")
+                          "Preferences > Add-ons > Face Mocap (or choose Bundled), then press Check")
     if not os.access(path, os.X_OK):
         raise LaunchError(f"Capture interpreter {path} is not executable: fix its permissions or pick another")
 
@@ -82,7 +82,7 @@ def check_options(options: CaptureOptions) -> None:
     problem = path_problem(options.model) if options.model else ""
     if problem:
         raise LaunchError(f"Model override {options.model} {problem}. Fix the model path in "
-                           "Preferences > Add-ons > Face Mocap, or clear it to use the bundled model")
+                          "Preferences > Add-ons > Face Mocap, or clear it to use the bundled model")
 
 
 def child_environment(token: str | None, python_path: list[str], extra: dict[str, str] | None = None) -> dict[str, str]:

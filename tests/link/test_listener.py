@@ -64,7 +64,7 @@ def test_only_the_token_holder_gets_in_and_its_messages_arrive():
         answer, capture = send(port, protocol.encode(protocol.Hello(token="right-token")),
                                then=protocol.encode(frame) + protocol.encode(protocol.Heartbeat(timestamp_us=2)))
         assert isinstance(answer[0], protocol.Status) and answer[0].state == protocol.ACCEPTED
-        assert inbox.connected.is_set()
+        assert inbox.connected.wait(5.0)  # told right after the answer is sent
         assert wait_for(lambda: len(inbox.messages) == 2)
         assert inbox.messages[0] == frame and isinstance(inbox.messages[1], protocol.Heartbeat)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+from link_fixtures import options_for  # noqa: F401 (fixture)
 from process_scan import process_gone
 from face_mocap.capture.takes import read_take
 from face_mocap.link.offline_import import OfflineImport

@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from link_fixtures import options_for  # noqa: F401 (fixture)
 from process_scan import process_gone
 from face_mocap.capture import protocol
 from face_mocap.capture.takes import read_take

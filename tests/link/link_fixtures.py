@@ -1,5 +1,6 @@
-"""link/ without Blender: the capture process, its socket and the take writer, in the capture
-environment (no bpy installed there at all)."""
+"""Fixtures of tests/link (link/ without Blender: in the capture environment, where bpy is not
+installed at all). Imported by the test modules, not a conftest.py: tests/capture's conftest is
+imported by name, and two of them would collide when both folders run in one tier."""
 
 from __future__ import annotations
 
