@@ -167,7 +167,8 @@ class _Conversion:
     def metadata(self) -> dict:
         """The take's metadata (call once the first block has been read)."""
         return {"face_geometry": False, "source": "livelink_csv", "fps": self.fps, "image_size": [0, 0],
-                "channel_names": self.extra, "start_timecode": format_timecode(self.start_s, self.fps)}
+                "channel_names": self.extra, "start_timecode": format_timecode(self.start_s, self.fps),
+                "timecode_rate": self.fps, "timecode_source": "Live Link"}
 
     def __iter__(self) -> Iterator[dict[str, np.ndarray]]:
         for block in self._blocks:

@@ -15,12 +15,12 @@ import csv
 import functools
 import math
 import operator
-import re
 from dataclasses import dataclass
 from typing import Iterator, TextIO
 
 import numpy as np
 
+from ..capture.timecode import Timecode, TimecodeError
 from .errors import LiveLinkError
 from .naming import arkit_name
 from .reading import clip
@@ -30,11 +30,6 @@ MAX_LINE = 1 << 20  # characters; a real row is under 1,000
 MAX_NOTES = 20
 # Takes store float32: anything beyond this would become inf
 _F32_MAX = float(np.finfo(np.float32).max)
-# Digits allowed per timecode field; hours may exceed two digits (other writers use three),
-# and the caps keep int() far below Python's digit limit for int conversion.
-_TIMECODE = re.compile(r"([0-9]+):([0-9]+):([0-9]+)[:;]([0-9]+)(?:\.([0-9]+))?")
-# Frames: at most 4 digits, so a guessed frame rate stays within what a take may record (10,000 fps).
-_FIELDS = (("hours", 9), ("minutes", 2), ("seconds", 2), ("frames", 4), ("sub-frame", 15))
 LLF_POSE = {  # CSV column -> channel (None: no such channel, written as 0)
     "HeadYaw": "headYaw", "HeadPitch": "headPitch", "HeadRoll": "headRoll",
     "LeftEyeYaw": "eyeLeftYaw", "LeftEyePitch": "eyeLeftPitch", "LeftEyeRoll": "eyeLeftRoll",
@@ -54,15 +49,11 @@ def parse_timecode(text: str) -> tuple[int, float]:
     """'HH:MM:SS:FF.fff' (hours of up to 9 digits) -> (whole seconds, frames incl. sub-frame).
 
     Raises LiveLinkError naming the field that is too long or not a number."""
-    m = _TIMECODE.fullmatch(text.strip())
-    if not m:
-        raise LiveLinkError(f"'{clip(text)}' is not a timecode like 00:32:09:07.867")
-    for value, (name, most) in zip(m.groups(), _FIELDS):
-        if value is not None and len(value) > most:
-            raise LiveLinkError(f"timecode '{clip(text)}' has {len(value)} digits of {name} (at most {most})")
-    h, mi, s, ff, frac = m.groups()
-    frames = int(ff) + (float("0." + frac) if frac else 0.0)
-    return int(h) * 3600 + int(mi) * 60 + int(s), frames
+    try:
+        code = Timecode.parse(text)
+    except TimecodeError as exc:
+        raise LiveLinkError(f"'{clip(text)}' {exc.reason}") from None
+    return code.whole_seconds, code.frames
 
 
 class Notes:
