@@ -19,10 +19,12 @@ from .protocol import BLENDSHAPE_NAMES, FaceFrame
 from .takes import TakeError, TakeWriter
 
 
-def take_metadata(settings: CaptureSettings, source, width: int, height: int) -> dict:
-    """What a take records about how it was captured."""
+def take_metadata(settings: CaptureSettings, source, width: int, height: int, first_us: int = 0) -> dict:
+    """What a take records about how it was captured; first_us: the first kept frame's timestamp."""
     options = settings.landmarker
+    timecode = source.start_timecode(first_us)
     return {
+        **(timecode.metadata() if timecode is not None else {}),
         "source": source.description,
         "image_size": [width, height],
         "fps": source.fps,
@@ -85,7 +87,8 @@ def run_offline(settings: CaptureSettings, out: Path, progress_mode: str = "auto
                 if keep_from_us is not None and result.timestamp_us < keep_from_us:
                     continue  # a segment's warm-up: tracked so tracking has settled at the cut, not kept
                 if writer is None:  # the image size is known now
-                    writer = _open_writer(out, take_metadata(settings, source, result.width, result.height))
+                    writer = _open_writer(out, take_metadata(settings, source, result.width, result.height,
+                                                                     result.timestamp_us))
                 try:
                     writer.append(result)
                 except OSError:  # e.g. disk full: what was written stays in the .partial, never deleted

