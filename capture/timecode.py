@@ -51,11 +51,16 @@ def nominal_rate(rate: float) -> int:
     return max(1, round(rate))
 
 
+def counts_drop_frame(rate: float) -> bool:
+    """True at 29.97 and 59.94, where wall-clock timecode is drop-frame."""
+    exact = exact_rate(rate)
+    return round(exact) in (30, 60) and exact != round(exact)
+
+
 def _drop_count(rate: float) -> int:
     """Frame numbers skipped a minute by drop-frame timecode at this rate."""
-    exact = exact_rate(rate)
-    if round(exact) in (30, 60) and exact != round(exact):
-        return round(exact) // 15
+    if counts_drop_frame(rate):
+        return round(rate) // 15
     raise TimecodeError(f"drop-frame timecode (';') needs 29.97 or 59.94 fps, not {rate:g}")
 
 
@@ -119,8 +124,7 @@ class Timecode:
             raise TimecodeError(f"a frame count must be a number of at least 0, got {count!r}")
         base = nominal_rate(rate)
         if drop_frame is None:
-            exact = exact_rate(rate)
-            drop_frame = round(exact) in (30, 60) and exact != round(exact)
+            drop_frame = counts_drop_frame(rate)
         whole = math.floor(count)
         sub = count - whole
         if drop_frame:
@@ -152,6 +156,19 @@ def _with_dropped(count: int, drop: int, base: int) -> int:
     if rest >= drop:
         skipped += drop * ((rest - drop) // per_minute)
     return count + skipped
+
+
+def scene_origin(code: Timecode, scene_fps: float) -> Timecode:
+    """The whole hour a take's timecode falls in, at the scene's rate: where a scene's timeline
+    starts by default, so time-of-day takes land near its start frame, not hours on (Blender's
+    frames end at 1,048,574: 9.7 hours at 30 fps)."""
+    return Timecode(code.hours, 0, 0, 0.0, counts_drop_frame(scene_fps))
+
+
+def frame_in_scene(code: Timecode, rate: float, origin: Timecode, origin_frame: float, scene_fps: float) -> float:
+    """The scene frame a timecode (at `rate`) falls on when `origin` (at the scene's rate) falls
+    on origin_frame."""
+    return origin_frame + code.scene_frame(rate, scene_fps) - origin.frame_count(scene_fps)
 
 
 def take_start(metadata: dict) -> tuple[Timecode, float] | None:

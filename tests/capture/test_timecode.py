@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from face_mocap.capture.timecode import Timecode, TimecodeError, exact_rate, take_start
+from face_mocap.capture.timecode import (Timecode, TimecodeError, exact_rate, frame_in_scene, scene_origin,
+                                         take_start)
 
 NTSC_24, NTSC_30, NTSC_60 = 24000 / 1001, 30000 / 1001, 60000 / 1001
 
@@ -122,3 +123,18 @@ def test_take_start_from_metadata():
     assert take_start({"fps": 30.0}) is None
     assert take_start({"start_timecode": "garbage", "fps": 30.0}) is None
     assert take_start({"start_timecode": "00:00:00:40", "timecode_rate": 30}) is None  # no frame 40 at 30 fps
+
+
+def test_a_take_lands_relative_to_the_scenes_origin():
+    """Live Link's 00:32:09:07.867 at 60 fps in a 30 fps scene whose frame 1 is 00:32:00:00."""
+    code = Timecode.parse("00:32:09:07.867")
+    origin = Timecode.parse("00:32:00:00")
+    assert frame_in_scene(code, 60, origin, 1, 30) == pytest.approx(1 + (9 + 7.867 / 60) * 30)
+    # a 29.97 drop-frame take five seconds after a 24 fps scene's origin hour (drop-frame runs
+    # 3.6 ms an hour behind the clock: 0.09 frames at 24 fps after an hour)
+    code = Timecode.parse("01:00:05;00")
+    origin = scene_origin(code, 24)
+    assert str(origin) == "01:00:00:00"
+    assert frame_in_scene(code, 29.97, origin, 1001, 24) == pytest.approx(1001 + 5 * 24, abs=0.1)
+    assert str(scene_origin(code, 29.97)) == "01:00:00;00"  # drop-frame like the scene's clock
+    assert frame_in_scene(code, 29.97, scene_origin(code, 29.97), 1, 29.97) == 1 + 150 - 0  # frame for frame
