@@ -69,13 +69,16 @@ def track_video(video: str | Path, take_path: str | Path | None = None, *, wait:
 
 
 def bake(take: str | Path, *, mesh: bpy.types.Object | None = None, armature: bpy.types.Object | None = None,
-         name: str | None = None, start_frame: int | None = None, smoothing: str | bool | None = None,
+         name: str | None = None, start_frame: float | None = None, start_at: str | None = None,
+         takes: str | None = None, smoothing: str | bool | None = None,
          calibration: Calibration | str | None = None, reduce_tolerance: float | None = None,
          progress: Progress | None = None, scene: bpy.types.Scene | None = None) -> BakeResult:
     """Bake a take file onto objects through their mapping tables: one action each.
 
     Neither mesh nor armature given: the scene's targets. name defaults to the take's;
-    start_frame, smoothing (a preset name: "off", "light", "medium", "strong"; or False),
+    start_frame (or start_at: "FRAME", "CURRENT", "TIMECODE": where the take's start timecode
+    falls), takes ("AUTO", "STRIPS": each take on its own NLA track, "ACTION": replace the
+    active action), smoothing (a preset name: "off", "light", "medium", "strong"; or False),
     calibration (a Calibration or its JSON) and reduce_tolerance (0: every frame keyed) to
     the scene's bake settings."""
     scene = scene or bpy.context.scene
@@ -88,7 +91,8 @@ def bake(take: str | Path, *, mesh: bpy.types.Object | None = None, armature: bp
         calibration = Calibration.from_json(calibration)
     return bake_take(
         scene, path, mesh, armature, name or _take_name(path), progress=progress,
-        start_frame=start_frame, smoothing=smoothing, calibration=calibration, reduce_tolerance=reduce_tolerance)
+        start_frame=start_frame, start_at=start_at, takes=takes, smoothing=smoothing, calibration=calibration,
+        reduce_tolerance=reduce_tolerance)
 
 
 def retarget(take: str | Path, *, mesh: bpy.types.Object | None = None,

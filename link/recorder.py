@@ -7,12 +7,14 @@ disk stops the recording and keeps what was written as an interrupted take. No b
 
 from __future__ import annotations
 
+import datetime
 import logging
 import os
 import threading
 from pathlib import Path
 
 from ..capture import protocol
+from ..capture.container_timecode import wall_clock
 from ..capture.takes import TakeError, TakeWriter
 from .errors import SessionError
 
@@ -28,6 +30,8 @@ class TakeRecorder:
         self._done_lock = threading.Lock()
         self._finished: list[Path] = []
         self.image_size = (0, 0)  # of the frames coming in (the session sets it): the take's metadata
+        self._clock_rate = 0.0  # the take's timecode rate (the scene's), for the recording clock
+        self._first_arrival: datetime.datetime | None = None  # wall clock of the first frame written
 
     @property
     def recording(self) -> bool:
@@ -38,9 +42,14 @@ class TakeRecorder:
         return writer.frames_appended if writer is not None else 0
 
     def start(self, path: str | os.PathLike, metadata: dict) -> None:
-        """Stream every following frame to a take file at path."""
+        """Stream every following frame to a take file at path.
+
+        The take starts at the recording clock: the header has the time recording started (kept
+        if Blender dies), the end marker the time the first frame arrived."""
+        rate = float(metadata.get("scene_fps") or 30.0)
+        clock = wall_clock(datetime.datetime.now(datetime.timezone.utc), rate, "recording clock")
         try:
-            writer = TakeWriter(path, metadata)
+            writer = TakeWriter(path, {**clock.metadata(), **metadata})
         except OSError as exc:
             raise SessionError(f"Cannot write the take to {path}: {exc.strerror or exc}. "
                                "Save the .blend somewhere writable") from None
@@ -49,6 +58,7 @@ class TakeRecorder:
                 writer.abort()
                 raise SessionError("Already recording")
             self.writer = writer
+            self._clock_rate, self._first_arrival = rate, None
 
     def append(self, frame: protocol.FaceFrame) -> str:
         """Append a frame if recording (receiver thread); on a full disk stop and say what was kept."""
@@ -56,6 +66,8 @@ class TakeRecorder:
             writer = self.writer
             if writer is None:
                 return ""
+            if self._first_arrival is None:
+                self._first_arrival = datetime.datetime.now(datetime.timezone.utc)
             try:
                 writer.append(frame)
             except OSError:  # a full disk: keep what is written, stop recording, say how much
@@ -80,8 +92,11 @@ class TakeRecorder:
 
     def _finish(self, writer: TakeWriter) -> tuple[Path | None, str]:
         """Finish a take; on failure keep its .partial file listed. (path, problem in words)."""
+        additions = {"frame_count": writer.frames_appended, "image_size": list(self.image_size)}
+        if self._first_arrival is not None:
+            additions.update(wall_clock(self._first_arrival, self._clock_rate, "recording clock").metadata())
         try:
-            path = writer.finish({"frame_count": writer.frames_appended, "image_size": list(self.image_size)})
+            path = writer.finish(additions)
         except (OSError, TakeError) as exc:
             log.error("could not finish take %s: %s", writer.path, exc)
             path = writer.partial_path if writer.partial_path.exists() else None

@@ -5,8 +5,9 @@ an action on their object. The take's timestamps are resampled onto scene frames
 (frame = start + t * fps), keys are optionally reduced, and each f-curve is written once
 with keyframe_points.add + foreach_set: never a keyframe_insert loop. Works with Blender
 4.2's Action.fcurves and 4.4+/5.x layered actions (layers / strips / channelbags / slots).
-Only data is created (no mode switches, no frame changes), so an operator's undo step
-covers it all.
+With as_strips each action goes onto an NLA track of its own, a strip named after the take
+(nla.py). Only data is created (no mode switches, no frame changes), so an operator's undo
+step covers it all.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 
 from ..mapping import keyframes
 from ..mapping.retarget import Target
+from . import nla
 from .rig_apply import BoneState, bone_rotation_values, rotation_property
 from .targets import LOCATION, pose_bone, quoted, resolve, shape_key_block
 
@@ -46,7 +48,8 @@ class BakeSettings:
     start_frame: float = 1.0
     name: str = "FaceMocap"  # actions are called "<name>_<object>" (+ "_shapes" for shape keys)
     reduce_tolerance: float = 0.0  # > 0: drop keys that linear interpolation predicts this closely
-    assign: bool = True  # make the new actions active on their data-blocks
+    assign: bool = True  # make the new actions active on their data-blocks (or strips, below)
+    as_strips: bool | None = None  # each action on a new NLA track; None: when the rig holds a baked take
 
 
 @dataclass
@@ -59,6 +62,7 @@ class BakeResult:
     frame_range: tuple[float, float] = (0.0, 0.0)
     skipped: list[str] = field(default_factory=list)  # targets not baked, in words
     kept_previous: list[str] = field(default_factory=list)  # replaced actions given a fake user
+    strips: list[bpy.types.NlaStrip] = field(default_factory=list)  # when baked as NLA strips
 
 
 @dataclass
@@ -125,14 +129,21 @@ def bake_values(values: Mapping[Target, np.ndarray], times_s: np.ndarray, settin
         for _owner, action, _slot in written:
             bpy.data.actions.remove(action)
         raise
+    as_strips = settings.as_strips
+    if as_strips is None:  # several takes on one rig: compared on the NLA
+        as_strips = any(nla.holds_other_take(owner.id_data, settings.name) for owner, _action, _slot in written)
     for owner, action, slot in written:
         result.actions.append(action)
+        nla.mark(action, settings.name)
         for prop_name, value in owner.new_props.items():
             owner.id_data[prop_name] = value
-        if settings.assign:
-            _assign(owner.id_data, action, slot, result)
-        else:
+        if not settings.assign:
             action.use_fake_user = True
+        elif as_strips:
+            nla.stash_active_take(owner.id_data)
+            result.strips.append(nla.add_strip(owner.id_data, action, slot, settings.name, result.kept_previous))
+        else:
+            _assign(owner.id_data, action, slot, result)
     return result
 
 

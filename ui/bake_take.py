@@ -11,16 +11,18 @@ from ..capture.takes import forward_only, read_take
 from ..mapping.calibration import Calibration
 from ..mapping.errors import RetargetError
 from ..mapping.pipeline import map_take
-from . import bake, mapping_tables, scene_settings
+from . import bake, mapping_tables, scene_settings, take_timing
 
 
 def bake_take(scene: bpy.types.Scene, path: Path, mesh, armature, name: str, progress=None, *,
-              start_frame: int | None = None, smoothing: str | bool | None = None,
-              calibration: Calibration | None = None, reduce_tolerance: float | None = None) -> bake.BakeResult:
+              start_frame: float | None = None, start_at: str | None = None, takes: str | None = None,
+              smoothing: str | bool | None = None, calibration: Calibration | None = None,
+              reduce_tolerance: float | None = None) -> bake.BakeResult:
     """Map a take file through the objects' tables and bake it to actions on them.
 
-    Options left as None come from the scene's bake settings (the Bake panel); smoothing is a
-    preset name ("off", "light", ...) or False."""
+    Options left as None come from the scene's bake settings (the Bake panel): start_at
+    "FRAME", "CURRENT" or "TIMECODE" (a given start_frame wins), takes "AUTO", "STRIPS" or
+    "ACTION"; smoothing is a preset name ("off", "light", ...) or False."""
     settings = scene.face_mocap
     # the collection of more meshes belongs to the scene's character, not to a retarget rig
     own = (mesh, armature) == (settings.target_mesh, settings.target_armature)
@@ -40,8 +42,11 @@ def bake_take(scene: bpy.types.Scene, path: Path, mesh, armature, name: str, pro
     calibration = calibration or scene_settings.scene_calibration(scene)
     values = map_take(take, table, calibration, smoothing, face=scene_settings.canonical_face(),
                       zero_phase_smoothing=True)
+    if start_frame is None:
+        start_frame = take_timing.start_frame(scene, take.metadata, name, start_at)
+    as_strips = {"STRIPS": True, "ACTION": False}.get(takes or settings.bake_takes)  # AUTO: None
     bake_settings = bake.BakeSettings(fps=bake.scene_fps(scene), name=name, reduce_tolerance=reduce_tolerance,
-                                      start_frame=settings.bake_start_frame if start_frame is None else start_frame)
+                                      start_frame=start_frame, as_strips=as_strips)
     result = bake.bake_values(values, take.timestamps_us / 1e6, bake_settings, progress)
     if dropped:
         result.skipped.append(f"{dropped} frame(s) whose timestamps went backwards")

@@ -7,6 +7,11 @@ from pathlib import Path
 import bpy
 from bpy.props import IntProperty, StringProperty
 
+try:
+    from bpy.app.translations import pgettext_rpt as rpt_
+except ImportError:  # Blender 4.2
+    from bpy.app.translations import pgettext_tip as rpt_
+
 from ..capture.takes import TakeError
 from ..link.errors import SessionError
 from ..mapping.errors import MappingError
@@ -92,6 +97,8 @@ class _BakeBase:
         start, end = result.frame_range
         message = (f"Baked take '{take_name}': {len(result.actions)} action(s), {result.fcurve_count} curves, "
                    f"frames {start:g}-{end:g}{detected}")
+        if result.strips:
+            message += rpt_("; on NLA tracks named '{}'").format(take_name)
         if result.skipped:
             message += f"; skipped {len(result.skipped)}: " + "; ".join(result.skipped[:3])
         self.report({"INFO"}, message)

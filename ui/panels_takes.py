@@ -22,6 +22,8 @@ class FACEMOCAP_UL_takes(bpy.types.UIList):
         row.label(text=f"{item.duration:.1f} s")
         row.label(text=f"{item.frame_count} fr")
         row.label(text=item.source)
+        if item.start_timecode:
+            row.label(text=item.start_timecode)
 
 
 class FACEMOCAP_PT_takes(FaceMocapPanel, bpy.types.Panel):
@@ -66,6 +68,10 @@ class FACEMOCAP_PT_bake(FaceMocapPanel, bpy.types.Panel):
         settings = context.scene.face_mocap
         layout.use_property_split = True
         layout.prop(settings, "bake_start_frame")
+        layout.prop(settings, "bake_start")
+        if settings.bake_start == "TIMECODE":
+            layout.prop(settings, "timecode_origin")
+        layout.prop(settings, "bake_takes")
         layout.prop(settings, "bake_smoothing")
         row = layout.row(heading="Reduce Keys")
         row.prop(settings, "bake_reduce", text="")

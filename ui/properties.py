@@ -90,6 +90,7 @@ class FACEMOCAP_PG_take(bpy.types.PropertyGroup):
     frame_count: IntProperty(name="Frames")
     duration: FloatProperty(name="Length", unit="TIME_ABSOLUTE", subtype="TIME_ABSOLUTE")
     source: StringProperty(name="Source")
+    start_timecode: StringProperty(name="Start Timecode", description="Timecode of the take's first frame")
     complete: BoolProperty(name="Complete", default=True)
 
 
@@ -147,6 +148,21 @@ class FACEMOCAP_PG_settings(bpy.types.PropertyGroup):
     take_name: StringProperty(name="Take Name", default="Take")
 
     bake_start_frame: IntProperty(name="Start Frame", default=1)
+    bake_start: EnumProperty(name="Start At", default="FRAME", items=(
+        ("FRAME", "Start Frame", "The take's first key on the Start Frame"),
+        ("CURRENT", "Current Frame", "The take's first key on the current frame"),
+        ("TIMECODE", "Timecode", "The take where its start timecode falls, the Start Frame Timecode "
+                                 "falling on the Start Frame")))
+    timecode_origin: StringProperty(
+        name="Start Frame Timecode",
+        description="Timecode that falls on the Start Frame when takes start at their timecode "
+                    "(HH:MM:SS:FF, ';' for drop-frame); empty: the hour of the first take placed")
+    bake_takes: EnumProperty(name="Takes", default="AUTO", items=(
+        ("AUTO", "Auto", "NLA strips once the rig holds a baked take (several takes on one rig), "
+                         "else the active action"),
+        ("STRIPS", "NLA Strips", "Each take on its own NLA track, a strip named after it: takes can be "
+                                 "compared, blended and moved"),
+        ("ACTION", "Active Action", "The take replaces the active action (the previous one is kept)")))
     bake_smoothing: BoolProperty(name="Smooth", default=True,
                                  description="Zero-phase smoothing over the whole take before baking")
     bake_reduce: BoolProperty(name="Reduce Keys", default=False,

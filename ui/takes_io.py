@@ -11,6 +11,7 @@ import bpy
 
 from ..capture.takes import (PARTIAL_SUFFIX, TAKE_SUFFIX, TakeError, TakeInfo, is_being_written, recover_take,
                              take_info)
+from ..capture.timecode import take_start
 from .bake import scene_fps
 from .preferences import ADDON_ID
 
@@ -158,12 +159,14 @@ def refresh(item) -> TakeInfo | None:
     except TakeError as exc:
         item.complete = False
         item.frame_count, item.duration = 0, 0.0
-        item.source = str(exc)
+        item.source, item.start_timecode = str(exc), ""
         return None
     item.frame_count = info.frame_count
     item.duration = info.duration_s
     source = info.metadata.get("source", "")
     item.source = Path(source).name or source
+    start = take_start(info.metadata)
+    item.start_timecode = str(start[0]) if start is not None else ""
     item.complete = info.complete
     return info
 

@@ -51,6 +51,7 @@ def test_live_capture_drives_the_rig_then_records_stops_and_bakes(addon, facedat
 
     takes = bpy.context.scene.face_mocap.takes
     assert len(takes) == 1 and takes[0].frame_count == 72
+    assert takes[0].start_timecode, "a live take starts at the recording clock"
     take = read_take(takes_io.resolve(takes[0]))
     assert bpy.ops.facemocap.bake_take() == {"FINISHED"}
 

@@ -3,6 +3,7 @@ the newest-frame slot, a take recorded while it streams, and every way it can fa
 
 from __future__ import annotations
 
+import datetime
 import os
 import socket
 import stat
@@ -15,6 +16,7 @@ from link_fixtures import options_for  # noqa: F401 (fixture)
 from process_scan import process_gone
 from face_mocap.capture import protocol
 from face_mocap.capture.takes import read_take
+from face_mocap.capture.timecode import Timecode
 from face_mocap.link.errors import HINTS, LaunchError, SessionError, with_hint
 from face_mocap.link.options import check_options
 from face_mocap.link.process import ChildProcess
@@ -41,9 +43,13 @@ def test_a_session_streams_frames_and_records_a_take(options_for, facedata, tmp_
         assert session.take_frame() is None or session.peek_frame().index > frame.index  # each frame once
 
         path = tmp_path / "take.fmtake"
-        session.start_recording(path, {"name": "take", "source": session.options.source})
+        before = _time_of_day()
+        session.start_recording(path, {"name": "take", "source": session.options.source, "scene_fps": 25.0})
         with pytest.raises(SessionError, match="Already recording"):
             session.start_recording(tmp_path / "other.fmtake", {"name": "other"})
+        first = poll_until(session, lambda s: s.frames_recorded >= 1, 30.0)
+        after_first = _time_of_day()
+        assert first.frames_recorded >= 1
         status = poll_until(session, lambda s: s.frames_recorded >= 20, 30.0)
         assert status.recording and status.frames_recorded >= 20
         assert session.stop_recording() == path
@@ -53,8 +59,18 @@ def test_a_session_streams_frames_and_records_a_take(options_for, facedata, tmp_
     take = read_take(path)
     assert take.frame_count >= 20 and take.metadata["image_size"] == [frame.width, frame.height]
     assert (take.face_found.mean() > 0.9), "the performer is in view all along"
+    # the take starts at the recording clock: the wall-clock time its first frame arrived
+    assert (take.metadata["timecode_source"], take.metadata["timecode_rate"]) == ("recording clock", 25.0)
+    start = Timecode.parse(take.metadata["start_timecode"]).seconds_at(25.0)
+    assert before - 0.04 <= start <= after_first
     assert session.poll().state == "stopped"
     assert _gone_within(session.child.pid, 3.0)
+
+
+def _time_of_day() -> float:
+    """Seconds since local midnight."""
+    now = datetime.datetime.now().astimezone()
+    return (now - now.replace(hour=0, minute=0, second=0, microsecond=0)).total_seconds()
 
 
 def _gone_within(pid: int, seconds: float) -> bool:
