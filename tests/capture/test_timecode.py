@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from face_mocap.capture.timecode import (Timecode, TimecodeError, exact_rate, frame_in_scene, scene_origin,
+from face_mocap.capture.timecode import (Timecode, TimecodeError, clock_rate, exact_rate, frame_in_scene, scene_origin,
                                          take_start)
 
 NTSC_24, NTSC_30, NTSC_60 = 24000 / 1001, 30000 / 1001, 60000 / 1001
@@ -94,6 +94,12 @@ def test_from_frame_count_non_drop():
     assert str(Timecode.from_frame_count(1_800, 29.97, drop_frame=False)) == "00:01:00:00"
     assert str(Timecode.from_frame_count(1_800, 29.97)) == "00:01:00;02"
     assert str(Timecode.from_frame_count(100.5, 25)) == "00:00:04:00.500"
+
+
+@pytest.mark.parametrize("rate, expected", [(26.4, 26.0), (23.976, NTSC_24), (29.97, NTSC_30), (25, 25.0),
+                                            (59.94, NTSC_60), (0.3, 1.0)])
+def test_clock_rate_counts_whole_frames_but_keeps_ntsc(rate, expected):
+    assert clock_rate(rate) == pytest.approx(expected, rel=1e-12)
 
 
 def test_from_seconds_is_a_wall_clock():
