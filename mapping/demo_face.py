@@ -68,6 +68,23 @@ def mirror_offsets(offsets: np.ndarray, mirror: np.ndarray) -> np.ndarray:
     return offsets[mirror] * np.array([-1.0, 1.0, 1.0])
 
 
+def below_mouth_line(landmarks: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Soft weight (0..1) of each point belonging to the lower lip/jaw: below the line between the lips.
+
+    `landmarks` are the 468 face points (canonical frame); the split is hard between the lips and
+    softer towards the cheeks, so the jaw never drags the upper lip."""
+    upper, lower = landmarks[list(LIPS_UPPER_INNER)], landmarks[list(LIPS_LOWER_INNER)]
+    mid = 0.5 * (upper + lower)
+    corners = landmarks[[78, 308]]
+    xs = np.concatenate([[-20.0], corners[:1, 0], mid[:, 0], corners[1:, 0], [20.0]])
+    ys = np.concatenate([[corners[0, 1]], corners[:1, 1], mid[:, 1], corners[1:, 1], [corners[1, 1]]])
+    order = np.argsort(xs)
+    line = np.interp(points[:, 0], xs[order], ys[order])
+    below = line - points[:, 1]
+    band = 0.05 + 0.8 * np.clip(np.abs(points[:, 0]) - 2.3, 0.0, None)
+    return _smoothstep(0.5 + below / (2.0 * band))
+
+
 def _mirror_ids(ids, mirror: np.ndarray) -> tuple[int, ...]:
     return tuple(int(mirror[i]) for i in ids)
 
@@ -75,12 +92,14 @@ def _mirror_ids(ids, mirror: np.ndarray) -> tuple[int, ...]:
 class _Builder:
     """Displacement fields on one canonical mesh."""
 
-    def __init__(self, face: CanonicalFace) -> None:
+    def __init__(self, face: CanonicalFace, mirror: np.ndarray | None = None) -> None:
         self.v = np.asarray(face.vertices, np.float64)
         self.n = len(self.v)
-        self.mirror = mirror_map(self.v)
+        self.mirror = mirror_map(self.v) if mirror is None else mirror
         self.normals = _vertex_normals(self.v, face.triangles)
-        self.below_mouth = self._below_mouth_line()
+        self.below_mouth = below_mouth_line(self.v, self.v)
+        self.below_mouth[list(LIPS_UPPER_INNER) + list(LIPS_UPPER_OUTER)] = 0.0
+        self.below_mouth[list(LIPS_LOWER_INNER) + list(LIPS_LOWER_OUTER)] = 1.0
 
     def spread(self, ids, moves, radius: float, anchors=()) -> np.ndarray:
         """Move vertices `ids` by `moves` (k,3) exactly; the skin around follows within `radius` cm.
@@ -101,23 +120,6 @@ class _Builder:
         field[anchors] = 0.0
         field[ids] = moves
         return field
-
-    def _below_mouth_line(self) -> np.ndarray:
-        """Soft weight (0..1) of belonging to the lower lip/jaw: below the line between the lips."""
-        upper, lower = self.v[list(LIPS_UPPER_INNER)], self.v[list(LIPS_LOWER_INNER)]
-        mid = 0.5 * (upper + lower)
-        corners = self.v[[78, 308]]
-        xs = np.concatenate([[-20.0], corners[:1, 0], mid[:, 0], corners[1:, 0], [20.0]])
-        ys = np.concatenate([[corners[0, 1]], corners[:1, 1], mid[:, 1], corners[1:, 1], [corners[1, 1]]])
-        order = np.argsort(xs)
-        line = np.interp(self.v[:, 0], xs[order], ys[order])
-        below = line - self.v[:, 1]
-        # Hard split between the lips, a softer band towards the cheeks.
-        band = 0.05 + 0.8 * np.clip(np.abs(self.v[:, 0]) - 2.3, 0.0, None)
-        w = _smoothstep(0.5 + below / (2.0 * band))
-        w[list(LIPS_UPPER_INNER) + list(LIPS_UPPER_OUTER)] = 0.0
-        w[list(LIPS_LOWER_INNER) + list(LIPS_LOWER_OUTER)] = 1.0
-        return w
 
     def jaw_rotation(self, degrees: float) -> np.ndarray:
         """The lower face rotated about the jaw hinge (positive: mouth opens)."""
@@ -232,9 +234,13 @@ def _centre_shapes(b: _Builder, jaw_open: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
-def build_shape_offsets(face: CanonicalFace) -> dict[str, np.ndarray]:
-    """The 52 ARKit shape keys as (468, 3) offsets in cm (canonical frame), in ARKIT_NAMES order."""
-    b = _Builder(face)
+def build_shape_offsets(face: CanonicalFace, mirror: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """The 52 ARKit shape keys as (468, 3) offsets in cm (canonical frame), in ARKIT_NAMES order.
+
+    `face` may carry another head's landmark positions (in the canonical frame): the shapes then
+    follow that head's lids and lips. `mirror` (each landmark's mirror image) defaults to the
+    nearest mirrored vertex, right for the symmetric canonical face."""
+    b = _Builder(face, mirror)
     jaw_open = b.jaw_rotation(JAW_OPEN_DEG)
     shapes = _centre_shapes(b, jaw_open)
     for name, offsets in _left_shapes(b).items():
