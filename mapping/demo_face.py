@@ -35,6 +35,8 @@ JAW_HINGE = (234, 454)  # beside the ears (as mapping/channels.py's jawAngle)
 CHIN = 152
 
 JAW_OPEN_DEG = 22.0  # a wide-open mouth; shape key value 1.0
+JAW_FORWARD = (0.0, 0.0, 0.6)  # cm, jawForward at 1.0
+JAW_LEFT = (0.7, 0.0, 0.0)  # cm, jawLeft at 1.0 (jawRight: mirrored)
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,14 @@ def below_mouth_line(landmarks: np.ndarray, points: np.ndarray) -> np.ndarray:
     return _smoothstep(0.5 + below / (2.0 * band))
 
 
+def jaw_open_motion(points: np.ndarray, hinge: np.ndarray, degrees: float) -> np.ndarray:
+    """Offsets of points turned about the jaw hinge's X axis (positive: the mouth opens)."""
+    a = np.radians(degrees)
+    rot = np.array([[1, 0, 0], [0, np.cos(a), -np.sin(a)], [0, np.sin(a), np.cos(a)]])
+    rel = points - hinge
+    return rel @ rot.T - rel
+
+
 def _mirror_ids(ids, mirror: np.ndarray) -> tuple[int, ...]:
     return tuple(int(mirror[i]) for i in ids)
 
@@ -123,11 +133,7 @@ class _Builder:
 
     def jaw_rotation(self, degrees: float) -> np.ndarray:
         """The lower face rotated about the jaw hinge (positive: mouth opens)."""
-        hinge = self.v[list(JAW_HINGE)].mean(axis=0)
-        a = np.radians(degrees)
-        rot = np.array([[1, 0, 0], [0, np.cos(a), -np.sin(a)], [0, np.sin(a), np.cos(a)]])
-        rel = self.v - hinge
-        return (rel @ rot.T - rel) * self.below_mouth[:, None]
+        return jaw_open_motion(self.v, self.v[list(JAW_HINGE)].mean(axis=0), degrees) * self.below_mouth[:, None]
 
     def lower_face(self, move) -> np.ndarray:
         """The lower face translated (jaw forward/sideways)."""
@@ -188,7 +194,7 @@ def _left_shapes(b: _Builder) -> dict[str, np.ndarray]:
         * left,
         "mouthUpperUpLeft": b.spread(upper_lip_l, (0.0, 0.45, 0.05), 1.2, anchors=(1, 13) + LIPS_LOWER_INNER)
         * left,
-        "jawLeft": b.lower_face((0.7, 0.0, 0.0)),
+        "jawLeft": b.lower_face(JAW_LEFT),
         "mouthLeft": b.spread(LIPS_UPPER_OUTER + LIPS_LOWER_OUTER + LIPS_UPPER_INNER + LIPS_LOWER_INNER,
                               (0.6, 0.0, 0.0), 2.0, anchors=(1, 4, CHIN)),
     }
@@ -216,7 +222,7 @@ def _centre_shapes(b: _Builder, jaw_open: np.ndarray) -> dict[str, np.ndarray]:
     cheeks = CHEEK_L + _mirror_ids(CHEEK_L, b.mirror)
     return {
         "jawOpen": jaw_open,
-        "jawForward": b.lower_face((0.0, 0.0, 0.6)),
+        "jawForward": b.lower_face(JAW_FORWARD),
         "mouthClose": -jaw_open * lip_weight,
         "mouthFunnel": b.spread(lips, funnel, 1.8, anchors=(1, 4, CHIN)),
         "mouthPucker": b.spread(lips, pucker, 1.8, anchors=(1, 4, CHIN)),

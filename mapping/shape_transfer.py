@@ -23,8 +23,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .canonical import N_VERTICES, CanonicalFace
-from .demo_face import (EYE_CORNERS_L, EYE_LOWER_L, EYE_UPPER_L, _smoothstep, below_mouth_line,
-                        build_shape_offsets, mirror_map)
+from .demo_face import (EYE_CORNERS_L, EYE_LOWER_L, EYE_UPPER_L, JAW_FORWARD, JAW_HINGE, JAW_LEFT, JAW_OPEN_DEG,
+                        _smoothstep, below_mouth_line, build_shape_offsets, jaw_open_motion, mirror_map)
 from .errors import MappingError
 from .pose import weighted_procrustes
 
@@ -242,3 +242,18 @@ def transfer_shapes(face: CanonicalFace, fit: FaceFit, vertices: np.ndarray,
     if vertex_mirror is not None:
         shapes = symmetrize(shapes, vertex_mirror, mirror_axis)
     return shapes
+
+
+def jaw_shapes(face: CanonicalFace, fit: FaceFit, vertices: np.ndarray, whole: bool = False) -> dict[str, np.ndarray]:
+    """jawOpen, jawForward, jawLeft, jawRight for rigid parts inside the mouth (mesh units): the
+    lower teeth (below the line between the lips) or, `whole`, all of it (a tongue) move as the
+    demo face's jaw does; the upper teeth stay."""
+    landmarks = fit.to_canonical(fit.points)
+    points = fit.to_canonical(np.asarray(vertices, np.float64))
+    moving = np.ones(len(points)) if whole else (below_mouth_line(landmarks, points) > 0.5).astype(float)
+    flip = np.array([-1.0, 1.0, 1.0])
+    canonical = {"jawOpen": jaw_open_motion(points, landmarks[list(JAW_HINGE)].mean(axis=0), JAW_OPEN_DEG),
+                 "jawForward": np.tile(JAW_FORWARD, (len(points), 1)),
+                 "jawLeft": np.tile(JAW_LEFT, (len(points), 1)),
+                 "jawRight": np.tile(np.multiply(JAW_LEFT, flip), (len(points), 1))}
+    return {name: fit.offsets_to_mesh(d * moving[:, None]) for name, d in canonical.items()}

@@ -1,0 +1,169 @@
+"""Generate ARKit Shape Keys on real heads: real render, real capture process and MediaPipe, real bake."""
+
+from __future__ import annotations
+
+import math
+
+import bpy
+import numpy as np
+import pytest
+from mathutils import Matrix, Vector
+
+from bake_scene import curves_by_path, keys, set_fps
+from head_measures import lid_gap
+from face_mocap.mapping.channels import ARKIT_NAMES
+from face_mocap.ui import generate_shapes
+
+LIVE_LINK_CSV = "MySlate_3_Jason_Millers_iPhone.csv"
+
+
+@pytest.fixture
+def operator(addon):
+    """The operator registered (by the add-on, or here when the add-on does not list it yet)."""
+    own = not hasattr(bpy.types, "FACEMOCAP_OT_generate_shape_keys")
+    if own:
+        generate_shapes.register()
+    yield
+    if own:
+        generate_shapes.unregister()
+
+
+@pytest.fixture
+def fbhead(operator, interop):
+    """The shared Live Link Face head with its own shape keys removed, selected and active."""
+    bpy.ops.wm.open_mainfile(filepath=str(interop / "Live_Link_Face.blend"), load_ui=False)
+    head = bpy.data.objects["FBHead"]
+    head.shape_key_clear()
+    select(head)
+    return head
+
+
+def select(obj: bpy.types.Object, *others: bpy.types.Object) -> None:
+    for o in bpy.context.view_layer.objects:
+        o.select_set(False)
+    for o in (obj, *others):
+        o.select_set(True)
+    bpy.context.view_layer.objects.active = obj
+
+
+def offsets(obj: bpy.types.Object, name: str) -> np.ndarray:
+    blocks = obj.data.shape_keys.key_blocks
+    n = len(obj.data.vertices)
+    co, base = np.empty(n * 3), np.empty(n * 3)
+    blocks[name].data.foreach_get("co", co)
+    blocks[0].data.foreach_get("co", base)
+    return (co - base).reshape(-1, 3)
+
+
+def nearest_vertex(obj: bpy.types.Object, marker: str) -> int:
+    co = np.empty(len(obj.data.vertices) * 3)
+    obj.data.vertices.foreach_get("co", co)
+    local = obj.matrix_world.inverted() @ bpy.data.objects[marker].matrix_world.translation
+    return int(np.linalg.norm(co.reshape(-1, 3) - np.array(local[:]), axis=1).argmin())
+
+
+def test_fbhead_gets_52_arkit_keys_that_auto_detect_maps_and_a_take_drives(fbhead, interop):
+    assert bpy.ops.facemocap.generate_shape_keys() == {"FINISHED"}
+    names = [k.name for k in fbhead.data.shape_keys.key_blocks]
+    assert names[0] == "Basis" and names[1:] == list(ARKIT_NAMES)
+    assert bpy.context.scene.face_mocap.target_mesh == fbhead
+    assert {row.target for row in fbhead.face_mocap.rows} == set(ARKIT_NAMES)
+
+    lower_lip, upper_lip = nearest_vertex(fbhead, "marker_lip_bot.l"), nearest_vertex(fbhead, "marker_lip_top.l")
+    jaw = offsets(fbhead, "jawOpen")
+    assert jaw[lower_lip, 2] < -0.008  # the lower lip drops by more than 8 mm (the head is 19 cm wide)
+    assert np.linalg.norm(jaw[upper_lip]) < 0.2 * -jaw[lower_lip, 2]  # the upper lip stays
+
+    blink = offsets(fbhead, "eyeBlinkLeft")
+    open_gap, closed_gap = lid_gap(fbhead, "l"), lid_gap(fbhead, "l", blink)
+    assert open_gap > 0.003 and abs(closed_gap) < 0.25 * open_gap  # the subject's left eye closes
+    assert abs(lid_gap(fbhead, "r", blink) - lid_gap(fbhead, "r")) < 0.05 * open_gap  # the right eye stays open
+
+    set_fps(30)
+    bpy.ops.facemocap.import_livelink(filepath=str(interop / LIVE_LINK_CSV))
+    assert bpy.ops.facemocap.bake_take() == {"FINISHED"}
+    curve = keys(curves_by_path(fbhead.data.shape_keys)[('key_blocks["jawOpen"].value', 0)])
+    widest, closed = curve[curve[:, 1].argmax()], curve[curve[:, 1].argmin()]
+    assert widest[1] - closed[1] > 0.2
+    heights = []
+    for frame in (closed[0], widest[0]):
+        bpy.context.scene.frame_set(int(round(frame)))
+        mesh = fbhead.evaluated_get(bpy.context.evaluated_depsgraph_get()).to_mesh()
+        heights.append(mesh.vertices[lower_lip].co.z)
+        fbhead.evaluated_get(bpy.context.evaluated_depsgraph_get()).to_mesh_clear()
+    assert heights[0] - heights[1] > 0.003  # the baked take opens the mouth: the lower lip drops > 3 mm
+
+
+def test_a_moved_rotated_scaled_head_gets_the_same_keys(fbhead):
+    assert bpy.ops.facemocap.generate_shape_keys() == {"FINISHED"}
+    plain = {name: offsets(fbhead, name) for name in ARKIT_NAMES}
+    fbhead.shape_key_clear()
+    fbhead.matrix_world = (Matrix.Translation((1.5, -2.0, 0.7)) @ Matrix.Rotation(math.radians(35), 4, "Z")
+                           @ Matrix.Rotation(math.radians(-20), 4, "X") @ Matrix.Scale(3.0, 4))
+    bpy.context.view_layer.update()
+    assert bpy.ops.facemocap.generate_shape_keys() == {"FINISHED"}
+    for name in ARKIT_NAMES:  # local offsets: the same shape, whatever the object's transform
+        moved = offsets(fbhead, name)
+        scale = np.abs(plain[name]).max()
+        assert np.abs(moved - plain[name]).max() < 0.05 * scale, name
+
+
+def test_symmetric_head_gets_mirrored_keys(fbhead):
+    assert bpy.ops.facemocap.generate_shape_keys() == {"FINISHED"}
+    co = np.empty(len(fbhead.data.vertices) * 3)
+    fbhead.data.vertices.foreach_get("co", co)
+    mirror = generate_shapes.mirror_map(co.reshape(-1, 3))
+    assert mirror is not None  # FBHead is modelled symmetric
+    flip = np.array([-1.0, 1.0, 1.0])
+    for name in ARKIT_NAMES:
+        d = offsets(fbhead, name)
+        if name.endswith("Left"):
+            other = offsets(fbhead, name.replace("Left", "Right"))
+            assert np.allclose(other, d[mirror] * flip, atol=1e-6), name
+        elif not name.endswith("Right"):
+            assert np.allclose(d, d[mirror] * flip, atol=1e-6), name
+
+
+def test_teeth_and_tongue_follow_the_jaw(fbhead):
+    lip = bpy.data.objects["marker_lip_bot.l"].matrix_world.translation
+    bpy.ops.mesh.primitive_cube_add(size=0.01, location=(0.0, lip.y + 0.02, lip.z - 0.006))
+    teeth = bpy.context.active_object
+    teeth.name = "LowerTeeth"
+    bpy.ops.mesh.primitive_cube_add(size=0.01, location=(0.0, lip.y + 0.03, lip.z + 0.01))
+    upper = bpy.context.active_object
+    upper.name = "UpperTeeth"
+    select(fbhead, teeth, upper)
+    assert bpy.ops.facemocap.generate_shape_keys() == {"FINISHED"}
+    drop = offsets(teeth, "jawOpen")
+    assert (drop[:, 2] < -0.004).all()  # the lower teeth go down with the jaw
+    assert np.abs(offsets(upper, "jawOpen")).max() < 1e-6  # the upper teeth stay
+
+
+def test_guide_empties_stand_in_for_mediapipe(fbhead):
+    assert bpy.ops.facemocap.generate_shape_keys() == {"FINISHED"}
+    found = {name: offsets(fbhead, name) for name in ARKIT_NAMES}
+    fbhead.shape_key_clear()
+    from face_mocap.mapping.canonical import load_canonical_face
+    from face_mocap.mapping.shape_transfer import fit_face
+    from face_mocap.ui.face_landmarks import find_on_mesh
+
+    face = load_canonical_face(generate_shapes.model_file(bpy.context))
+    fit = fit_face(face, find_on_mesh(bpy.context, fbhead, []))
+    for suffix, landmark in generate_shapes.GUIDES.items():
+        guide = bpy.data.objects.new(generate_shapes.GUIDE_PREFIX + suffix, None)
+        bpy.context.scene.collection.objects.link(guide)
+        guide.location = fbhead.matrix_world @ Vector(fit.points[landmark])
+    assert bpy.ops.facemocap.generate_shape_keys() == {"FINISHED"}
+    cosines = []
+    for name in ARKIT_NAMES:
+        a, b = found[name].ravel(), offsets(fbhead, name).ravel()
+        cosines.append(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+    assert np.median(cosines) > 0.8 and min(cosines) > 0.3
+
+
+def test_a_cube_has_no_face_and_gets_nothing(operator):
+    bpy.ops.mesh.primitive_cube_add()
+    cube = bpy.context.active_object
+    with pytest.raises(RuntimeError, match="No face found on a front render of Cube"):
+        bpy.ops.facemocap.generate_shape_keys()
+    assert cube.data.shape_keys is None
