@@ -28,7 +28,7 @@ LIPS_LOWER_OUTER = (146, 91, 181, 84, 17, 314, 405, 321, 375)
 LIPS_UPPER_INNER = (191, 80, 81, 82, 13, 312, 311, 310, 415)
 LIPS_LOWER_INNER = (95, 88, 178, 87, 14, 317, 402, 318, 324)
 MOUTH_CORNER_L, MOUTH_CORNER_INNER_L = 291, 308
-CHEEK_L = (425, 280, 411, 352, 346, 347)
+CHEEK_PUFF_L = (425, 427, 411, 436, 432, 434, 416)  # beside the mouth, where air puffs the cheek out
 CHEEK_UPPER_L = (346, 347, 348, 349, 330, 280)
 NOSE_WING_L = (358, 327, 294, 279, 429)
 JAW_HINGE = (234, 454)  # beside the ears (as mapping/channels.py's jawAngle)
@@ -180,19 +180,20 @@ def _left_shapes(b: _Builder) -> dict[str, np.ndarray]:
         "eyeLookOutLeft": b.spread(lids, (0.14, 0.0, 0.0), 1.0, anchors=BROW_L),
         "browDownLeft": b.spread(BROW_L, (-0.15, -0.55, 0.1), 2.2, anchors=EYE_UPPER_L + EYE_LOWER_L),
         "browOuterUpLeft": b.spread(BROW_OUTER_L, (0.0, 0.7, 0.0), 2.2, anchors=EYE_LOWER_L + BROW_INNER_L),
-        "cheekSquintLeft": b.spread(CHEEK_UPPER_L, (0.0, 0.3, 0.05), 1.8, anchors=EYE_UPPER_L),
+        "cheekSquintLeft": b.spread(CHEEK_UPPER_L, (0.0, 0.4, 0.05), 2.5, anchors=EYE_UPPER_L),
         "noseSneerLeft": b.spread(NOSE_WING_L, (0.0, 0.45, 0.1), 1.5, anchors=(1, 4, 168)),
         "mouthSmileLeft": b.spread(corner, (0.4, 0.55, -0.25), 2.5, anchors=(0, 17, 13, 14)),
         "mouthFrownLeft": b.spread(corner, (0.1, -0.5, 0.0), 2.2, anchors=(0, 17, 13, 14)),
         "mouthDimpleLeft": b.spread(corner, (0.25, 0.0, -0.4), 2.0, anchors=(0, 17, 13, 14)),
-        "mouthStretchLeft": b.spread(corner + (321, 375), (0.5, -0.2, -0.1), 2.2, anchors=(0, 17, 13, 14)),
-        "mouthPressLeft": (b.spread([i for i in LIPS_UPPER_OUTER if v[i, 0] > 0.2], (0.05, -0.15, -0.15), 1.0,
+        "mouthStretchLeft": b.spread(corner + (321, 375), (0.5, -0.2, -0.1), 3.0, anchors=(0, 17, 13, 14)),
+        # ARKit: upward compression of the lower lip (the skin below it follows), the upper lip barely moves.
+        "mouthPressLeft": (b.spread([i for i in LIPS_UPPER_OUTER if v[i, 0] > 0.2], (0.0, -0.08, 0.0), 1.0,
                                     anchors=(1, 4))
-                           + b.spread([i for i in LIPS_LOWER_OUTER if v[i, 0] > 0.2], (0.05, 0.15, -0.15), 1.0,
-                                      anchors=(CHIN,))),
-        "mouthLowerDownLeft": b.spread(lower_lip_l, (0.0, -0.45, 0.05), 1.2, anchors=(CHIN, 14) + LIPS_UPPER_INNER)
+                           + b.spread([i for i in LIPS_LOWER_OUTER if v[i, 0] > 0.2], (0.05, 0.3, 0.05), 2.0,
+                                      anchors=LIPS_UPPER_OUTER + LIPS_UPPER_INNER)),
+        "mouthLowerDownLeft": b.spread(lower_lip_l, (0.0, -0.45, 0.05), 2.0, anchors=(CHIN, 14) + LIPS_UPPER_INNER)
         * left,
-        "mouthUpperUpLeft": b.spread(upper_lip_l, (0.0, 0.45, 0.05), 1.2, anchors=(1, 13) + LIPS_LOWER_INNER)
+        "mouthUpperUpLeft": b.spread(upper_lip_l, (0.0, 0.45, 0.05), 2.0, anchors=(1, 13) + LIPS_LOWER_INNER)
         * left,
         "jawLeft": b.lower_face(JAW_LEFT),
         "mouthLeft": b.spread(LIPS_UPPER_OUTER + LIPS_LOWER_OUTER + LIPS_UPPER_INNER + LIPS_LOWER_INNER,
@@ -219,22 +220,23 @@ def _centre_shapes(b: _Builder, jaw_open: np.ndarray) -> dict[str, np.ndarray]:
     pucker = -radial * np.array([0.8, 0.15, 0.0]) + [0.0, 0.0, 0.8]
     lip_weight = b.spread(LIPS_LOWER_OUTER + LIPS_LOWER_INNER, (1.0, 1.0, 1.0), 1.0, anchors=(CHIN,))
     brow_inner = BROW_INNER_L + _mirror_ids(BROW_INNER_L, b.mirror)
-    cheeks = CHEEK_L + _mirror_ids(CHEEK_L, b.mirror)
+    cheeks = CHEEK_PUFF_L + _mirror_ids(CHEEK_PUFF_L, b.mirror)
     return {
         "jawOpen": jaw_open,
         "jawForward": b.lower_face(JAW_FORWARD),
         "mouthClose": -jaw_open * lip_weight,
-        "mouthFunnel": b.spread(lips, funnel, 1.8, anchors=(1, 4, CHIN)),
+        "mouthFunnel": b.spread(lips, funnel, 2.5, anchors=(1, 4, CHIN)),
         "mouthPucker": b.spread(lips, pucker, 1.8, anchors=(1, 4, CHIN)),
-        "mouthRollLower": b.spread(LIPS_LOWER_OUTER, (0.0, 0.2, -0.45), 1.0, anchors=LIPS_UPPER_OUTER + (CHIN,)),
-        "mouthRollUpper": b.spread(LIPS_UPPER_OUTER, (0.0, -0.2, -0.45), 1.0, anchors=LIPS_LOWER_OUTER + (1,)),
+        # The lip curls in over the teeth: its outer edge turns towards the other lip and back.
+        "mouthRollLower": b.spread(LIPS_LOWER_OUTER, (0.0, 0.35, -0.25), 1.6, anchors=LIPS_UPPER_OUTER + (CHIN,)),
+        "mouthRollUpper": b.spread(LIPS_UPPER_OUTER, (0.0, -0.35, -0.25), 1.6, anchors=LIPS_LOWER_OUTER + (1,)),
         "mouthShrugLower": b.spread(LIPS_LOWER_OUTER + (CHIN, 175, 199), (0.0, 0.35, 0.2), 2.0,
                                     anchors=LIPS_UPPER_OUTER),
         "mouthShrugUpper": b.spread(LIPS_UPPER_OUTER + LIPS_UPPER_INNER, (0.0, 0.28, 0.1), 1.5,
                                     anchors=LIPS_LOWER_INNER + (1,)),
         "browInnerUp": b.spread(brow_inner, (0.0, 0.8, 0.05), 2.5,
                                 anchors=EYE_UPPER_L + _mirror_ids(EYE_UPPER_L, b.mirror)),
-        "cheekPuff": b.spread(cheeks, b.normals[list(cheeks)] * 0.9, 2.8, anchors=lips + (1, 4, CHIN)),
+        "cheekPuff": b.spread(cheeks, b.normals[list(cheeks)] * 0.9, 2.8, anchors=(1, 4, CHIN)),
         "tongueOut": b.spread(LIPS_LOWER_OUTER + LIPS_LOWER_INNER, (0.0, -0.3, 0.6), 1.2,
                               anchors=LIPS_UPPER_INNER + (CHIN,)) + 0.1 * jaw_open,
     }

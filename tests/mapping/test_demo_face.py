@@ -89,8 +89,8 @@ def test_brows_and_cheeks_move_in_their_regions(shapes, face):
     assert shapes["browDownLeft"][brow, 1].mean() < -0.2
     assert shapes["browOuterUpLeft"][list(demo_face.BROW_OUTER_L), 1].mean() > 0.3
     assert shapes["browInnerUp"][list(demo_face.BROW_INNER_L), 1].mean() > 0.3
-    puff = shapes["cheekPuff"][list(demo_face.CHEEK_L)]
-    normals = demo_face._vertex_normals(face.vertices, face.triangles)[list(demo_face.CHEEK_L)]
+    puff = shapes["cheekPuff"][list(demo_face.CHEEK_PUFF_L)]
+    normals = demo_face._vertex_normals(face.vertices, face.triangles)[list(demo_face.CHEEK_PUFF_L)]
     assert (puff * normals).sum(axis=1).min() > 0.3  # outwards
 
 

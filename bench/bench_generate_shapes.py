@@ -1,0 +1,134 @@
+"""Generate ARKit Shape Keys: quality against real hand-made shapes, and speed on a 20k-vertex head.
+
+Quality: the shared Live Link Face head (../shared/interop/Live_Link_Face.blend, FBHead, 51
+hand-made PascalCase ARKit keys) loses its keys and gets ours; per shape, over the face vertices
+(those any of its own keys moves by more than 0.1 mm), the cosine similarity of the two
+displacement fields and the ratio of their magnitudes (ours / theirs); the eyelid gap in the
+middle of each eye at eyeBlink = 1 as a share of the open gap.
+Targets (issue 16): median cosine >= 0.7, no shape < 0; lid gap < 10%.
+Speed: FBHead subdivided twice (~24k vertices), all 52 keys, render and landmarks included.
+Target: <= 5 s.
+
+    <blender env python> bench/bench_generate_shapes.py [--rounds 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+from addon import CAPTURE_PYTHON, MODEL, REPO, import_addon
+
+BLEND = REPO.parent / "shared" / "interop" / "Live_Link_Face.blend"
+MOVED_M = 1e-4  # a face vertex: one of the head's own keys moves it more than 0.1 mm
+
+
+def setup():
+    import bpy
+
+    import_addon()
+    sys.path.insert(0, str(REPO / "tests" / "blender"))
+    import face_mocap
+    from live_scene import ADDON_ID, enable_addon_entry
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    enable_addon_entry()
+    face_mocap.register()
+    from face_mocap.ui import generate_shapes
+
+    if not hasattr(bpy.types, "FACEMOCAP_OT_generate_shape_keys"):
+        generate_shapes.register()
+    prefs = bpy.context.preferences.addons[ADDON_ID].preferences
+    prefs.interpreter, prefs.custom_python, prefs.model_path = "CUSTOM", CAPTURE_PYTHON, str(MODEL)
+
+
+def open_head():
+    import bpy
+
+    bpy.ops.wm.open_mainfile(filepath=str(BLEND), load_ui=False)
+    head = bpy.data.objects["FBHead"]
+    for o in bpy.context.view_layer.objects:
+        o.select_set(False)
+    head.select_set(True)
+    bpy.context.view_layer.objects.active = head
+    return head
+
+
+def key_offsets(obj) -> dict[str, np.ndarray]:
+    blocks = obj.data.shape_keys.key_blocks
+    n = len(obj.data.vertices)
+    base = np.empty(n * 3)
+    blocks[0].data.foreach_get("co", base)
+    out = {}
+    for block in blocks[1:]:
+        co = np.empty(n * 3)
+        block.data.foreach_get("co", co)
+        out[block.name] = (co - base).reshape(-1, 3)
+    return out
+
+
+def quality() -> None:
+    import bpy
+    from face_mocap.mapping.naming import arkit_name
+    from head_measures import lid_gap
+
+    head = open_head()
+    theirs = {arkit_name(name): d for name, d in key_offsets(head).items()}
+    head.shape_key_clear()
+    assert bpy.ops.facemocap.generate_shape_keys() == {"FINISHED"}
+    ours = key_offsets(head)
+    face = np.max([np.linalg.norm(d, axis=1) for d in theirs.values()], axis=0) > MOVED_M
+    print(f"FBHead: {len(head.data.vertices)} vertices, {int(face.sum())} face vertices; "
+          f"{len(theirs)} hand-made shapes")
+    rows = []
+    for name, ref in theirs.items():
+        a, b = ours[name][face].ravel(), ref[face].ravel()
+        rows.append((float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b))),
+                     float(np.linalg.norm(a) / np.linalg.norm(b)), name))
+    rows.sort()
+    print("| shape | cosine | magnitude ratio (ours/theirs) |\n|---|---|---|")
+    for cos, ratio, name in rows:
+        print(f"| {name} | {cos:.3f} | {ratio:.2f} |")
+    cosines = np.array([r[0] for r in rows])
+    print(f"median cosine {np.median(cosines):.3f} (target >= 0.7), minimum {cosines.min():.3f} "
+          f"({rows[0][2]}; target >= 0), shapes below 0: {int((cosines < 0).sum())}, "
+          f"at least 0.7: {int((cosines >= 0.7).sum())} of {len(rows)}")
+    for side, name in (("l", "eyeBlinkLeft"), ("r", "eyeBlinkRight")):
+        for label, shapes in (("ours", ours), ("theirs", theirs)):
+            share = lid_gap(head, side, shapes[name]) / lid_gap(head, side)
+            print(f"lid gap at {name} = 1, {label}: {100 * share:.1f}% of the open gap (target < 10%)")
+
+
+def speed(rounds: int) -> None:
+    import bpy
+
+    head = open_head()
+    head.shape_key_clear()
+    modifier = head.modifiers.new("Subdivision", "SUBSURF")
+    modifier.levels = 2
+    bpy.ops.object.modifier_apply(modifier=modifier.name)
+    print(f"subdivided FBHead: {len(head.data.vertices)} vertices")
+    times = []
+    for _ in range(rounds):
+        head.shape_key_clear()
+        start = time.perf_counter()
+        assert bpy.ops.facemocap.generate_shape_keys() == {"FINISHED"}
+        times.append(time.perf_counter() - start)
+        assert len(head.data.shape_keys.key_blocks) == 53
+    print("all 52 keys, render + landmarks included: " + ", ".join(f"{t:.2f} s" for t in times)
+          + f" (median {np.median(times):.2f} s; target <= 5 s)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    setup()
+    quality()
+    speed(args.rounds)
+
+
+if __name__ == "__main__":
+    main()
