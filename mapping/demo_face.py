@@ -178,8 +178,8 @@ def _left_shapes(b: _Builder) -> dict[str, np.ndarray]:
         + b.spread(EYE_LOWER_L, (0.0, -0.06, 0.0), 0.8, anchors=EYE_UPPER_L),
         "eyeLookInLeft": b.spread(lids, (-0.14, 0.0, 0.0), 1.0, anchors=BROW_L),
         "eyeLookOutLeft": b.spread(lids, (0.14, 0.0, 0.0), 1.0, anchors=BROW_L),
-        "browDownLeft": b.spread(BROW_L, (-0.15, -0.55, 0.1), 2.2, anchors=EYE_UPPER_L + EYE_LOWER_L),
-        "browOuterUpLeft": b.spread(BROW_OUTER_L, (0.0, 0.7, 0.0), 2.2, anchors=EYE_LOWER_L + BROW_INNER_L),
+        "browDownLeft": b.spread(BROW_L, (-0.15, -0.55, 0.1), 2.8, anchors=EYE_UPPER_L + EYE_LOWER_L),
+        "browOuterUpLeft": b.spread(BROW_OUTER_L, (0.0, 0.7, 0.0), 2.8, anchors=EYE_LOWER_L + BROW_INNER_L),
         "cheekSquintLeft": b.spread(CHEEK_UPPER_L, (0.0, 0.4, 0.05), 2.5, anchors=EYE_UPPER_L),
         "noseSneerLeft": b.spread(NOSE_WING_L, (0.0, 0.45, 0.1), 1.5, anchors=(1, 4, 168)),
         "mouthSmileLeft": b.spread(corner, (0.4, 0.55, -0.25), 2.5, anchors=(0, 17, 13, 14)),
@@ -218,14 +218,14 @@ def _centre_shapes(b: _Builder, jaw_open: np.ndarray) -> dict[str, np.ndarray]:
     inner_ids = np.isin(lips, LIPS_UPPER_INNER + LIPS_LOWER_INNER)
     funnel = radial * np.where(inner_ids, 0.5, 0.15)[:, None] * np.array([0.3, 1.0, 0.0]) + [0.0, 0.0, 0.45]
     pucker = -radial * np.array([0.8, 0.15, 0.0]) + [0.0, 0.0, 0.8]
-    lip_weight = b.spread(LIPS_LOWER_OUTER + LIPS_LOWER_INNER, (1.0, 1.0, 1.0), 1.0, anchors=(CHIN,))
+    lip_weight = b.spread(LIPS_LOWER_OUTER + LIPS_LOWER_INNER, (1.0, 1.0, 1.0), 1.5, anchors=(CHIN,))
     brow_inner = BROW_INNER_L + _mirror_ids(BROW_INNER_L, b.mirror)
     cheeks = CHEEK_PUFF_L + _mirror_ids(CHEEK_PUFF_L, b.mirror)
     return {
         "jawOpen": jaw_open,
         "jawForward": b.lower_face(JAW_FORWARD),
         "mouthClose": -jaw_open * lip_weight,
-        "mouthFunnel": b.spread(lips, funnel, 2.5, anchors=(1, 4, CHIN)),
+        "mouthFunnel": b.spread(lips, funnel, 3.0, anchors=(1, 4, CHIN)),
         "mouthPucker": b.spread(lips, pucker, 1.8, anchors=(1, 4, CHIN)),
         # The lip curls in over the teeth: its outer edge turns towards the other lip and back.
         "mouthRollLower": b.spread(LIPS_LOWER_OUTER, (0.0, 0.35, -0.25), 1.6, anchors=LIPS_UPPER_OUTER + (CHIN,)),
@@ -234,7 +234,7 @@ def _centre_shapes(b: _Builder, jaw_open: np.ndarray) -> dict[str, np.ndarray]:
                                     anchors=LIPS_UPPER_OUTER),
         "mouthShrugUpper": b.spread(LIPS_UPPER_OUTER + LIPS_UPPER_INNER, (0.0, 0.28, 0.1), 1.5,
                                     anchors=LIPS_LOWER_INNER + (1,)),
-        "browInnerUp": b.spread(brow_inner, (0.0, 0.8, 0.05), 2.5,
+        "browInnerUp": b.spread(brow_inner, (0.0, 0.8, 0.05), 3.0,
                                 anchors=EYE_UPPER_L + _mirror_ids(EYE_UPPER_L, b.mirror)),
         "cheekPuff": b.spread(cheeks, b.normals[list(cheeks)] * 0.9, 2.8, anchors=(1, 4, CHIN)),
         "tongueOut": b.spread(LIPS_LOWER_OUTER + LIPS_LOWER_INNER, (0.0, -0.3, 0.6), 1.2,
