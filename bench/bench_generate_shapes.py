@@ -6,7 +6,7 @@ hand-made PascalCase ARKit keys) loses its keys and gets ours; per shape, over t
 displacement fields and the ratio of their magnitudes (ours / theirs); the eyelid gap in the
 middle of each eye at eyeBlink = 1 as a share of the open gap.
 Targets (issue 16): median cosine >= 0.7, no shape < 0; lid gap < 10%.
-Speed: FBHead subdivided twice (~24k vertices), all 52 keys, render and landmarks included.
+Speed: FBHead with every edge cut four times (20,529 vertices), all 52 keys, render and landmarks included.
 Target: <= 5 s.
 
     <blender env python> bench/bench_generate_shapes.py [--rounds 2]
@@ -101,14 +101,27 @@ def quality() -> None:
             print(f"lid gap at {name} = 1, {label}: {100 * share:.1f}% of the open gap (target < 10%)")
 
 
-def speed(rounds: int) -> None:
-    import bpy
+def subdivided_head(cuts: int = 4):
+    """FBHead without keys, every edge cut `cuts` times (20,529 vertices)."""
+    import bmesh
 
     head = open_head()
     head.shape_key_clear()
-    modifier = head.modifiers.new("Subdivision", "SUBSURF")
-    modifier.levels = 2
-    bpy.ops.object.modifier_apply(modifier=modifier.name)
+    mesh = bmesh.new()
+    mesh.from_mesh(head.data)
+    bmesh.ops.subdivide_edges(mesh, edges=mesh.edges[:], cuts=cuts, use_grid_fill=True)
+    mesh.to_mesh(head.data)
+    mesh.free()
+    return head
+
+
+def speed(rounds: int) -> None:
+    import bpy
+    from face_mocap.mapping.canonical import load_canonical_face
+    from face_mocap.mapping.shape_transfer import fit_face, transfer_shapes
+    from face_mocap.ui import face_landmarks, generate_shapes
+
+    head = subdivided_head()
     print(f"subdivided FBHead: {len(head.data.vertices)} vertices")
     times = []
     for _ in range(rounds):
@@ -119,6 +132,24 @@ def speed(rounds: int) -> None:
         assert len(head.data.shape_keys.key_blocks) == 53
     print("all 52 keys, render + landmarks included: " + ", ".join(f"{t:.2f} s" for t in times)
           + f" (median {np.median(times):.2f} s; target <= 5 s)")
+    stages, start = {}, time.perf_counter()
+    face = load_canonical_face(MODEL)
+    view = face_landmarks.frame_view(head)
+    with face_landmarks.tempfile.TemporaryDirectory() as tmp:
+        image = face_landmarks.Path(tmp) / "front.png"
+        face_landmarks.render_view(view, [head], image)
+        stages["render"] = time.perf_counter() - start
+        landmarks = face_landmarks.detect_landmarks(bpy.context, image, face_landmarks.Path(tmp))
+        stages["capture process (MediaPipe)"] = time.perf_counter() - start - sum(stages.values())
+    points = face_landmarks.cast_landmarks(head, view, landmarks)
+    fit = fit_face(face, points)
+    stages["rays + fit"] = time.perf_counter() - start - sum(stages.values())
+    base = generate_shapes.base_positions(head)
+    shapes = transfer_shapes(face, fit, base, generate_shapes.mirror_map(base))
+    stages["52 shapes (numpy)"] = time.perf_counter() - start - sum(stages.values())
+    generate_shapes.write_shape_keys(head, base, shapes)
+    stages["writing the keys"] = time.perf_counter() - start - sum(stages.values())
+    print("stages (one more run): " + ", ".join(f"{name} {t:.2f} s" for name, t in stages.items()))
 
 
 def main() -> None:

@@ -29,8 +29,9 @@ from .errors import MappingError
 from .pose import weighted_procrustes
 
 MIN_LANDMARKS = 60  # fewer points on the mesh than this: no face to fit
+STRAY_CM = 0.5  # a point this close to the fit (canonical cm) is never a stray ray, however good the fit elsewhere
 NEIGHBOURS = 3  # a centre's Gaussian reaches about as far as its third-nearest neighbour
-CORRECTIONS = 3  # residual corrections: values at the centres met to within a few percent
+CORRECTIONS = 5  # residual corrections: the lids' landmarks end within a few percent of their targets
 FADE_START_CM, FADE_END_CM = 0.8, 2.5  # distance from the nearest landmark where motion fades to 0
 EYE_LINE_BAND_CM = 0.08  # soft band around a lid line
 MOUTH_CORNERS = (61, 291, 78, 308)
@@ -69,7 +70,8 @@ def fit_face(face: CanonicalFace, points: np.ndarray, ids: np.ndarray | None = N
     """Fit the canonical face to mesh points (NaN rows = landmark not on the mesh).
 
     `ids` names the canonical vertex of each point (default: 0..467). Points further from the fit
-    than 2.5 times the median distance are dropped, and the fit repeated."""
+    than 2.5 times the median distance (and than STRAY_CM) are dropped, and the fit repeated: rays that
+    grazed the silhouette or went through a hole; a head's own shape (wider eyes, fuller lips) stays."""
     canon = np.asarray(face.vertices, np.float64)
     points = np.asarray(points, np.float64)
     ids = np.arange(len(points)) if ids is None else np.asarray(ids, int)
@@ -84,7 +86,7 @@ def fit_face(face: CanonicalFace, points: np.ndarray, ids: np.ndarray | None = N
             raise FaceFitError("the landmarks found on the mesh do not span a face")
         fitted = float(scale) * canon[ids] @ rot.T + trans
         error = np.linalg.norm(points - fitted, axis=1)
-        limit = 2.5 * np.median(error[use]) + 1e-9 * float(scale)
+        limit = max(2.5 * np.median(error[use]), STRAY_CM * float(scale))
         keep = use & (error <= limit)
         if keep.sum() < max(need, 3) or np.array_equal(keep, use):
             break
