@@ -8,6 +8,7 @@ view finds its point on the mesh (object-local coordinates).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import tempfile
@@ -83,12 +84,14 @@ def frame_view(obj: bpy.types.Object, points: np.ndarray | None = None) -> Front
     return FrontView(matrix, float(width), float(height), px)
 
 
-def render_view(view: FrontView, objects: list[bpy.types.Object], path: Path) -> None:
-    """Render the objects alone (a temporary scene) by Workbench into a PNG."""
-    scene = bpy.data.scenes.new("FaceMocapLandmarkRender")
-    camera_data = bpy.data.cameras.new("FaceMocapLandmarkCamera")
-    camera = bpy.data.objects.new("FaceMocapLandmarkCamera", camera_data)
-    world = bpy.data.worlds.new("FaceMocapLandmarkWorld")
+@contextlib.contextmanager
+def front_scene(view: FrontView, objects: list[bpy.types.Object], pixels: tuple[int, int] | None = None):
+    """A temporary scene with only the objects and an orthographic camera on `view`, set up for a
+    Workbench render (removed afterwards); yields the scene."""
+    scene = bpy.data.scenes.new("FaceMocapFrontRender")
+    camera_data = bpy.data.cameras.new("FaceMocapFrontCamera")
+    camera = bpy.data.objects.new("FaceMocapFrontCamera", camera_data)
+    world = bpy.data.worlds.new("FaceMocapFrontWorld")
     try:
         for obj in objects:
             scene.collection.objects.link(obj)
@@ -106,17 +109,27 @@ def render_view(view: FrontView, objects: list[bpy.types.Object], path: Path) ->
         scene.display.shading.light = "STUDIO"
         scene.display.shading.color_type = "SINGLE"
         scene.display.shading.show_cavity = True
-        scene.render.resolution_x, scene.render.resolution_y = view.pixels
+        scene.render.resolution_x, scene.render.resolution_y = pixels or view.pixels
         scene.render.resolution_percentage = 100
         scene.render.film_transparent = False
         scene.render.image_settings.file_format = "PNG"
-        scene.render.filepath = str(path)
-        bpy.ops.render.render(write_still=True, scene=scene.name)
+        yield scene
     finally:
         bpy.data.objects.remove(camera)
         bpy.data.cameras.remove(camera_data)
         bpy.data.scenes.remove(scene)
         bpy.data.worlds.remove(world)
+
+
+def render_still(scene: bpy.types.Scene, path: Path) -> None:
+    scene.render.filepath = str(path)
+    bpy.ops.render.render(write_still=True, scene=scene.name)
+
+
+def render_view(view: FrontView, objects: list[bpy.types.Object], path: Path) -> None:
+    """Render the objects alone by Workbench into a PNG."""
+    with front_scene(view, objects) as scene:
+        render_still(scene, path)
 
 
 def detect_landmarks(context: bpy.types.Context, image: Path, work: Path) -> np.ndarray | None:

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import bpy
 import numpy as np
+from bpy.props import StringProperty
 from mathutils.kdtree import KDTree
 
 from ..capture.errors import ModelError
 from ..mapping.canonical import CanonicalFace, load_canonical_face
+from ..mapping.channels import ARKIT_NAMES
 from ..mapping.errors import MappingError
 from ..mapping.shape_transfer import (FaceFitError, FaceFit, fit_face, jaw_shapes, transfer_shapes,
                                       with_points)
 from .child import CaptureError
 from .face_landmarks import CaptureFailed, find_on_mesh, snap_to_surface
+from .shape_preview import write_preview
 from .preferences import model_file
 
 try:
@@ -92,11 +97,17 @@ def write_shape_keys(obj: bpy.types.Object, base: np.ndarray, shapes: dict[str, 
         key = blocks.get(name)
         if key is None:
             key = obj.shape_key_add(name=name, from_mix=False)
+            key.value = 0.0  # Blender 5 starts a new key at 1
             added += 1
         key.relative_key = reference
         key.data.foreach_set("co", (base + offsets).astype(np.float32).ravel())
     obj.data.update()
     return added
+
+
+def jaw_followers(companions: list[bpy.types.Object]) -> list[bpy.types.Object]:
+    """The companion meshes that move with the jaw (teeth, tongue), by name."""
+    return [c for c in companions if any(word in c.name.lower() for word in JAW_FOLLOWERS)]
 
 
 def generate(context: bpy.types.Context, obj: bpy.types.Object, companions: list[bpy.types.Object]) -> str:
@@ -106,7 +117,7 @@ def generate(context: bpy.types.Context, obj: bpy.types.Object, companions: list
     base = base_positions(obj)
     shapes = transfer_shapes(face, fit, base, mirror_map(base))
     added = write_shape_keys(obj, base, shapes)
-    followers = [c for c in companions if any(word in c.name.lower() for word in JAW_FOLLOWERS)]
+    followers = jaw_followers(companions)
     for other in followers:
         other_base = base_positions(other)
         world = other_base @ np.array(other.matrix_world)[:3, :3].T + np.array(other.matrix_world)[:3, 3]
@@ -145,6 +156,10 @@ class FACEMOCAP_OT_generate_shape_keys(bpy.types.Operator):
     bl_label = "Generate ARKit Shape Keys"
     bl_options = {"REGISTER", "UNDO"}
 
+    preview_path: StringProperty(
+        name="Preview", subtype="FILE_PATH", default="",
+        description="Also write a PNG here: a front render of the head with each new shape key at 1")
+
     @classmethod
     def poll(cls, context: bpy.types.Context) -> bool:
         obj = context.active_object
@@ -165,6 +180,10 @@ class FACEMOCAP_OT_generate_shape_keys(bpy.types.Operator):
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
         message += auto_map(context, obj)
+        if self.preview_path:
+            path = write_preview(obj, jaw_followers(companions), ["Basis", *ARKIT_NAMES],
+                                 Path(bpy.path.abspath(self.preview_path)))
+            message += rpt_("; preview written to {}").format(path)
         self.report({"INFO"}, message)
         return {"FINISHED"}
 

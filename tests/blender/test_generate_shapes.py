@@ -12,7 +12,7 @@ from mathutils import Matrix, Vector
 from bake_scene import curves_by_path, keys, set_fps
 from head_measures import lid_gap
 from face_mocap.mapping.channels import ARKIT_NAMES
-from face_mocap.ui import generate_shapes
+from face_mocap.ui import generate_shapes, shape_preview
 
 LIVE_LINK_CSV = "MySlate_3_Jason_Millers_iPhone.csv"
 
@@ -53,6 +53,11 @@ def offsets(obj: bpy.types.Object, name: str) -> np.ndarray:
     blocks[name].data.foreach_get("co", co)
     blocks[0].data.foreach_get("co", base)
     return (co - base).reshape(-1, 3)
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a.ravel(), b.ravel()
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
 
 
 def nearest_vertex(obj: bpy.types.Object, marker: str) -> int:
@@ -103,9 +108,10 @@ def test_a_moved_rotated_scaled_head_gets_the_same_keys(fbhead):
     bpy.context.view_layer.update()
     assert bpy.ops.facemocap.generate_shape_keys() == {"FINISHED"}
     for name in ARKIT_NAMES:  # local offsets: the same shape, whatever the object's transform
-        moved = offsets(fbhead, name)
+        moved = offsets(fbhead, name)  # (up to MediaPipe's answer on a render rasterised a little differently)
         scale = np.abs(plain[name]).max()
-        assert np.abs(moved - plain[name]).max() < 0.05 * scale, name
+        assert np.abs(moved - plain[name]).max() < 0.1 * scale, name
+        assert cosine(moved, plain[name]) > 0.995, name
 
 
 def test_symmetric_head_gets_mirrored_keys(fbhead):
@@ -154,10 +160,7 @@ def test_guide_empties_stand_in_for_mediapipe(fbhead):
         bpy.context.scene.collection.objects.link(guide)
         guide.location = fbhead.matrix_world @ Vector(fit.points[landmark])
     assert bpy.ops.facemocap.generate_shape_keys() == {"FINISHED"}
-    cosines = []
-    for name in ARKIT_NAMES:
-        a, b = found[name].ravel(), offsets(fbhead, name).ravel()
-        cosines.append(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+    cosines = [cosine(found[name], offsets(fbhead, name)) for name in ARKIT_NAMES]
     assert np.median(cosines) > 0.8 and min(cosines) > 0.3
 
 
@@ -167,3 +170,25 @@ def test_a_cube_has_no_face_and_gets_nothing(operator):
     with pytest.raises(RuntimeError, match="No face found on a front render of Cube"):
         bpy.ops.facemocap.generate_shape_keys()
     assert cube.data.shape_keys is None
+
+
+def test_preview_grid_shows_each_new_shape(fbhead, tmp_path):
+    path = tmp_path / "shapes.png"
+    assert bpy.ops.facemocap.generate_shape_keys(preview_path=str(path)) == {"FINISHED"}
+    image = bpy.data.images.load(str(path))
+    width, height = image.size
+    pixels = np.empty(width * height * 4, np.float32)
+    image.pixels.foreach_get(pixels)
+    pixels = pixels.reshape(height, width, 4)[::-1]  # top row first
+    tile_w, rows = width // 9, 6  # Basis + 52 shapes, 9 to a row
+    tile_h = height // rows
+    assert width == 9 * shape_preview.TILE_PX and height == rows * tile_h
+
+    def tile(index: int) -> np.ndarray:
+        row, col = divmod(index, 9)
+        return pixels[row * tile_h:(row + 1) * tile_h, col * tile_w:(col + 1) * tile_w, :3]
+
+    basis = tile(0)
+    for index in (1 + ARKIT_NAMES.index("jawOpen"), 1 + ARKIT_NAMES.index("eyeBlinkLeft")):
+        assert np.abs(tile(index) - basis).mean() > 1e-3  # the shape shows
+    assert [k.value for k in fbhead.data.shape_keys.key_blocks[1:] if k.value] == []  # the values are back
