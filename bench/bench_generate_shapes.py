@@ -9,7 +9,7 @@ Targets (issue 16): median cosine >= 0.7, no shape < 0; lid gap < 10%.
 Speed: FBHead with every edge cut four times (20,529 vertices), all 52 keys, render and landmarks included.
 Target: <= 5 s.
 
-    <blender env python> bench/bench_generate_shapes.py [--rounds 2]
+    <blender env python> bench/bench_generate_shapes.py [--rounds 2] [--picture docs/generated_shape_keys.png]
 """
 
 from __future__ import annotations
@@ -69,7 +69,10 @@ def key_offsets(obj) -> dict[str, np.ndarray]:
     return out
 
 
-def quality() -> None:
+PICTURE_SHAPES = ["Basis", "jawOpen", "eyeBlinkLeft", "mouthSmileLeft", "browInnerUp", "mouthPucker"]
+
+
+def quality(picture: str = "") -> None:
     import bpy
     from face_mocap.mapping.naming import arkit_name
     from head_measures import lid_gap
@@ -95,6 +98,10 @@ def quality() -> None:
     print(f"median cosine {np.median(cosines):.3f} (target >= 0.7), minimum {cosines.min():.3f} "
           f"({rows[0][2]}; target >= 0), shapes below 0: {int((cosines < 0).sum())}, "
           f"at least 0.7: {int((cosines >= 0.7).sum())} of {len(rows)}")
+    if picture:  # the README's before/after: the head as loaded (no keys), then generated keys at 1
+        from face_mocap.ui.shape_preview import write_preview
+
+        print("picture:", write_preview(head, [], PICTURE_SHAPES, picture, columns=len(PICTURE_SHAPES), tile_px=180))
     for side, name in (("l", "eyeBlinkLeft"), ("r", "eyeBlinkRight")):
         for label, shapes in (("ours", ours), ("theirs", theirs)):
             share = lid_gap(head, side, shapes[name]) / lid_gap(head, side)
@@ -155,9 +162,10 @@ def speed(rounds: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--picture", default="", help="also write the README's before/after PNG here")
     args = parser.parse_args()
     setup()
-    quality()
+    quality(args.picture)
     speed(args.rounds)
 
 

@@ -27,7 +27,7 @@ from . import preferences
 from .bundled_layout import popen_options
 from .child import child_environment
 
-RENDER_PX = 640  # the longer side of the render: MediaPipe's face detector works at 128-192 px
+RENDER_PX = 512  # the longer side of the render: MediaPipe looks for faces at 128 px and reads them at 192-256
 MARGIN = 1.08  # framing margin around the mesh
 CAPTURE_TIMEOUT_S = 120.0
 FACE_MIN_FRACTION = 0.45  # a face narrower than this part of the image is rendered again, closer
