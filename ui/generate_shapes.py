@@ -169,6 +169,9 @@ class FACEMOCAP_OT_generate_shape_keys(bpy.types.Operator):
         if context.mode != "OBJECT":
             cls.poll_message_set("Switch to Object Mode to generate shape keys")
             return False
+        if obj.data.library is not None or obj.data.override_library is not None:
+            cls.poll_message_set("The mesh is linked from another file: make it local to add shape keys")
+            return False
         return True
 
     def execute(self, context: bpy.types.Context) -> set[str]:

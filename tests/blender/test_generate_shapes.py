@@ -192,3 +192,16 @@ def test_preview_grid_shows_each_new_shape(fbhead, tmp_path):
     for index in (1 + ARKIT_NAMES.index("jawOpen"), 1 + ARKIT_NAMES.index("eyeBlinkLeft")):
         assert np.abs(tile(index) - basis).mean() > 1e-3  # the shape shows
     assert [k.value for k in fbhead.data.shape_keys.key_blocks[1:] if k.value] == []  # the values are back
+
+
+def test_a_head_turned_inside_its_mesh_gets_the_same_keys_turned(fbhead):
+    assert bpy.ops.facemocap.generate_shape_keys() == {"FINISHED"}
+    plain = {name: offsets(fbhead, name) for name in ARKIT_NAMES}
+    fbhead.shape_key_clear()
+    turn = Matrix.Rotation(math.radians(20), 4, "Z") @ Matrix.Rotation(math.radians(-10), 4, "X")
+    fbhead.data.transform(turn)  # the mesh data itself turned: the front render sees a turned face
+    fbhead.data.update()
+    assert bpy.ops.facemocap.generate_shape_keys() == {"FINISHED"}
+    rot = np.array(turn.to_3x3())
+    cosines = [cosine(offsets(fbhead, name), plain[name] @ rot.T) for name in ARKIT_NAMES]
+    assert np.median(cosines) > 0.9 and min(cosines) > 0.6, sorted(zip(np.round(cosines, 3), ARKIT_NAMES))[:5]
