@@ -146,7 +146,7 @@ def speed(rounds: int) -> None:
         image = face_landmarks.Path(tmp) / "front.png"
         face_landmarks.render_view(view, [head], image)
         stages["render"] = time.perf_counter() - start
-        landmarks = face_landmarks.detect_landmarks(bpy.context, image, face_landmarks.Path(tmp))
+        landmarks = face_landmarks.detect_landmarks(bpy.context, image, face_landmarks.Path(tmp))[1]
         stages["capture process (MediaPipe)"] = time.perf_counter() - start - sum(stages.values())
     points = face_landmarks.cast_landmarks(head, view, landmarks)
     fit = fit_face(face, points)

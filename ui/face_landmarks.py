@@ -30,7 +30,9 @@ from .child import child_environment
 RENDER_PX = 512  # the longer side of the render: MediaPipe looks for faces at 128 px and reads them at 192-256
 MARGIN = 1.08  # framing margin around the mesh
 CAPTURE_TIMEOUT_S = 120.0
-FACE_MIN_FRACTION = 0.45  # a face narrower than this part of the image is rendered again, closer
+FACE_MIN_FRACTION = 0.45  # a face smaller than this part of the image is rendered again, closer
+FACE_MARGIN = 1.6  # a closer view frames the landmarks' box this much larger (forehead, chin, ears)
+TOP_CROPS = 3  # no face in the whole view: try its top half, quarter and eighth
 
 
 class CaptureFailed(RuntimeError):
@@ -132,8 +134,9 @@ def render_view(view: FrontView, objects: list[bpy.types.Object], path: Path) ->
         render_still(scene, path)
 
 
-def detect_landmarks(context: bpy.types.Context, image: Path, work: Path) -> np.ndarray | None:
-    """The 478 normalised landmarks MediaPipe finds on the image, or None when it finds no face."""
+def detect_landmarks(context: bpy.types.Context, image: Path, work: Path) -> tuple[int, np.ndarray] | None:
+    """(index, its 478 normalised landmarks) of the first image where MediaPipe finds a face, in
+    `image` (a file or a folder of images, by name), or None when it finds no face."""
     interpreter, python_path = preferences.capture_python(context)
     take = work / "landmarks.fmtake"
     args = [interpreter, "-m", "capture", "--source", str(image), "--out", str(take), "--progress", "none"]
@@ -150,9 +153,11 @@ def detect_landmarks(context: bpy.types.Context, image: Path, work: Path) -> np.
         lines = [line for line in done.stderr.splitlines() if line.strip()]
         raise CaptureFailed(lines[-1] if lines else f"the capture process failed (exit code {done.returncode})")
     result = read_take(take)
-    if not result.frame_count or not result.face_found[0]:
+    take.unlink()
+    found = np.flatnonzero(result.face_found)
+    if not len(found):
         return None
-    return np.asarray(result.landmarks[0], np.float64)
+    return int(found[0]), np.asarray(result.landmarks[found[0]], np.float64)
 
 
 def cast_landmarks(obj: bpy.types.Object, view: FrontView, landmarks: np.ndarray) -> np.ndarray:
@@ -181,26 +186,58 @@ def snap_to_surface(obj: bpy.types.Object, points: np.ndarray) -> np.ndarray:
     return out
 
 
+def top_views(view: FrontView) -> list[FrontView]:
+    """Closer views of the top of a view (a head sits on top of a body): the top half, quarter and
+    eighth of its height, as wide as high where the view allows, all the same pixel size."""
+    views = []
+    for k in range(1, TOP_CROPS + 1):
+        height = view.height / 2 ** k
+        width = min(view.width, height)
+        shift = Matrix.Translation((0.0, 0.5 * (view.height - height), 0.0))
+        views.append(FrontView(view.matrix @ shift, width, height,
+                               (round(RENDER_PX * width / height), RENDER_PX)))
+    return views
+
+
+def closer_view(view: FrontView, landmarks: np.ndarray) -> FrontView:
+    """A view framing the face found on `view` (its landmarks' box, with a margin)."""
+    lo, hi = landmarks[:, :2].min(axis=0), landmarks[:, :2].max(axis=0)
+    centre = 0.5 * (lo + hi)
+    width, height = (hi - lo) * np.array([view.width, view.height]) * FACE_MARGIN
+    side = max(width, height)
+    shift = Matrix.Translation(((centre[0] - 0.5) * view.width, (0.5 - centre[1]) * view.height, 0.0))
+    return FrontView(view.matrix @ shift, side, side, (RENDER_PX, RENDER_PX))
+
+
+def look(context: bpy.types.Context, views: list[FrontView], objects: list[bpy.types.Object],
+         folder: Path) -> tuple[FrontView, np.ndarray] | None:
+    """Render the views into `folder` and run the capture process once on them all: the first
+    view with a face and its landmarks, or None."""
+    folder.mkdir()
+    for i, view in enumerate(views):
+        render_view(view, objects, folder / f"{i:02d}.png")
+    found = detect_landmarks(context, folder, folder.parent)
+    return None if found is None else (views[found[0]], found[1])
+
+
 def find_on_mesh(context: bpy.types.Context, obj: bpy.types.Object,
                  companions: list[bpy.types.Object]) -> np.ndarray:
     """(468, 3) object-local landmark points on the mesh (NaN: off the mesh); FaceFitError when
-    MediaPipe finds no face on the front render."""
-    view = frame_view(obj)
+    MediaPipe finds no face on front renders of the whole mesh and of its top."""
+    objects = [obj, *companions]
+    whole = frame_view(obj)
     with tempfile.TemporaryDirectory(prefix="face_mocap_landmarks_") as tmp:
         work = Path(tmp)
-        for attempt in range(2):
-            image = work / f"front_{attempt}.png"
-            render_view(view, [obj, *companions], image)
-            landmarks = detect_landmarks(context, image, work)
-            if landmarks is None:
-                raise FaceFitError(
-                    f"No face found on a front render of {obj.name}: the face must look along the object's "
-                    "-Y axis (Blender's front view). For a stylised face, place guide empties "
-                    "(see the operator's description) and run it again")
-            lo, hi = landmarks[:, :2].min(axis=0), landmarks[:, :2].max(axis=0)
-            if attempt or max(hi - lo) >= FACE_MIN_FRACTION:
-                break
-            corners = [view.ray(x, y)[0] for x in (lo[0], hi[0]) for y in (lo[1], hi[1])]
-            close = frame_view(obj, np.array([c[:] for c in corners]))
-            view = FrontView(close.matrix, close.width * 1.25, close.height * 1.25, close.pixels)
+        found = look(context, [whole], objects, work / "whole") or look(context, top_views(whole), objects,
+                                                                         work / "top")
+        if found is None:
+            raise FaceFitError(
+                f"No face found on a front render of {obj.name}: the face must look along the object's "
+                "-Y axis (Blender's front view). For a stylised face, place guide empties "
+                "(see the operator's description) and run it again")
+        view, landmarks = found
+        extent = landmarks[:, :2].max(axis=0) - landmarks[:, :2].min(axis=0)
+        if max(extent) < FACE_MIN_FRACTION:  # a small face: look again, closer
+            found = look(context, [closer_view(view, landmarks)], objects, work / "closer") or found
+            view, landmarks = found
         return cast_landmarks(obj, view, landmarks)

@@ -205,3 +205,16 @@ def test_a_head_turned_inside_its_mesh_gets_the_same_keys_turned(fbhead):
     rot = np.array(turn.to_3x3())
     cosines = [cosine(offsets(fbhead, name), plain[name] @ rot.T) for name in ARKIT_NAMES]
     assert np.median(cosines) > 0.9 and min(cosines) > 0.6, sorted(zip(np.round(cosines, 3), ARKIT_NAMES))[:5]
+
+
+def test_a_head_on_a_tall_body_is_found_and_the_body_stays_still(fbhead):
+    head_vertices = len(fbhead.data.vertices)
+    bpy.ops.mesh.primitive_cylinder_add(radius=0.3, depth=1.5, location=(0.0, 0.02, -0.95))
+    body = bpy.context.active_object
+    select(fbhead, body)
+    bpy.ops.object.join()  # one mesh: the face is a small part of the whole front view
+    select(fbhead)
+    assert bpy.ops.facemocap.generate_shape_keys() == {"FINISHED"}
+    lower_lip = nearest_vertex(fbhead, "marker_lip_bot.l")
+    assert offsets(fbhead, "jawOpen")[lower_lip, 2] < -0.008
+    assert max(np.abs(offsets(fbhead, name)[head_vertices:]).max() for name in ARKIT_NAMES) == 0.0
