@@ -27,6 +27,11 @@ from . import preferences
 from .bundled_layout import popen_options
 from .child import child_environment
 
+try:
+    from bpy.app.translations import pgettext_rpt as rpt_
+except ImportError:  # Blender 4.2
+    from bpy.app.translations import pgettext_tip as rpt_
+
 RENDER_PX = 512  # the longer side of the render: MediaPipe looks for faces at 128 px and reads them at 192-256
 MARGIN = 1.08  # framing margin around the mesh
 CAPTURE_TIMEOUT_S = 120.0
@@ -148,10 +153,11 @@ def detect_landmarks(context: bpy.types.Context, image: Path, work: Path) -> tup
         done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=CAPTURE_TIMEOUT_S,
                               **popen_options(os.name))
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise CaptureFailed(f"The capture process could not run: {exc}") from None
+        raise CaptureFailed(rpt_("The capture process could not run: {}").format(exc)) from None
     if done.returncode != 0:
         lines = [line for line in done.stderr.splitlines() if line.strip()]
-        raise CaptureFailed(lines[-1] if lines else f"the capture process failed (exit code {done.returncode})")
+        raise CaptureFailed(lines[-1] if lines else rpt_("The capture process failed (exit code {})").format(
+            done.returncode))
     result = read_take(take)
     take.unlink()
     found = np.flatnonzero(result.face_found)
@@ -231,10 +237,10 @@ def find_on_mesh(context: bpy.types.Context, obj: bpy.types.Object,
         found = look(context, [whole], objects, work / "whole") or look(context, top_views(whole), objects,
                                                                          work / "top")
         if found is None:
-            raise FaceFitError(
-                f"No face found on a front render of {obj.name}: the face must look along the object's "
-                "-Y axis (Blender's front view). For a stylised face, place guide empties "
-                "(see the operator's description) and run it again")
+            raise FaceFitError(rpt_(
+                "No face found on a front render of {}: the face must look along the object's -Y axis "
+                "(Blender's front view). For a stylised face, place guide empties (see the operator's "
+                "description) and run it again").format(obj.name))
         view, landmarks = found
         extent = landmarks[:, :2].max(axis=0) - landmarks[:, :2].min(axis=0)
         if max(extent) < FACE_MIN_FRACTION:  # a small face: look again, closer

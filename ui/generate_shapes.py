@@ -16,14 +16,9 @@ from ..mapping.errors import MappingError
 from ..mapping.shape_transfer import (FaceFitError, FaceFit, fit_face, jaw_shapes, transfer_shapes,
                                       with_points)
 from .child import CaptureError
-from .face_landmarks import CaptureFailed, find_on_mesh, snap_to_surface
-from .shape_preview import write_preview
+from .face_landmarks import CaptureFailed, find_on_mesh, rpt_, snap_to_surface
 from .preferences import model_file
-
-try:
-    from bpy.app.translations import pgettext_rpt as rpt_
-except ImportError:  # Blender 4.2
-    from bpy.app.translations import pgettext_tip as rpt_
+from .shape_preview import write_preview
 
 GUIDE_PREFIX = "FaceGuide."
 # Guide empty name suffix -> canonical landmark (subject's left = .L).
@@ -74,16 +69,16 @@ def guide_points(obj: bpy.types.Object) -> tuple[np.ndarray, np.ndarray]:
 
 
 def locate_face(context: bpy.types.Context, face: CanonicalFace, obj: bpy.types.Object,
-                companions: list[bpy.types.Object]) -> FaceFit:
-    """The canonical face fitted to the mesh: from guide empties when there are enough, else from
-    MediaPipe on a front render; landmarks off the mesh are snapped onto its surface."""
+                companions: list[bpy.types.Object]) -> tuple[FaceFit, str]:
+    """The canonical face fitted to the mesh, and from what: guide empties when there are enough,
+    else MediaPipe on a front render; landmarks off the mesh are snapped onto its surface."""
     points, ids = guide_points(obj)
     if len(ids) >= MIN_GUIDES:
         fit = fit_face(face, points, ids, rounds=1)
-        return with_points(fit, snap_to_surface(obj, fit.points))
-    found = find_on_mesh(context, obj, companions)
-    fit = fit_face(face, found)
-    return with_points(fit, np.where(fit.found[:, None], fit.points, snap_to_surface(obj, fit.points)))
+        return with_points(fit, snap_to_surface(obj, fit.points)), rpt_("fitted to {} guide empties").format(len(ids))
+    fit = fit_face(face, find_on_mesh(context, obj, companions))
+    points = np.where(fit.found[:, None], fit.points, snap_to_surface(obj, fit.points))
+    return with_points(fit, points), rpt_("{} of 468 landmarks found on the mesh").format(int(fit.found.sum()))
 
 
 def write_shape_keys(obj: bpy.types.Object, base: np.ndarray, shapes: dict[str, np.ndarray]) -> int:
@@ -113,7 +108,7 @@ def jaw_followers(companions: list[bpy.types.Object]) -> list[bpy.types.Object]:
 def generate(context: bpy.types.Context, obj: bpy.types.Object, companions: list[bpy.types.Object]) -> str:
     """Make the 52 keys on `obj` (and the jaw keys on teeth/tongue companions); return what was done."""
     face = load_canonical_face(model_file(context))
-    fit = locate_face(context, face, obj, companions)
+    fit, source = locate_face(context, face, obj, companions)
     base = base_positions(obj)
     shapes = transfer_shapes(face, fit, base, mirror_map(base))
     added = write_shape_keys(obj, base, shapes)
@@ -126,8 +121,7 @@ def generate(context: bpy.types.Context, obj: bpy.types.Object, companions: list
         keys = jaw_shapes(face, fit, in_head, whole="tongue" in other.name.lower())
         back = np.array(other.matrix_world.inverted().to_3x3() @ obj.matrix_world.to_3x3())
         write_shape_keys(other, other_base, {name: d @ back.T for name, d in keys.items()})
-    message = rpt_("{} shape keys on {} ({} new), {} of 468 landmarks found on the mesh").format(
-        len(shapes), obj.name, added, int(fit.found.sum()))
+    message = rpt_("{} shape keys on {} ({} new), {}").format(len(shapes), obj.name, added, source)
     if followers:
         message += rpt_("; jaw keys on {}").format(", ".join(o.name for o in followers))
     return message
