@@ -131,7 +131,8 @@ def auto_map(context: bpy.types.Context, obj: bpy.types.Object) -> str:
     """Make the mesh the capture target (when there is none) and auto-detect its mapping."""
     settings = context.scene.face_mocap
     if settings.target_mesh not in (None, obj):
-        return ""
+        return rpt_("; the scene's target mesh stays {} (pick {} and Auto-detect to drive it)").format(
+            settings.target_mesh.name, obj.name)
     settings.target_mesh = obj
     try:
         bpy.ops.facemocap.auto_detect_mapping()
