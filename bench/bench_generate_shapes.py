@@ -36,10 +36,6 @@ def setup():
     bpy.ops.wm.read_factory_settings(use_empty=True)
     enable_addon_entry()
     face_mocap.register()
-    from face_mocap.ui import generate_shapes
-
-    if not hasattr(bpy.types, "FACEMOCAP_OT_generate_shape_keys"):
-        generate_shapes.register()
     prefs = bpy.context.preferences.addons[ADDON_ID].preferences
     prefs.interpreter, prefs.custom_python, prefs.model_path = "CUSTOM", CAPTURE_PYTHON, str(MODEL)
 

@@ -7,9 +7,9 @@ import logging
 import bpy
 
 from ..link import process
-from . import (cli, demo_head, live, operators_bake, operators_capture, operators_import, operators_mapping,
-               operators_takes, panels, panels_calibration, panels_takes, preferences, preview, properties,
-               takes_io, tracked_mesh)
+from . import (cli, demo_head, generate_shapes, live, operators_bake, operators_capture, operators_import,
+               operators_mapping, operators_takes, panels, panels_calibration, panels_takes, preferences, preview,
+               properties, takes_io, tracked_mesh)
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +23,7 @@ _modules = (
     operators_bake,
     operators_mapping,
     demo_head,
+    generate_shapes,
     tracked_mesh,
     preview,
     panels,

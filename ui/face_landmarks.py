@@ -9,8 +9,6 @@ view finds its point on the mesh (object-local coordinates).
 from __future__ import annotations
 
 import contextlib
-import os
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,12 +18,11 @@ import numpy as np
 from mathutils import Matrix, Vector
 from mathutils.bvhtree import BVHTree
 
-from ..capture.take_read import read_take
+from ..link.options import CaptureOptions
+from ..link.still_landmarks import first_face
 from ..mapping.canonical import N_VERTICES
 from ..mapping.shape_transfer import FaceFitError
 from . import preferences
-from .bundled_layout import popen_options
-from .child import child_environment
 
 try:
     from bpy.app.translations import pgettext_rpt as rpt_
@@ -34,14 +31,9 @@ except ImportError:  # Blender 4.2
 
 RENDER_PX = 512  # the longer side of the render: MediaPipe looks for faces at 128 px and reads them at 192-256
 MARGIN = 1.08  # framing margin around the mesh
-CAPTURE_TIMEOUT_S = 120.0
 FACE_MIN_FRACTION = 0.45  # a face smaller than this part of the image is rendered again, closer
 FACE_MARGIN = 1.6  # a closer view frames the landmarks' box this much larger (forehead, chin, ears)
 TOP_CROPS = 3  # no face in the whole view: try its top half, quarter and eighth
-
-
-class CaptureFailed(RuntimeError):
-    """The capture process could not look at the render (interpreter, model)."""
 
 
 @dataclass(frozen=True)
@@ -139,31 +131,14 @@ def render_view(view: FrontView, objects: list[bpy.types.Object], path: Path) ->
         render_still(scene, path)
 
 
-def detect_landmarks(context: bpy.types.Context, image: Path, work: Path) -> tuple[int, np.ndarray] | None:
-    """(index, its 478 normalised landmarks) of the first image where MediaPipe finds a face, in
-    `image` (a file or a folder of images, by name), or None when it finds no face."""
+def detect_landmarks(context: bpy.types.Context, source: Path, work: Path) -> tuple[int, np.ndarray] | None:
+    """(index, its 478 normalised landmarks) of the first image where MediaPipe finds a face in
+    `source` (an image, or a folder of images by name), or None; the capture process as the
+    preferences set it, with MediaPipe's defaults (one face, never mirrored: a render is no selfie)."""
     interpreter, python_path = preferences.capture_python(context)
-    take = work / "landmarks.fmtake"
-    args = [interpreter, "-m", "capture", "--source", str(image), "--out", str(take), "--progress", "none"]
-    model = preferences.model_override(context)
-    if model:
-        args += ["--model", model]
-    env = child_environment(None, python_path, preferences.capture_env(context))
-    try:
-        done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=CAPTURE_TIMEOUT_S,
-                              **popen_options(os.name))
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise CaptureFailed(rpt_("The capture process could not run: {}").format(exc)) from None
-    if done.returncode != 0:
-        lines = [line for line in done.stderr.splitlines() if line.strip()]
-        raise CaptureFailed(lines[-1] if lines else rpt_("The capture process failed (exit code {})").format(
-            done.returncode))
-    result = read_take(take)
-    take.unlink()
-    found = np.flatnonzero(result.face_found)
-    if not len(found):
-        return None
-    return int(found[0]), np.asarray(result.landmarks[found[0]], np.float64)
+    options = CaptureOptions(source=str(source), interpreter=interpreter, python_path=python_path,
+                             env=preferences.capture_env(context), model=preferences.model_override(context))
+    return first_face(options, work / "landmarks.fmtake")
 
 
 def cast_landmarks(obj: bpy.types.Object, view: FrontView, landmarks: np.ndarray) -> np.ndarray:

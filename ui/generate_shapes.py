@@ -15,8 +15,8 @@ from ..mapping.channels import ARKIT_NAMES
 from ..mapping.errors import MappingError
 from ..mapping.shape_transfer import (FaceFitError, FaceFit, fit_face, jaw_shapes, transfer_shapes,
                                       with_points)
-from .child import CaptureError
-from .face_landmarks import CaptureFailed, find_on_mesh, rpt_, snap_to_surface
+from ..link.errors import SessionError
+from .face_landmarks import find_on_mesh, rpt_, snap_to_surface
 from .preferences import model_file
 from .shape_preview import write_preview
 
@@ -174,7 +174,7 @@ class FACEMOCAP_OT_generate_shape_keys(bpy.types.Operator):
         companions = [o for o in context.selected_objects if o.type == "MESH" and o is not obj]
         try:
             message = generate(context, obj, companions)
-        except (FaceFitError, CaptureFailed, CaptureError, ModelError, MappingError) as exc:
+        except (FaceFitError, SessionError, ModelError, MappingError) as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
         message += auto_map(context, obj)

@@ -8,6 +8,7 @@ import bpy
 
 from . import live
 from .demo_head import FACEMOCAP_OT_add_demo_head
+from .generate_shapes import FACEMOCAP_OT_generate_shape_keys
 from .operators_capture import FACEMOCAP_OT_start_capture, FACEMOCAP_OT_stop_capture
 from .operators_mapping import (FACEMOCAP_OT_auto_detect_mapping, FACEMOCAP_OT_load_preset,
                                 FACEMOCAP_OT_mapping_row_add, FACEMOCAP_OT_mapping_row_remove,
@@ -140,6 +141,7 @@ class FACEMOCAP_PT_targets(FaceMocapPanel, bpy.types.Panel):
         layout.prop(settings, "target_collection")  # teeth, eyes... that the armature does not own
         if not (settings.target_mesh or settings.target_armature):
             layout.operator(FACEMOCAP_OT_add_demo_head.bl_idname, icon="MONKEY")  # try it without a rig
+        layout.operator(FACEMOCAP_OT_generate_shape_keys.bl_idname, icon="SHAPEKEY_DATA")  # for the active mesh
         row = layout.row(align=True)
         row.operator(FACEMOCAP_OT_auto_detect_mapping.bl_idname, icon="VIEWZOOM")
         row.operator(FACEMOCAP_OT_load_preset.bl_idname, text="Load Preset", icon="PRESET")

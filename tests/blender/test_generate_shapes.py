@@ -18,18 +18,7 @@ LIVE_LINK_CSV = "MySlate_3_Jason_Millers_iPhone.csv"
 
 
 @pytest.fixture
-def operator(addon):
-    """The operator registered (by the add-on, or here when the add-on does not list it yet)."""
-    own = not hasattr(bpy.types, "FACEMOCAP_OT_generate_shape_keys")
-    if own:
-        generate_shapes.register()
-    yield
-    if own:
-        generate_shapes.unregister()
-
-
-@pytest.fixture
-def fbhead(operator, interop):
+def fbhead(addon, interop):
     """The shared Live Link Face head with its own shape keys removed, selected and active."""
     bpy.ops.wm.open_mainfile(filepath=str(interop / "Live_Link_Face.blend"), load_ui=False)
     head = bpy.data.objects["FBHead"]
@@ -164,7 +153,7 @@ def test_guide_empties_stand_in_for_mediapipe(fbhead):
     assert np.median(cosines) > 0.8 and min(cosines) > 0.3
 
 
-def test_a_cube_has_no_face_and_gets_nothing(operator):
+def test_a_cube_has_no_face_and_gets_nothing(addon):
     bpy.ops.mesh.primitive_cube_add()
     cube = bpy.context.active_object
     with pytest.raises(RuntimeError, match="No face found on a front render of Cube"):
