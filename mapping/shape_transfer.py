@@ -202,11 +202,16 @@ def spread_to_vertices(landmarks: np.ndarray, offsets: dict[str, np.ndarray], ve
     values = np.concatenate([offsets[n] for n in names], axis=1)  # (468, 3 * shapes)
     member = _landmark_regions(landmarks, mirror)
     fields = [GaussianField(landmarks[member[:, r]], values[member[:, r]]) for r in range(3)]
-    out = np.empty((len(vertices), values.shape[1]))
+    out = np.zeros((len(vertices), values.shape[1]))
     for start in range(0, len(vertices), CHUNK):
         block = vertices[start:start + CHUNK]
         weights = region_weights(landmarks, block, mirror) * fade(landmarks, block)[:, None]
-        out[start:start + CHUNK] = sum(weights[:, r:r + 1] * fields[r](block) for r in range(3))
+        for r, field in enumerate(fields):  # each region's field only where it has a say
+            rows = np.flatnonzero(weights[:, r] > 0.0)
+            if len(rows) == len(block):
+                out[start:start + CHUNK] += weights[:, r:r + 1] * field(block)
+            elif len(rows):
+                out[start + rows] += weights[rows, r:r + 1] * field(block[rows])
     return {name: out[:, 3 * k:3 * k + 3] for k, name in enumerate(names)}
 
 
