@@ -73,7 +73,7 @@ PICTURE_SHAPES = ["Basis", "jawOpen", "eyeBlinkLeft", "mouthSmileLeft", "browInn
 def quality(picture: str = "") -> None:
     import bpy
     from face_mocap.mapping.naming import arkit_name
-    from head_measures import lid_gap
+    from head_measures import eye_opening, lid_gap
 
     head = open_head()
     theirs = {arkit_name(name): d for name, d in key_offsets(head).items()}
@@ -101,9 +101,12 @@ def quality(picture: str = "") -> None:
 
         print("picture:", write_preview(head, [], PICTURE_SHAPES, picture, columns=len(PICTURE_SHAPES), tile_px=180))
     for side, name in (("l", "eyeBlinkLeft"), ("r", "eyeBlinkRight")):
-        for label, shapes in (("ours", ours), ("theirs", theirs)):
-            share = lid_gap(head, side, shapes[name]) / lid_gap(head, side)
-            print(f"lid gap at {name} = 1, {label}: {100 * share:.1f}% of the open gap (target < 10%)")
+        opening = eye_opening(head, side)
+        share = eye_opening(head, side, name) / opening
+        print(f"eye opening seen from the front at {name} = 1: {100 * share:.1f}% of the open "
+              f"{1000 * opening:.1f} mm (target < 10%); gap between the lid rims in the middle of the eye: "
+              f"ours {100 * lid_gap(head, side, ours[name]) / lid_gap(head, side):.1f}%, "
+              f"the hand-made key {100 * lid_gap(head, side, theirs[name]) / lid_gap(head, side):.1f}%")
 
 
 def subdivided_head(cuts: int = 4):

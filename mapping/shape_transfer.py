@@ -26,6 +26,7 @@ from .canonical import N_VERTICES, CanonicalFace
 from .demo_face import (EYE_CORNERS_L, EYE_LOWER_L, EYE_UPPER_L, JAW_FORWARD, JAW_HINGE, JAW_LEFT, JAW_OPEN_DEG,
                         _smoothstep, below_mouth_line, build_shape_offsets, jaw_open_motion, mirror_map)
 from .errors import MappingError
+from .lid_closure import close_lids
 from .pose import weighted_procrustes
 
 MIN_LANDMARKS = 60  # fewer points on the mesh than this: no face to fit
@@ -234,17 +235,22 @@ def symmetrize(shapes: dict[str, np.ndarray], mirror: np.ndarray, axis: int = 0)
 
 
 def transfer_shapes(face: CanonicalFace, fit: FaceFit, vertices: np.ndarray,
-                    vertex_mirror: np.ndarray | None = None, mirror_axis: int = 0) -> dict[str, np.ndarray]:
+                    vertex_mirror: np.ndarray | None = None, mirror_axis: int = 0,
+                    open_edges: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """The 52 ARKit shapes as (N, 3) offsets in mesh units for the mesh `vertices` (N, 3).
 
     `vertex_mirror` (each vertex's mirror image across the mesh's plane `mirror_axis` = 0), when
-    the mesh is symmetric, makes the result exactly symmetric."""
+    the mesh is symmetric, makes the result exactly symmetric. `open_edges` (bool per vertex: on
+    an open edge) lets the blinks close the mesh's eye holes exactly (lid_closure.py)."""
     mirror = canonical_mirror(face)
     landmarks = fit.to_canonical(fit.points)
     if vertex_mirror is not None:
         landmarks = symmetric_landmarks(landmarks, mirror)
     offsets = landmark_shapes(face, landmarks, mirror)
-    spread = spread_to_vertices(landmarks, offsets, fit.to_canonical(np.asarray(vertices, np.float64)), mirror)
+    points = fit.to_canonical(np.asarray(vertices, np.float64))
+    spread = spread_to_vertices(landmarks, offsets, points, mirror)
+    if open_edges is not None:
+        spread = close_lids(spread, points, np.asarray(open_edges, bool), landmarks, mirror)
     shapes = {name: fit.offsets_to_mesh(d) for name, d in spread.items()}
     if vertex_mirror is not None:
         shapes = symmetrize(shapes, vertex_mirror, mirror_axis)

@@ -108,6 +108,7 @@ def front_scene(view: FrontView, objects: list[bpy.types.Object], pixels: tuple[
         scene.display.shading.light = "STUDIO"
         scene.display.shading.color_type = "SINGLE"
         scene.display.shading.show_cavity = True
+        scene.display.render_aa = "FXAA"  # a quarter of the default 8 samples' time; MediaPipe sees no difference
         scene.render.resolution_x, scene.render.resolution_y = pixels or view.pixels
         scene.render.resolution_percentage = 100
         scene.render.film_transparent = False

@@ -40,6 +40,18 @@ def base_positions(obj: bpy.types.Object) -> np.ndarray:
     return co.reshape(-1, 3).astype(np.float64)
 
 
+def open_edge_vertices(mesh: bpy.types.Mesh) -> np.ndarray:
+    """Bool per vertex: on an edge used by a single face (the rims of the mesh's holes: eyes, mouth)."""
+    edge_of_loop = np.empty(len(mesh.loops), int)
+    mesh.loops.foreach_get("edge_index", edge_of_loop)
+    uses = np.bincount(edge_of_loop, minlength=len(mesh.edges))
+    pairs = np.empty(len(mesh.edges) * 2, int)
+    mesh.edges.foreach_get("vertices", pairs)
+    rim = np.zeros(len(mesh.vertices), bool)
+    rim[pairs.reshape(-1, 2)[uses == 1]] = True
+    return rim
+
+
 def mirror_map(vertices: np.ndarray) -> np.ndarray | None:
     """Each vertex's mirror image across the object's X = 0 plane, or None when the mesh is not symmetric."""
     tree = KDTree(len(vertices))
@@ -110,7 +122,7 @@ def generate(context: bpy.types.Context, obj: bpy.types.Object, companions: list
     face = load_canonical_face(model_file(context))
     fit, source = locate_face(context, face, obj, companions)
     base = base_positions(obj)
-    shapes = transfer_shapes(face, fit, base, mirror_map(base))
+    shapes = transfer_shapes(face, fit, base, mirror_map(base), open_edges=open_edge_vertices(obj.data))
     added = write_shape_keys(obj, base, shapes)
     followers = jaw_followers(companions)
     for other in followers:

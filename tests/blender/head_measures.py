@@ -5,21 +5,13 @@ from __future__ import annotations
 import bpy
 import numpy as np
 
+from face_mocap.ui.generate_shapes import open_edge_vertices
+
 
 def rest_positions(obj: bpy.types.Object) -> np.ndarray:
     co = np.empty(len(obj.data.vertices) * 3)
     obj.data.vertices.foreach_get("co", co)
     return co.reshape(-1, 3)
-
-
-def boundary_vertices(mesh: bpy.types.Mesh) -> np.ndarray:
-    """Indices of the vertices on open edges (the rims of the eye and mouth holes)."""
-    edge_of_loop = np.empty(len(mesh.loops), int)
-    mesh.loops.foreach_get("edge_index", edge_of_loop)
-    uses = np.bincount(edge_of_loop, minlength=len(mesh.edges))
-    pairs = np.empty(len(mesh.edges) * 2, int)
-    mesh.edges.foreach_get("vertices", pairs)
-    return np.unique(pairs.reshape(-1, 2)[uses == 1])
 
 
 def lid_rims(obj: bpy.types.Object, side: str) -> tuple[np.ndarray, np.ndarray]:
@@ -30,7 +22,7 @@ def lid_rims(obj: bpy.types.Object, side: str) -> tuple[np.ndarray, np.ndarray]:
     bottom = np.array((to_local @ bpy.data.objects[f"marker_eyelid_bot.{side}"].matrix_world.translation)[:])
     centre = (top + bottom) / 2.0
     co = rest_positions(obj)
-    rim = boundary_vertices(obj.data)
+    rim = np.flatnonzero(open_edge_vertices(obj.data))
     rim = rim[np.linalg.norm(co[rim] - centre, axis=1) < 0.02]
     middle = rim[np.abs(co[rim, 0] - centre[0]) < 0.005]
     return middle[co[middle, 2] > centre[2]], middle[co[middle, 2] <= centre[2]]
@@ -41,3 +33,30 @@ def lid_gap(obj: bpy.types.Object, side: str, offsets: np.ndarray | None = None)
     upper, lower = lid_rims(obj, side)
     co = rest_positions(obj) + (0.0 if offsets is None else offsets)
     return float(co[upper, 2].mean() - co[lower, 2].mean())
+
+
+def eye_opening(obj: bpy.types.Object, side: str, shape: str = "", step: float = 1e-4) -> float:
+    """Height of the see-through gap between the lids of one eye, seen from the front (rays along
+    +Y, the head's own axes) in the middle of the eye, with the shape key `shape` at 1 (none: rest)."""
+    from mathutils.bvhtree import BVHTree
+
+    blocks = obj.data.shape_keys.key_blocks if obj.data.shape_keys else []
+    saved = [key.value for key in blocks]
+    for key in list(blocks)[1:]:
+        key.value = 1.0 if key.name == shape else 0.0
+    try:
+        depsgraph = bpy.context.evaluated_depsgraph_get()
+        depsgraph.update()
+        tree = BVHTree.FromObject(obj, depsgraph)
+        to_local = obj.matrix_world.inverted()
+        top = to_local @ bpy.data.objects[f"marker_eyelid_top.{side}"].matrix_world.translation
+        bottom = to_local @ bpy.data.objects[f"marker_eyelid_bot.{side}"].matrix_world.translation
+        heights = np.arange(bottom.z - 0.01, top.z + 0.01, step)
+        widest = 0.0
+        for x in (top.x - 0.003, top.x, top.x + 0.003):
+            misses = [tree.ray_cast((x, -1.0, z), (0.0, 1.0, 0.0))[0] is None for z in heights]
+            widest = max(widest, step * sum(misses))
+        return widest
+    finally:
+        for key, value in zip(blocks, saved):
+            key.value = value
