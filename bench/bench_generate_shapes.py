@@ -77,6 +77,7 @@ def quality(picture: str = "") -> None:
 
     head = open_head()
     theirs = {arkit_name(name): d for name, d in key_offsets(head).items()}
+    their_blinks = {side: eye_opening(head, side, name) for side, name in (("l", "EyeBlinkLeft"), ("r", "EyeBlinkRight"))}
     head.shape_key_clear()
     assert bpy.ops.facemocap.generate_shape_keys() == {"FINISHED"}
     ours = key_offsets(head)
@@ -104,7 +105,8 @@ def quality(picture: str = "") -> None:
         opening = eye_opening(head, side)
         share = eye_opening(head, side, name) / opening
         print(f"eye opening seen from the front at {name} = 1: {100 * share:.1f}% of the open "
-              f"{1000 * opening:.1f} mm (target < 10%); gap between the lid rims in the middle of the eye: "
+              f"{1000 * opening:.1f} mm (target < 10%; the hand-made key {100 * their_blinks[side] / opening:.1f}%); "
+              f"gap between the lid rims in the middle of the eye: "
               f"ours {100 * lid_gap(head, side, ours[name]) / lid_gap(head, side):.1f}%, "
               f"the hand-made key {100 * lid_gap(head, side, theirs[name]) / lid_gap(head, side):.1f}%")
 
