@@ -47,6 +47,16 @@ def _write_png(pixels: np.ndarray, path: Path) -> None:
         bpy.data.images.remove(image)
 
 
+def _without_empty_bottom(tiles: list[np.ndarray], margin: int = 4) -> list[np.ndarray]:
+    """The tiles without the rows at the bottom that are background in all of them (a mesh's
+    bounding box often reaches below what shows from the front)."""
+    background = tiles[0][0, 0]
+    content = np.any([np.abs(tile - background).max(axis=(1, 2)) > 0.02 for tile in tiles], axis=0)
+    rows = np.flatnonzero(content)
+    first = max(0, int(rows[0]) - margin) if len(rows) else 0
+    return [tile[first:] for tile in tiles]  # row 0 is the bottom in Blender's pixels
+
+
 def write_preview(obj: bpy.types.Object, others: list[bpy.types.Object], names: list[str], path: Path,
                   columns: int = 9, tile_px: int = TILE_PX) -> Path:
     """Render the head (with `others`, e.g. teeth) once per shape key in `names` ("Basis" = none)
@@ -73,6 +83,7 @@ def write_preview(obj: bpy.types.Object, others: list[bpy.types.Object], names: 
     finally:
         for key, value in zip(_keys(objects), saved):
             key.value = value
+    tiles = _without_empty_bottom(tiles)
     rows = -(-len(tiles) // columns)
     height, width = tiles[0].shape[:2]
     grid = np.ones((rows * height, min(columns, len(tiles)) * width, 4), np.float32)
