@@ -126,11 +126,16 @@ def test_teeth_and_tongue_follow_the_jaw(fbhead):
     bpy.ops.mesh.primitive_cube_add(size=0.01, location=(0.0, lip.y + 0.03, lip.z + 0.01))
     upper = bpy.context.active_object
     upper.name = "UpperTeeth"
-    select(fbhead, teeth, upper)
+    eye = bpy.data.objects["marker_eyelid_top.l"].matrix_world.translation
+    bpy.ops.mesh.primitive_uv_sphere_add(radius=0.012, location=(eye.x, eye.y + 0.012, eye.z - 0.004))
+    eyeball = bpy.context.active_object
+    eyeball.name = "EyeLeft"
+    select(fbhead, teeth, upper, eyeball)
     assert bpy.ops.facemocap.generate_shape_keys() == {"FINISHED"}
     drop = offsets(teeth, "jawOpen")
     assert (drop[:, 2] < -0.004).all()  # the lower teeth go down with the jaw
     assert np.abs(offsets(upper, "jawOpen")).max() < 1e-6  # the upper teeth stay
+    assert eyeball.data.shape_keys is None  # eyes are left to the eye bones
 
 
 def test_guide_empties_stand_in_for_mediapipe(fbhead):
