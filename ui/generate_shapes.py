@@ -164,7 +164,7 @@ class FACEMOCAP_OT_generate_shape_keys(bpy.types.Operator):
     bl_options = {"REGISTER", "UNDO"}
 
     preview_path: StringProperty(
-        name="Preview", subtype="FILE_PATH", default="",
+        name="Preview", subtype="FILE_PATH", default="", options={"SKIP_SAVE"},  # not remembered for the next click
         description="Also write a PNG here: a front render of the head with each new shape key at 1")
 
     @classmethod
