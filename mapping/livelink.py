@@ -323,8 +323,10 @@ def _csv_lines(times_s: np.ndarray, channels: np.ndarray, fps: float, start_s: f
 def export_take(take: Take, path: str | os.PathLike, face=None, calibration=None,
                 fps: float | None = None) -> int:
     """Write a take as a Live Link Face CSV (its channels; calibrated if a calibration is given)."""
-    from .pipeline import calibrate_stage, take_channels  # pipeline imports the stages livelink does not need
+    from .pipeline import calibrate_stage, take_calibration, take_channels  # stages livelink does not need
 
+    if calibration is not None:  # MediaPipe's blink defaults are not for an iPhone's own scores
+        calibration = take_calibration(take, calibration)
     values = calibrate_stage(take_channels(take, face, calibration), calibration)
     times = take.timestamps_us / 1e6
     if fps is None:

@@ -6,6 +6,7 @@ import pytest
 from face_mocap.capture.protocol import BLENDSHAPE_NAMES
 from face_mocap.capture.takes import read_take, write_take
 from face_mocap.mapping import channels as ch
+from face_mocap.mapping.calibration import Calibration
 from face_mocap.mapping.errors import LiveLinkError
 from face_mocap.mapping.livelink import (LLF_HEADER, export_take, format_timecode, parse_livelink_csv,
                                          parse_timecode, read_livelink_csv)
@@ -63,6 +64,16 @@ def test_round_trip_of_the_real_take(tmp_path, interop):
     # and through the take file format
     path = write_take(tmp_path / "t.fmtake", again)
     np.testing.assert_allclose(take_channels(read_take(path)), take_channels(first), atol=1e-6)
+
+
+def test_exporting_an_iphone_take_with_a_scene_calibration_keeps_its_blinks(tmp_path, interop):
+    """The scene's calibration holds MediaPipe's blink response; an iPhone's blinks already close."""
+    first = read_livelink_csv(interop / CSV).take
+    out = tmp_path / "calibrated.csv"
+    export_take(first, out, calibration=Calibration())
+    again = read_livelink_csv(out).take
+    blink = ch.CHANNEL_INDEX["eyeBlinkLeft"]
+    np.testing.assert_allclose(take_channels(again)[:, blink], take_channels(first)[:, blink], atol=1e-9)
 
 
 def test_round_trip_of_a_mediapipe_take(tmp_path, mediapipe_dumps, dump_take, canonical):
