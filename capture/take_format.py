@@ -239,22 +239,38 @@ def check_end(end: object, metadata: dict) -> tuple[int, dict]:
     return count, check_metadata({**metadata, **additions}, "end marker")
 
 
-def forward_only(take: Take) -> tuple[Take, int]:
-    """The take without the frames whose timestamp is not after every earlier one; how many went.
+class ForwardOnly:
+    """Drops the frames whose timestamp is not after every earlier one, over a take's pieces in
+    order (read_chunks): call it on each piece; `dropped` counts what went.
 
     Takes written before the writer dropped such frames can hold them, and the bake needs
     timestamps that never go backwards."""
-    stamps = take.timestamps_us
-    if len(stamps) < 2:
-        return take, 0
-    earlier_max = np.maximum.accumulate(stamps)[:-1]
-    keep = np.concatenate([[True], stamps[1:] > earlier_max])
-    dropped = int(len(keep) - np.count_nonzero(keep))
-    if not dropped:
-        return take, 0
-    arrays = {name: array[keep] for name, array in take.arrays().items() if name not in GEOMETRY}
-    if has_geometry(take.metadata):
-        arrays.update(landmarks=take.landmarks[keep], transforms=take.transforms[keep])
-    else:
-        arrays.update(no_geometry(len(arrays["timestamps_us"])))
-    return Take(metadata=take.metadata, complete=take.complete, problem=take.problem, **arrays), dropped
+
+    def __init__(self) -> None:
+        self.dropped = 0
+        self._latest: int | None = None  # the latest timestamp of the pieces so far
+
+    def __call__(self, take: Take) -> Take:
+        stamps = take.timestamps_us
+        if not len(stamps):
+            return take
+        latest = stamps[0] - 1 if self._latest is None else self._latest
+        earlier_max = np.maximum.accumulate(np.concatenate([[latest], stamps]))
+        self._latest = int(earlier_max[-1])
+        keep = stamps > earlier_max[:-1]
+        dropped = int(len(keep) - np.count_nonzero(keep))
+        if not dropped:
+            return take
+        self.dropped += dropped
+        arrays = {name: array[keep] for name, array in take.arrays().items() if name not in GEOMETRY}
+        if has_geometry(take.metadata):
+            arrays.update(landmarks=take.landmarks[keep], transforms=take.transforms[keep])
+        else:
+            arrays.update(no_geometry(len(arrays["timestamps_us"])))
+        return Take(metadata=take.metadata, complete=take.complete, problem=take.problem, **arrays)
+
+
+def forward_only(take: Take) -> tuple[Take, int]:
+    """The take without the frames whose timestamp is not after every earlier one; how many went."""
+    keep = ForwardOnly()
+    return keep(take), keep.dropped

@@ -1,7 +1,8 @@
 """Reading takes as a stream: chunk headers first, frame payloads only when asked, never the whole file.
 
 `take_info` walks from chunk header to chunk header (a few bytes per chunk), `read_take`
-allocates the arrays once from that walk and reads each payload straight into them, and
+allocates the arrays once from that walk and reads each payload straight into them,
+`read_chunks` gives the frames a few chunks at a time (the bake streams a take this way), and
 `copy_chunk` moves a payload in 1 MiB pieces. Any malformed input is a TakeError.
 """
 
@@ -17,7 +18,7 @@ from typing import BinaryIO, NamedTuple
 import numpy as np
 
 from .take_format import (
-    CHUNK_HEADER, COUNT, END, FRAMES, MAGIC, META, MAX_JSON_BYTES, TAGS, TIMESTAMP, Take, TakeError,
+    CHUNK_HEADER, COUNT, END, FRAMES, MAGIC, MAX_CHUNK_FRAMES, META, MAX_JSON_BYTES, TAGS, TIMESTAMP, Take, TakeError,
     TakeInfo, check_end, check_metadata, frame_bytes, frame_fields, has_geometry, no_geometry, parse_json,
 )
 
@@ -212,8 +213,45 @@ def read_take(path: str | os.PathLike, first: int = 0, last: int | None = None) 
     return scan(path, lambda take: _read_frames(take, path, first, last))
 
 
+def read_chunks(path: str | os.PathLike, max_frames: int = MAX_CHUNK_FRAMES) -> Iterator[Take]:
+    """A take's frames in order, as Takes of at most `max_frames` frames each (a chunk written
+    bigger, before chunks were bounded, comes whole); each has the whole take's metadata.
+
+    Memory: one group of chunks at a time. Stops after the frames before the first damaged
+    chunk, as read_take does. Raises TakeError as read_take does."""
+    path = Path(path)
+    try:
+        with open_take(path) as file:
+            take = TakeScan(file, path.name)
+            chunks = list(take.frames())
+            start = 0
+            for count in _group_sizes(chunks, max_frames):
+                part = _read_range(take, chunks, path, start, start + count)
+                yield part
+                if part.frame_count < count:
+                    return
+                start += count
+    except OSError as exc:
+        raise TakeError(f"cannot read take '{path}': {exc.strerror or exc}") from None
+
+
+def _group_sizes(chunks: list[Chunk], max_frames: int) -> Iterator[int]:
+    """Frame counts of runs of whole consecutive chunks, each at most max_frames (or one bigger chunk)."""
+    group = 0
+    for chunk in chunks:
+        if group and group + chunk.count > max_frames:
+            yield group
+            group = 0
+        group += chunk.count
+    if group:
+        yield group
+
+
 def _read_frames(take: TakeScan, path: Path, first: int, last: int | None) -> Take:
-    chunks = list(take.frames())
+    return _read_range(take, list(take.frames()), path, first, last)
+
+
+def _read_range(take: TakeScan, chunks: list[Chunk], path: Path, first: int, last: int | None) -> Take:
     total = sum(chunk.count for chunk in chunks)
     last = total if last is None else min(max(last, 0), total)
     first = min(max(first, 0), last)

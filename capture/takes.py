@@ -21,11 +21,11 @@ from . import take_lock
 from .protocol import FaceFrame
 from .take_format import (  # noqa: F401  (re-exported: the API other modules import from here)
     END, FORMAT_VERSION, FRAMES, MAGIC, MAX_CHUNK_FRAMES, META, NO_GEOMETRY_VERSION, PARTIAL_SUFFIX, TAKE_SUFFIX,
-    Take, TakeError, TakeInfo, check_metadata, chunk, empty_arrays, encode_json, forward_only, frame_bytes,
+    ForwardOnly, Take, TakeError, TakeInfo, check_metadata, chunk, empty_arrays, encode_json, forward_only, frame_bytes,
     frame_fields, frames_payload, has_geometry, no_geometry, version_for, writable_metadata,
 )
 from .take_lock import is_being_written  # noqa: F401
-from .take_read import read_take, take_info  # noqa: F401
+from .take_read import read_chunks, read_take, take_info  # noqa: F401
 from .take_recover import recover_take, sync_folder  # noqa: F401
 
 _DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}

@@ -8,6 +8,7 @@ whole take for baking. Neither touches bpy: applying values to a rig is the ui's
 from __future__ import annotations
 
 import collections
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +17,7 @@ from ..capture.protocol import NUM_BLENDSHAPES, NUM_LANDMARKS, FaceFrame
 from ..capture.takes import Take, has_geometry
 from .calibration import Calibration, capture_neutral, observe_ranges
 from .canonical import CanonicalFace
-from .channels import N_SHAPES, compute_channels, merge_channels
+from .channels import N_CHANNELS, N_SHAPES, compute_channels, merge_channels
 from .errors import MappingError
 from .pose import HeadPose, PerspectiveCamera, PoseSolver
 from .retarget import MappingTable, Target
@@ -180,8 +181,12 @@ def has_landmarks(take: Take) -> bool:
 
 def take_calibration(take: Take, calibration: Calibration | None) -> Calibration:
     """The calibration to map a take with: the defaults are MediaPipe's, not ARKit's."""
+    return _calibration_for(calibration, has_landmarks(take))
+
+
+def _calibration_for(calibration: Calibration | None, landmarks: bool) -> Calibration:
     calibration = calibration or Calibration()
-    return calibration if has_landmarks(take) else calibration.for_arkit_scores()
+    return calibration if landmarks else calibration.for_arkit_scores()
 
 
 def take_pose(take: Take, face: CanonicalFace | None = None,
@@ -237,16 +242,36 @@ def map_take(take: Take, table: MappingTable, calibration: Calibration | None = 
              camera: PerspectiveCamera | None = None, zero_phase_smoothing: bool = True
              ) -> dict[Target, np.ndarray]:
     """Bake a whole take: {target: (N,) values, NaN where there is no value}."""
-    calibration = take_calibration(take, calibration)  # the defaults, as live capture uses them
-    raw = take_channels(take, face, calibration, camera)
-    values = calibrate_stage(raw, calibration)
-    times = take.timestamps_us / 1e6
+    return map_take_chunks([take], table, calibration, smoothing, face=face, camera=camera,
+                           zero_phase_smoothing=zero_phase_smoothing)[1]
+
+
+def map_take_chunks(chunks: Iterable[Take], table: MappingTable, calibration: Calibration | None = None,
+                    smoothing: SmoothingSettings | str = "medium", *, face: CanonicalFace | None = None,
+                    camera: PerspectiveCamera | None = None, zero_phase_smoothing: bool = True
+                    ) -> tuple[np.ndarray, dict[Target, np.ndarray]]:
+    """map_take over a take given in pieces, in order (capture.takes.read_chunks):
+    (times in seconds, {target: (N,) values}).
+
+    Pose and channels are per frame, so each piece is reduced to its 63 raw channels as it
+    comes and then dropped: memory holds one piece's landmarks, never the take's. Smoothing
+    runs on the whole channel arrays, so the values are map_take's exactly."""
+    raws, stamps, landmarks = [], [], False
+    for take in chunks:
+        # the neutral pose is all the raw channels read from the calibration
+        raws.append(take_channels(take, face, calibration, camera))
+        stamps.append(take.timestamps_us)
+        landmarks = landmarks or has_landmarks(take)
+    raw = np.concatenate(raws) if raws else np.empty((0, N_CHANNELS))
+    del raws
+    times = (np.concatenate(stamps) if stamps else np.empty(0, np.int64)) / 1e6
+    # the defaults, as live capture uses them, MediaPipe's or (no landmarks) ARKit's
+    values = calibrate_stage(raw, _calibration_for(calibration, landmarks))
+    del raw
     settings = preset(smoothing) if isinstance(smoothing, str) else smoothing
     if zero_phase_smoothing:
         values = zero_phase(times, values, settings)
     elif len(values):
         values = smooth_live(times, values, settings)
     targets, out = retarget_stage(table, values)
-    return {t: out[:, i] for i, t in enumerate(targets)}
-
-
+    return times, {t: out[:, i] for i, t in enumerate(targets)}

@@ -73,13 +73,17 @@ def test_recover_take_never_overwrites_a_finished_take(tmp_path):
     assert (tmp_path / "d.fmtake").read_bytes() == finished and (tmp_path / "d.fmtake.partial").exists()
 
 
-def test_a_corrupt_chunk_stops_reading_there_with_a_reason(tmp_path):
-    path = tmp_path / "c.fmtake"
+def damaged_take(path):
+    """Three chunks of 5 frames, the second one damaged."""
     write_chunks(path, 3).finish()
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF  # inside the second frame chunk
     path.write_bytes(bytes(data))
-    take = takes.read_take(path)
+    return path
+
+
+def test_a_corrupt_chunk_stops_reading_there_with_a_reason(tmp_path):
+    take = takes.read_take(damaged_take(tmp_path / "c.fmtake"))
     assert not take.complete and "checksum" in take.problem
     assert take.frame_count == 5
 
@@ -246,3 +250,35 @@ def test_a_range_of_frames_reads_like_a_slice_of_the_whole_take(tmp_path):
         assert part.complete, (first, last, part.problem)
         for name, array in part.arrays().items():
             np.testing.assert_array_equal(array, full[name][first:last], err_msg=f"{name}[{first}:{last}]")
+
+
+def test_reading_in_pieces_gives_every_frame_once_in_order_a_few_chunks_at_a_time(tmp_path):
+    path = tmp_path / "p.fmtake"
+    writer = write_chunks(path, 9, per_chunk=7)  # 63 frames in 9 chunks of 7
+    writer.append_arrays(synthetic_arrays(63, 40))  # and one chunk bigger than a piece
+    writer.finish({"note": "done"})
+    full = takes.read_take(path).arrays()
+    pieces = list(takes.read_chunks(path, max_frames=20))
+    assert [piece.frame_count for piece in pieces] == [14, 14, 14, 14, 7, 40]  # whole chunks, <= 20 or one
+    assert all(piece.metadata["note"] == "done" for piece in pieces)  # the end marker's metadata too
+    for name, array in full.items():
+        np.testing.assert_array_equal(np.concatenate([getattr(p, name) for p in pieces]), array, err_msg=name)
+
+
+def test_reading_a_damaged_take_in_pieces_stops_where_read_take_does(tmp_path):
+    pieces = list(takes.read_chunks(damaged_take(tmp_path / "c.fmtake"), max_frames=5))
+    assert [piece.frame_count for piece in pieces] == [5, 0]
+    assert not pieces[-1].complete and "checksum" in pieces[-1].problem
+    with pytest.raises(takes.TakeError, match="cannot read take .*missing.fmtake"):
+        next(takes.read_chunks(tmp_path / "missing.fmtake"))
+
+
+def test_forward_only_over_pieces_drops_what_it_drops_from_the_whole_take():
+    take = _take(9)
+    take.timestamps_us = np.array([0, 10, 5, 20, 20, 30, 15, 30, 40])
+    whole, dropped = takes.forward_only(take)
+    keep = takes.ForwardOnly()
+    pieces = [keep(takes.Take(metadata=take.metadata, **{k: v[i:i + 3] for k, v in take.arrays().items()}))
+              for i in range(0, 9, 3)]
+    assert keep.dropped == dropped == 4
+    np.testing.assert_array_equal(np.concatenate([p.frame_indices for p in pieces]), whole.frame_indices)
