@@ -262,16 +262,32 @@ def map_take_chunks(chunks: Iterable[Take], table: MappingTable, calibration: Ca
         raws.append(take_channels(take, face, calibration, camera))
         stamps.append(take.timestamps_us)
         landmarks = landmarks or has_landmarks(take)
-    raw = np.concatenate(raws) if raws else np.empty((0, N_CHANNELS))
-    del raws
+    take = None  # the last piece's landmarks go before the channels are gathered
+    values = np.empty((sum(len(raw) for raw in raws), N_CHANNELS))
+    row = 0
+    while raws:  # each piece's channels go as soon as they are copied
+        raw = raws.pop(0)
+        values[row:row + len(raw)] = raw
+        row += len(raw)
     times = (np.concatenate(stamps) if stamps else np.empty(0, np.int64)) / 1e6
     # the defaults, as live capture uses them, MediaPipe's or (no landmarks) ARKit's
-    values = calibrate_stage(raw, _calibration_for(calibration, landmarks))
-    del raw
+    cal = _calibration_for(calibration, landmarks)
+    _by_rows(lambda rows: calibrate_stage(rows, cal), values, out=values)  # in place: no second copy
     settings = preset(smoothing) if isinstance(smoothing, str) else smoothing
     if zero_phase_smoothing:
-        values = zero_phase(times, values, settings)
+        values = zero_phase(times, values, settings, in_place=True)
     elif len(values):
         values = smooth_live(times, values, settings)
-    targets, out = retarget_stage(table, values)
+    targets = retarget_stage(table, values[:0])[0]
+    out = _by_rows(lambda rows: retarget_stage(table, rows)[1], values, out=np.empty((len(values), len(targets))))
     return times, {t: out[:, i] for i, t in enumerate(targets)}
+
+
+_BLOCK_ROWS = 1024  # per-frame stages run on this many frames at a time: their temporaries stay small
+
+
+def _by_rows(stage, values: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """out[rows] = stage(values[rows]) for blocks of rows (a stage that maps each frame on its own)."""
+    for start in range(0, len(values), _BLOCK_ROWS):
+        out[start:start + _BLOCK_ROWS] = stage(values[start:start + _BLOCK_ROWS])
+    return out

@@ -208,28 +208,16 @@ def _gaussian_runs(x: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
     return out
 
 
-def _smooth_columns(x: np.ndarray, sigma: float) -> np.ndarray:
-    """Smooth every column over its own finite runs (one missing channel blanks no other)."""
-    finite = np.isfinite(x)
-    common = finite.all(axis=1)
-    same = (finite == common[:, None]).all(axis=0)
-    out = x.copy()
-    if same.any():
-        out[:, same] = _gaussian_runs(x[:, same], common, sigma)
-    for col in np.flatnonzero(~same):
-        out[:, col] = _gaussian_runs(x[:, col:col + 1], finite[:, col], sigma)[:, 0]
-    return out
-
-
 def zero_phase(timestamps_s: np.ndarray, values: np.ndarray,
-               settings: SmoothingSettings | str = "medium") -> np.ndarray:
+               settings: SmoothingSettings | str = "medium", in_place: bool = False) -> np.ndarray:
     """Offline zero-phase smoothing of a whole take (N, N_CHANNELS); rotations as quaternions.
 
     A Gaussian whose -3 dB point is the preset's offline cutoff (sigma = 0.1325 / cutoff s):
-    no lag, no overshoot, and numpy only (Blender does not ship scipy)."""
+    no lag, no overshoot, and numpy only (Blender does not ship scipy). in_place: smooth a
+    float64 `values` itself (each channel is read before it is written), no copy of the take."""
     settings = preset(settings) if isinstance(settings, str) else settings
     values = np.asarray(values, np.float64)
-    out = values.copy()
+    out = values if in_place else values.copy()
     dt = np.diff(np.asarray(timestamps_s, np.float64))
     if len(values) < 2 or not np.any(dt > 0):
         return out
@@ -259,10 +247,14 @@ def zero_phase(timestamps_s: np.ndarray, values: np.ndarray,
     for kind in KINDS:
         s = sigma(kind)
         cols = [i for i, n in enumerate(CHANNEL_NAMES) if channel_kind(n) == kind and i not in grouped]
-        if s is not None and cols:
-            out[:, cols] = _smooth_columns(values[:, cols], s)
+        # a column at a time: over its own finite runs (one missing channel blanks no other),
+        # and the temporaries are one channel long, not the take's 63 channels
+        for col in cols if s is not None else ():
+            column = values[:, col:col + 1]
+            smoothed = _gaussian_runs(column, np.isfinite(column[:, 0]), s)
             if kind == "shape" and settings.keep_events is not None:
-                out[:, cols] = _keep_events(values[:, cols], out[:, cols], settings.keep_events)
+                smoothed = _keep_events(column, smoothed, settings.keep_events)
+            out[:, col] = smoothed[:, 0]
     return out
 
 
