@@ -33,8 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m capture",
         description="Track faces with MediaPipe FaceLandmarker: into a take file (--out) or live into Blender (--connect).")
-    parser.add_argument("--source", required=True, metavar="SOURCE",
-                        help="webcam:N, a video file, an image file or a folder of images")
+    parser.add_argument("--source", metavar="SOURCE",
+                        help="webcam:N, a video file, an image file or a folder of images (required, "
+                             "except with --standby)")
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--out", type=Path, metavar="TAKE", help="offline: write every frame to this take file")
     target.add_argument("--connect", metavar="127.0.0.1:PORT", help="live: stream to Blender listening here")
@@ -67,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--preview-fps", type=float, default=5.0, help="preview JPEGs per second, 0 = off")
     live.add_argument("--realtime", action="store_true", help="play a video file at its own speed")
     live.add_argument("--loop", action="store_true", help="play a video file or image folder over and over")
+    live.add_argument("--standby", action="store_true",
+                      help="load the model, then wait for Blender's Start message with the source (no camera or "
+                           "video is opened before it); its source options replace --source and the others")
     parser.add_argument("--rerun", type=Path, metavar="FILE.rrd", help="also log the session for the Rerun viewer")
     parser.add_argument("--verbose", action="store_true", help="keep MediaPipe's own log output")
     return parser
@@ -78,7 +82,7 @@ def settings_from(args: argparse.Namespace, segment: tuple[int, int, int | None]
     from .pipeline import CaptureSettings
 
     return CaptureSettings(segment=segment,
-        source=args.source, width=args.width, height=args.height, fps=args.fps, mirror=args.mirror,
+        source=args.source or "", width=args.width, height=args.height, fps=args.fps, mirror=args.mirror,
         model=args.model, max_frames=args.max_frames, realtime=args.realtime, loop=args.loop,
         quiet_native_logs=not args.verbose,
         landmarker=LandmarkerOptions(
@@ -110,6 +114,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ENVIRONMENT
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.standby and (args.out is not None or args.source is not None):
+        parser.error("--standby is for live capture (--connect) and takes its source from Blender's Start message")
+    if args.source is None and not args.standby:
+        parser.error("the following arguments are required: --source")
     if args.out is not None and args.running_mode == "LIVE_STREAM":
         parser.error("--out records every frame, which needs --running-mode VIDEO")
     if args.out is not None and args.loop:
@@ -142,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         from .live import read_token, run_live
 
         token = read_token(args.token_stdin)
-        return run_live(settings_from(args), args.connect, token, args.preview_fps, stop, args.rerun)
+        return run_live(settings_from(args), args.connect, token, args.preview_fps, stop, args.rerun, args.standby)
     except CaptureError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -1,7 +1,8 @@
 """Live mode: connect to Blender on 127.0.0.1, authenticate, stream frames until told to stop.
 
 The process ends when its input ends, on SIGTERM/SIGINT, or as soon as Blender closes the
-socket, so it never outlives Blender.
+socket, so it never outlives Blender. In standby (standby.py) it loads the model first and
+opens its source only when Blender sends Start.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ import cv2
 
 from .errors import EXIT_OK, CaptureError, ConnectionFailed, UsageError
 from .landmarker import Landmarker
-from .pipeline import CaptureSettings, open_inputs, track
-from .protocol import (ACCEPTED, MAX_PREVIEW_BYTES, TOKEN_ENV, Bye, Decoder, Error, Heartbeat, Hello, Message,
-                       Preview, ProtocolError, Status, encode)
+from .pipeline import CaptureSettings, checked_model, open_input, track
+from .protocol import (ACCEPTED, MAX_PREVIEW_BYTES, STANDBY, TOKEN_ENV, Bye, Decoder, Error, Heartbeat, Hello,
+                       Message, Preview, ProtocolError, Start, Status, encode)
 from .sources import VideoFrame
+from .standby import StartSlot, started_settings
 
 HEARTBEAT_INTERVAL_S = 0.5  # the spec promises at least one a second
 HANDSHAKE_TIMEOUT_S = 10.0
@@ -73,6 +75,7 @@ class Connection:
         self.peer_error: Error | None = None
         self._last_heartbeat = 0.0
         self._send_lock = threading.Lock()  # whole messages only, whichever thread sends
+        self.start = StartSlot()  # Blender's Start, for a process in standby
 
     def send(self, message: Message) -> None:
         """Send one message; a vanished peer becomes ConnectionFailed."""
@@ -172,6 +175,8 @@ class Connection:
                 self.peer_error = message
                 self.closed_reason = f"Blender reported an error: {message.message}"
                 break
+            if isinstance(message, Start):
+                self.start.put(message)
         stop.set()
 
     def close(self) -> None:
@@ -200,8 +205,11 @@ def preview_of(frame: VideoFrame, max_side: int = PREVIEW_MAX_SIDE, quality: int
 
 
 def run_live(settings: CaptureSettings, address: str, token: str, preview_fps: float = 5.0,
-             stop: threading.Event | None = None, rerun_path: Path | None = None) -> int:
-    """Stream to Blender until the input ends, Blender closes, or `stop` is set; return the exit code."""
+             stop: threading.Event | None = None, rerun_path: Path | None = None, standby: bool = False) -> int:
+    """Stream to Blender until the input ends, Blender closes, or `stop` is set; return the exit code.
+
+    standby: load the model, say Status 'standby', and wait for Blender's Start (its source,
+    playback and preview rate replace those in `settings`) before opening any source."""
     stop = stop or threading.Event()
     conn = Connection(*parse_address(address))
     source = landmarker = rerun = None
@@ -210,8 +218,19 @@ def run_live(settings: CaptureSettings, address: str, token: str, preview_fps: f
         conn.watch(stop)
         conn.send(Status(state="loading_model"))
         with conn.heartbeats_in_background():
-            model_path, source = open_inputs(settings)
+            model_path = checked_model(settings)
+            source = None if standby else open_input(settings)  # a bad source shows before the model loads
             landmarker = Landmarker(model_path, settings.landmarker, quiet=settings.quiet_native_logs)
+            if standby:
+                conn.send(Status(state=STANDBY, detail=model_path.name))
+                start = conn.start.wait(stop)
+                if start is None and conn.closed_reason is None:  # a signal
+                    conn.send_quietly(Bye(reason="stopped"))
+                    return EXIT_OK
+                if start is None:
+                    raise ConnectionClosed(conn.closed_reason)
+                settings, preview_fps = started_settings(settings, start), start.preview_fps
+                source = open_input(settings)
             if rerun_path is not None:
                 from .rerun_log import RerunLogger
 

@@ -55,13 +55,22 @@ def open_segment(spec: str, segment: tuple[int, int, int | None], mirror: bool) 
 
 def open_inputs(settings: CaptureSettings) -> tuple[Path, Source]:
     """Check the options, find and verify the model and open the source (nothing is written yet)."""
+    model_path = checked_model(settings)
+    return model_path, open_input(settings)
+
+
+def checked_model(settings: CaptureSettings) -> Path:
+    """Check the landmarker options; the model file, found and verified."""
     settings.landmarker.check()
-    model_path = find_model(settings.model)
+    return find_model(settings.model)
+
+
+def open_input(settings: CaptureSettings) -> Source:
+    """Open the source: the camera, video or images (a standby process does this only on Start)."""
     if settings.segment is not None:
-        return model_path, open_segment(settings.source, settings.segment, settings.mirror)
-    source = open_source(settings.source, settings.width, settings.height, settings.fps, settings.mirror,
-                         settings.loop)
-    return model_path, source
+        return open_segment(settings.source, settings.segment, settings.mirror)
+    return open_source(settings.source, settings.width, settings.height, settings.fps, settings.mirror,
+                       settings.loop)
 
 
 class Pacer:

@@ -36,8 +36,10 @@ MAX_FRAME_BYTES = _FRAME_HEAD.size + MAX_FACES * _FACE_BYTES
 MAX_PAYLOAD = max(MAX_FRAME_BYTES, _PREVIEW_HEAD.size + MAX_PREVIEW_BYTES, MAX_JSON_BYTES)
 HEADER_SIZE = _HEADER.size
 
-HELLO, FRAME, STATUS, ERROR, HEARTBEAT, PREVIEW, BYE = range(1, 8)
+HELLO, FRAME, STATUS, ERROR, HEARTBEAT, PREVIEW, BYE, START = range(1, 9)
 ACCEPTED = "accepted"  # Status.state of the server's answer to a good Hello
+STANDBY = "standby"  # Status.state of a process started with --standby once its model is loaded
+MAX_START_OPTIONS = 16  # entries of Start.landmarker
 
 # The 52 scores in MediaPipe's order (index 0 is `_neutral`).
 BLENDSHAPE_NAMES: tuple[str, ...] = (
@@ -129,7 +131,34 @@ class Bye:
     reason: str = ""
 
 
-Message = Union[Hello, FaceFrame, Status, Error, Heartbeat, Preview, Bye]
+@dataclass
+class Start:
+    """Blender's go to a capture process in standby: the source to open and how to play it,
+    and the landmarker options Blender expects it to hold (landmarker_key(); any difference is
+    an Error, never a capture with other options). width/height/fps 0 = not requested."""
+
+    source: str
+    landmarker: dict[str, str]
+    mirror: bool = False
+    realtime: bool = False
+    loop: bool = False
+    preview_fps: float = 5.0
+    width: int = 0
+    height: int = 0
+    fps: float = 0.0
+
+
+def landmarker_key(model: str, running_mode: str, num_faces: int, min_face_detection_confidence: float,
+                   min_face_presence_confidence: float, min_tracking_confidence: float) -> dict[str, str]:
+    """The options a landmarker was made with, as both sides write them on the command line
+    (numbers as %g), so a standby process and Blender compare like with like."""
+    return {"model": model, "running_mode": running_mode, "num_faces": str(num_faces),
+            "min_face_detection_confidence": f"{min_face_detection_confidence:g}",
+            "min_face_presence_confidence": f"{min_face_presence_confidence:g}",
+            "min_tracking_confidence": f"{min_tracking_confidence:g}"}
+
+
+Message = Union[Hello, FaceFrame, Status, Error, Heartbeat, Preview, Bye, Start]
 
 
 def _pack(kind: int, payload: bytes) -> bytes:
@@ -164,6 +193,8 @@ def encode(message: Message) -> bytes:
         return _pack_json(HEARTBEAT, {"timestamp_us": message.timestamp_us})
     if isinstance(message, Bye):
         return _pack_json(BYE, {"reason": message.reason})
+    if isinstance(message, Start):
+        return _pack_json(START, {name: getattr(message, name) for name in _START_FIELDS})
     raise TypeError(f"not a protocol message: {type(message).__name__}")
 
 
@@ -190,7 +221,7 @@ def decode_header(header: bytes) -> tuple[int, int]:
         raise ProtocolError("not a Face Mocap message (bad magic bytes)")
     if version != PROTOCOL_VERSION:
         raise ProtocolError(f"protocol version {version} is not supported (this side speaks {PROTOCOL_VERSION})")
-    if not HELLO <= kind <= BYE:
+    if not HELLO <= kind <= START:
         raise ProtocolError(f"unknown message type {kind}")
     limit = _payload_limit(kind)
     if length > limit:
@@ -227,6 +258,8 @@ def decode_payload(kind: int, payload: bytes) -> Message:
         return Heartbeat(timestamp_us=_field(obj, "timestamp_us", int))
     if kind == BYE:
         return Bye(reason=_field(obj, "reason", str))
+    if kind == START:
+        return _decode_start(obj)
     raise ProtocolError(f"unknown message type {kind}")
 
 
@@ -245,6 +278,25 @@ def _field(obj: dict, name: str, kind: type | tuple[type, ...]):
     if isinstance(value, bool) or not isinstance(value, kind):
         raise ProtocolError(f"message field '{name}' is missing or has the wrong type")
     return value
+
+
+_START_FIELDS = {"source": str, "landmarker": dict, "mirror": bool, "realtime": bool, "loop": bool,
+                 "preview_fps": (int, float), "width": int, "height": int, "fps": (int, float)}
+
+
+def _decode_start(obj: dict) -> Start:
+    values = {}
+    for name, kind in _START_FIELDS.items():
+        value = obj.get(name)
+        if kind is bool and not isinstance(value, bool):
+            raise ProtocolError(f"message field '{name}' is missing or has the wrong type")
+        values[name] = value if kind is bool else _field(obj, name, kind)
+        if kind in (int, (int, float)) and not (math.isfinite(value) and 0 <= value <= MAX_IMAGE_SIDE):
+            raise ProtocolError(f"start field '{name}' is out of range")
+    options = values["landmarker"]
+    if len(options) > MAX_START_OPTIONS or not all(isinstance(v, str) for v in options.values()):
+        raise ProtocolError("start field 'landmarker' must map at most 16 names to strings")
+    return Start(**values)
 
 
 def _decode_frame(payload: bytes) -> FaceFrame:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import struct
 
 import numpy as np
@@ -26,6 +27,8 @@ def sample_messages() -> list:
         p.Status(state="running", fps=29.97, detail="webcam:0"), p.Error(code="input", message="no camera at 0"),
         p.Heartbeat(timestamp_us=99), p.Preview(frame_index=3, width=320, height=180, jpeg=b"\xff\xd8jpegdata\xff\xd9"),
         p.Bye(reason="end_of_input"),
+        p.Start(source="/videos/take 1.mp4", landmarker=p.landmarker_key("", "VIDEO", 2, 0.5, 0.5, 0.25),
+                mirror=True, realtime=True, loop=False, preview_fps=5, width=1280, height=720, fps=29.97),
     ]
 
 
@@ -148,7 +151,7 @@ def decode_only_protocol_errors(data: bytes) -> None:
         pass
 
 @FUZZ
-@given(st.binary(max_size=600), st.sampled_from(range(1, 8)), st.integers(0, 2 * p.MAX_PAYLOAD))
+@given(st.binary(max_size=600), st.sampled_from(range(1, 9)), st.integers(0, 2 * p.MAX_PAYLOAD))
 def test_fuzz_random_messages(body, kind, length):
     # Random bytes alone rarely pass the magic check, so half the input gets a valid header.
     decode_only_protocol_errors(body)
@@ -164,3 +167,20 @@ def test_fuzz_mutated_messages(message, flips, cut, tail):
         data[pos % len(data)] = value
     decode_only_protocol_errors(bytes(data))
     decode_only_protocol_errors(bytes(data[:cut % (len(data) + 1)]) + tail)
+
+
+@pytest.mark.parametrize("change, match", [
+    ({"realtime": 1}, "'realtime'"),  # a number is not a flag
+    ({"width": True}, "'width'"),  # nor a flag a number
+    ({"fps": -1}, "'fps' is out of range"),
+    ({"preview_fps": float("inf")}, "'preview_fps' is out of range"),
+    ({"landmarker": {"num_faces": 2}}, "'landmarker'"),
+    ({"landmarker": {str(i): "" for i in range(17)}}, "'landmarker'"),
+    ({"source": None}, "'source'"),
+])
+def test_a_start_with_a_wrong_field_is_refused(change, match):
+    fields = {"source": "webcam:0", "landmarker": {"num_faces": "1"}, "mirror": False, "realtime": False,
+              "loop": False, "preview_fps": 5, "width": 0, "height": 0, "fps": 0}
+    body = json.dumps({**fields, **change}).encode()
+    with pytest.raises(p.ProtocolError, match=match):
+        p.decode_all(struct.pack("<2sBBI", p.MAGIC, 1, p.START, len(body)) + body)
