@@ -89,10 +89,18 @@ def process_count(cap: int, frames: int | None, frame_bytes: int, cpus: int | No
 
 
 def plan_segments(frames: int, fps: float, processes: int, warmup_frames: int = WARMUP_FRAMES) -> list[Segment]:
-    """`processes` segments of about equal length, cut half a frame before a nominal frame time
-    (so a cut never sits on a timestamp), each warmed up on the `warmup_frames` before its cut."""
+    """`processes` segments, cut half a frame before a nominal frame time (so a cut never sits on
+    a timestamp), each warmed up on the `warmup_frames` before its cut.
+
+    Each process tracks about as many frames as the others, warm-up included: the first
+    segment (no warm-up) keeps `warmup_frames` more than the rest, so no process is left
+    tracking alone at the end while the other cores wait."""
     period_us = 1e6 / fps
-    cuts = [round(k * frames / processes) for k in range(processes + 1)]
+    first = (frames + (processes - 1) * warmup_frames) / processes  # frames tracked by each process
+    if processes == 1 or first - warmup_frames < 1:  # too short for that: equal kept frames
+        first = frames / processes
+    rest = (frames - first) / max(processes - 1, 1)
+    cuts = [0] + [round(first + k * rest) for k in range(processes - 1)] + [frames]
     segments = []
     for k in range(processes):
         keep = 0 if k == 0 else round((cuts[k] - 0.5) * period_us)
