@@ -65,6 +65,21 @@ def crashed_partial(path: Path, frames: int, block: int = 10_000, torn_tail: boo
     return writer.partial_path
 
 
+def repeated_take(source: Path, repeats: int, out: Path) -> int:
+    """`source`'s frames `repeats` times over, end to end (timestamps and indices continued), written
+    through the take writer in bounded chunks as a long recording would be; the frame count."""
+    take = takes.read_take(source)
+    step_us = int(take.timestamps_us[-1] - take.timestamps_us[0]) + int(round(1e6 / take.metadata["fps"]))
+    writer = takes.TakeWriter(out, take.metadata)
+    for k in range(repeats):
+        arrays = take.arrays()
+        arrays["timestamps_us"] = arrays["timestamps_us"] + k * step_us
+        arrays["frame_indices"] = arrays["frame_indices"] + k * take.frame_count
+        writer.append_arrays(arrays)
+    writer.finish()
+    return take.frame_count * repeats
+
+
 @contextlib.contextmanager
 def recording_elsewhere(path: Path, frames: int):
     """Another process (another Blender) recording `frames` frames into `path`; it is killed

@@ -1,5 +1,5 @@
-"""Bake a take file onto a rig: its frames through the rig's mapping (map_take: calibrated,
-smoothed without lag), then bake.bake_values() writes the actions."""
+"""Bake a take file onto a rig: its frames through the rig's mapping (map_take_chunks: read a
+few chunks at a time, calibrated, smoothed without lag), then bake.bake_values() writes the actions."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from pathlib import Path
 
 import bpy
 
-from ..capture.takes import forward_only, read_take
+from ..capture.takes import ForwardOnly, read_chunks, take_info
 from ..mapping.calibration import Calibration
 from ..mapping.errors import RetargetError
-from ..mapping.pipeline import map_take
+from ..mapping.pipeline import map_take_chunks
 from . import bake, mapping_tables, scene_settings, take_timing
 
 
@@ -30,9 +30,6 @@ def bake_take(scene: bpy.types.Scene, path: Path, mesh, armature, name: str, pro
     if not len(table):
         names = " / ".join(obj.name for obj in (mesh, armature) if obj is not None)
         raise RetargetError(f"{names} has no mapping rows: press Auto-detect or load a preset")
-    take, dropped = forward_only(read_take(path))  # takes recorded before the writer dropped such frames
-    if take.frame_count < 2:
-        raise bake.BakeError(f"take '{name}' has {take.frame_count} frame(s): record a longer take")
     if smoothing is None:
         smoothing = scene_settings.smoothing_settings(scene) if settings.bake_smoothing else "off"
     elif smoothing is False:
@@ -40,14 +37,18 @@ def bake_take(scene: bpy.types.Scene, path: Path, mesh, armature, name: str, pro
     if reduce_tolerance is None:
         reduce_tolerance = settings.bake_tolerance if settings.bake_reduce else 0.0
     calibration = calibration or scene_settings.scene_calibration(scene)
-    values = map_take(take, table, calibration, smoothing, face=scene_settings.canonical_face(),
-                      zero_phase_smoothing=True)
+    # the take a few chunks at a time: Blender never holds its landmarks, only the mapped channels
+    forward = ForwardOnly()  # takes recorded before the writer dropped such frames
+    times, values = map_take_chunks(map(forward, read_chunks(path)), table, calibration, smoothing,
+                                    face=scene_settings.canonical_face(), zero_phase_smoothing=True)
+    if len(times) < 2:
+        raise bake.BakeError(f"take '{name}' has {len(times)} frame(s): record a longer take")
     if start_frame is None:
-        start_frame = take_timing.start_frame(scene, take.metadata, name, start_at)
+        start_frame = take_timing.start_frame(scene, take_info(path).metadata, name, start_at)
     as_strips = {"STRIPS": True, "ACTION": False}.get(takes or settings.bake_takes)  # AUTO: None
     bake_settings = bake.BakeSettings(fps=bake.scene_fps(scene), name=name, reduce_tolerance=reduce_tolerance,
                                       start_frame=start_frame, as_strips=as_strips)
-    result = bake.bake_values(values, take.timestamps_us / 1e6, bake_settings, progress)
-    if dropped:
-        result.skipped.append(f"{dropped} frame(s) whose timestamps went backwards")
+    result = bake.bake_values(values, times, bake_settings, progress)
+    if forward.dropped:
+        result.skipped.append(f"{forward.dropped} frame(s) whose timestamps went backwards")
     return result
