@@ -39,6 +39,7 @@ class Listener:
         self._threads: list[threading.Thread] = []
         self._connections: set[socket.socket] = set()
         self._authenticated: socket.socket | None = None
+        self._answered: socket.socket | None = None  # the authenticated connection once "accepted" is sent
 
     def start(self) -> int:
         """Listen on 127.0.0.1 and accept in a thread; the port."""
@@ -66,6 +67,22 @@ class Listener:
             except OSError:
                 pass
             conn.close()
+
+    @property
+    def connected(self) -> bool:
+        """True while the capture process is connected and authenticated."""
+        with self._lock:
+            return self._answered is not None
+
+    def send(self, data: bytes) -> bool:
+        """Send an encoded message to the authenticated connection (after its 'accepted'); False
+        when there is none. Only between on_connected and the connection's end (OSError: it broke)."""
+        with self._lock:
+            conn = self._answered
+        if conn is None:
+            return False
+        conn.sendall(data)
+        return True
 
     def join(self, timeout: float) -> None:
         for thread in list(self._threads):
@@ -125,7 +142,7 @@ class Listener:
             with self._lock:
                 self._connections.discard(conn)
                 if conn is self._authenticated:
-                    self._authenticated = None
+                    self._authenticated = self._answered = None
             conn.close()
 
     def _read_hello(self, conn: socket.socket, decoder: protocol.Decoder, pending: list):
@@ -153,6 +170,8 @@ class Listener:
             conn.sendall(protocol.encode(answer))  # the capture process waits for the answer
             if not isinstance(answer, protocol.Status):
                 return None
+            with self._lock:
+                self._answered = conn
             self._on_connected()
             pending.extend(messages[1:])
             return hello

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..capture.model import path_problem
-from ..capture.protocol import TOKEN_ENV
+from ..capture.protocol import TOKEN_ENV, Start, landmarker_key
 from .errors import LaunchError
 
 
@@ -36,16 +36,38 @@ class CaptureOptions:
 
     def capture_args(self) -> list[str]:
         """Command-line options shared by live and offline runs (never the token)."""
-        args = ["--source", self.source,
-                "--num-faces", str(self.num_faces),
-                "--min-face-detection-confidence", f"{self.min_face_detection_confidence:g}",
-                "--min-face-presence-confidence", f"{self.min_face_presence_confidence:g}",
-                "--min-tracking-confidence", f"{self.min_tracking_confidence:g}"]
-        if self.model:
-            args += ["--model", self.model]
+        args = ["--source", self.source, *self.landmarker_args()]
         if self.mirror:
             args.append("--mirror")
         return args + list(self.extra_args)
+
+    def landmarker_args(self) -> list[str]:
+        """The options the capture process makes its FaceLandmarker with (a process in standby gets only these)."""
+        args = ["--num-faces", str(self.num_faces),
+                "--min-face-detection-confidence", f"{self.min_face_detection_confidence:g}",
+                "--min-face-presence-confidence", f"{self.min_face_presence_confidence:g}",
+                "--min-tracking-confidence", f"{self.min_tracking_confidence:g}"]
+        return args + (["--model", self.model] if self.model else [])
+
+    def landmarker_key(self) -> dict[str, str]:
+        """landmarker_args() as a process in standby compares them (protocol.Start.landmarker)."""
+        return landmarker_key(self.model, "VIDEO", self.num_faces, self.min_face_detection_confidence,
+                              self.min_face_presence_confidence, self.min_tracking_confidence)
+
+    def standby_key(self) -> tuple:
+        """What a process in standby was started with: a capture with another key needs a new process."""
+        return (self.interpreter, tuple(self.python_path), tuple(sorted(self.env.items())),
+                tuple(sorted(self.landmarker_key().items())))
+
+    def start_message(self) -> Start | None:
+        """The Start that hands this capture to a process in standby; None when it needs a process
+        of its own (command-line options a Start does not carry)."""
+        extra = dict(zip(self.extra_args[::2], self.extra_args[1::2]))
+        if len(self.extra_args) % 2 or not set(extra) <= {"--width", "--height"}:
+            return None
+        return Start(source=self.source, landmarker=self.landmarker_key(), mirror=self.mirror,
+                     realtime=self.realtime, loop=self.loop, preview_fps=self.preview_fps,
+                     width=int(extra.get("--width", 0)), height=int(extra.get("--height", 0)))
 
 
 def check_source(source: str) -> None:
@@ -75,10 +97,11 @@ def check_interpreter(path: str) -> None:
         raise LaunchError(f"Capture interpreter {path} is not executable: fix its permissions or pick another")
 
 
-def check_options(options: CaptureOptions) -> None:
-    """Raise LaunchError when the interpreter, the source or the model override is unusable."""
+def check_options(options: CaptureOptions, source: bool = True) -> None:
+    """Raise LaunchError when the interpreter, the source (unless not asked) or the model override is unusable."""
     check_interpreter(options.interpreter)
-    check_source(options.source)
+    if source:
+        check_source(options.source)
     problem = path_problem(options.model) if options.model else ""
     if problem:
         raise LaunchError(f"Model override {options.model} {problem}. Fix the model path in "

@@ -20,7 +20,7 @@ from ..capture import protocol
 from ..capture.face_choice import FaceTracker
 from .errors import LaunchError, SessionError, with_hint
 from .listener import Listener
-from .options import CaptureOptions, check_options, child_environment
+from .options import CaptureOptions, check_options, check_source, child_environment
 from .process import ChildProcess
 from .recorder import TakeRecorder
 
@@ -34,7 +34,7 @@ STALL_TIMEOUT_S = 5.0  # no message at all for this long (heartbeats come every 
 class SessionStatus:
     """What the panel shows; a copy is handed to the main thread."""
 
-    state: str = "idle"  # idle | starting | running | stopped | failed | ended
+    state: str = "idle"  # idle | standby | starting | running | stopped | failed | ended
     fps: float = 0.0
     latency_ms: float = 0.0
     face_found: bool = False
@@ -71,20 +71,54 @@ class CaptureSession:
         self._last_message_at = 0.0
         self._error_reported = False
         self._bye_reason = ""  # the capture process's own reason for leaving
+        self._pending_start: bytes | None = None  # go() before the process in standby connected
 
     # -- lifecycle (main thread) -------------------------------------------------------
 
     def start(self) -> None:
         """Listen on 127.0.0.1, launch the child with the token in its environment."""
         check_options(self.options)
-        self.port = self._listener.start()
-        self._status.state = "starting"
-        args = [self.options.interpreter, "-m", "capture", *self.options.capture_args(),
-                "--connect", f"127.0.0.1:{self.port}", "--preview-fps", f"{self.options.preview_fps:g}"]
+        args = [*self.options.capture_args(), "--preview-fps", f"{self.options.preview_fps:g}"]
         if self.options.realtime:
             args.append("--realtime")
         if self.options.loop:
             args.append("--loop")
+        self._launch(args, "starting")
+
+    def start_standby(self) -> None:
+        """Launch a capture process in standby: it loads its model, opens no source, waits for go()."""
+        check_options(self.options, source=False)  # the source comes with go()
+        self._launch(["--standby", *self.options.landmarker_args()], "standby")
+
+    def go(self, options: CaptureOptions) -> None:
+        """Start capturing with a process in standby (options: the same standby_key(), any source);
+        SessionError when it cannot take these options, LaunchError for a bad source."""
+        start = options.start_message()
+        if self._status.state != "standby" or start is None or options.standby_key() != self.options.standby_key():
+            raise SessionError("this capture process in standby cannot start that capture")
+        check_source(options.source)
+        self.options = options
+        message = protocol.encode(start)
+        with self._lock:  # _on_connected takes it too: the Start is sent once, after "accepted"
+            self.started_at = self._last_message_at = time.monotonic()
+            sent = self._listener.send(message)  # OSError: it broke; poll() says why
+            self._status.state = "running" if sent else "starting"
+            self._pending_start = None if sent else message
+
+    def standby_ready(self) -> bool:
+        """True while in standby with the process alive, connected (or still connecting) and not stalled."""
+        if self._status.state != "standby" or self.child is None or self.child.returncode() is not None:
+            return False
+        connected = self._listener.connected
+        if self._status.capture_state and not connected:  # it connected, and the connection ended
+            return False
+        limit = STALL_TIMEOUT_S if connected else STARTUP_TIMEOUT_S
+        return time.monotonic() - self._last_message_at <= limit
+
+    def _launch(self, capture_args: list[str], state: str) -> None:
+        self.port = self._listener.start()
+        self._status.state = state
+        args = [self.options.interpreter, "-m", "capture", *capture_args, "--connect", f"127.0.0.1:{self.port}"]
         try:
             self.child = ChildProcess(args, child_environment(self.token, self.options.python_path, self.options.env))
         except LaunchError:
@@ -105,7 +139,7 @@ class CaptureSession:
             return self.stop_recording()  # SessionError: the partial take is listed, the message says what was kept
         finally:
             with self._lock:
-                if self._status.state in ("starting", "running"):
+                if self._status.state in ("standby", "starting", "running"):
                     self._status.state = "stopped"
 
     @property
@@ -239,6 +273,9 @@ class CaptureSession:
         with self._lock:
             if self._status.state == "starting":
                 self._status.state = "running"
+            start, self._pending_start = self._pending_start, None
+            if start is not None:  # go() came while the process in standby was connecting
+                self._listener.send(start)
 
     def _on_broken(self, message: str) -> None:
         with self._lock:

@@ -7,9 +7,9 @@ import logging
 import bpy
 
 from ..link import process
-from . import (cli, demo_head, generate_shapes, live, operators_bake, operators_capture, operators_import,
-               operators_mapping, operators_takes, panels, panels_calibration, panels_takes, preferences, preview,
-               properties, takes_io, tracked_mesh)
+from . import (cli, demo_head, generate_shapes, keep_ready, live, operators_bake, operators_capture,
+               operators_import, operators_mapping, operators_takes, panels, panels_calibration, panels_takes,
+               preferences, preview, properties, takes_io, tracked_mesh)
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,7 @@ _modules = (
 def _stop_before_load(*_args) -> None:
     """Loading another file while capturing or importing stops it (no orphan process)."""
     live.stop_quietly()
+    keep_ready.stop()  # the new file's panel starts one again
     process.stop_all()  # a running Import Video too
     preview.clear()
     runtime = getattr(bpy.context.window_manager, "face_mocap", None)  # the window manager outlives the file
@@ -87,6 +88,7 @@ def unregister() -> None:
         if handler in handlers:
             handlers.remove(handler)
     live.stop_quietly()  # disabling the add-on while capturing stops the capture
+    keep_ready.stop()
     process.stop_all()
     for module in reversed(_modules):
         module.unregister()

@@ -16,6 +16,7 @@ import bpy
 from ..mapping.errors import MappingError
 from . import preview, takes_io
 from .live_rig import LiveRig
+from ..link import ready
 from ..link.errors import SessionError
 from ..link.session import CaptureSession, SessionStatus
 
@@ -58,8 +59,10 @@ def start(context: bpy.types.Context, options) -> None:
         raise SessionError("A capture is already running: stop it first")
     scene = context.scene
     rig = LiveRig.from_scene(scene)  # MappingError: reported by the operator
-    new_session = CaptureSession(options)
-    new_session.start()
+    new_session = ready.claim(options)  # the process kept ready (Keep Capture Ready), started now
+    if new_session is None:
+        new_session = CaptureSession(options)
+        new_session.start()
     _Live.session, _Live.rig, _Live.scene_name = new_session, rig, scene.name
     _Live.preview_seq, _Live.status_at = 0, 0.0
     runtime = context.window_manager.face_mocap

@@ -7,7 +7,7 @@ from bpy.props import EnumProperty, StringProperty
 
 from ..capture.takes import TakeError
 from ..mapping.errors import MappingError
-from . import calibrate, live, mapping_tables, preferences
+from . import calibrate, keep_ready, live, mapping_tables, preferences
 from ..link.errors import SessionError
 from ..link.options import CaptureOptions
 
@@ -61,6 +61,7 @@ class FACEMOCAP_OT_start_capture(bpy.types.Operator):
         return True
 
     def execute(self, context: bpy.types.Context) -> set[str]:
+        keep_ready.forget()  # one is started again after this capture
         try:
             live.start(context, capture_options(context))
         except (SessionError, MappingError) as exc:
@@ -95,6 +96,8 @@ class FACEMOCAP_OT_stop_capture(bpy.types.Operator):
         except SessionError as exc:  # the recording could not be finished: the part written is listed
             self.report({"ERROR"}, str(exc))
             return {"FINISHED"}
+        finally:
+            keep_ready.keep_capture_ready(context)  # for the next Start Capture
         if take is not None:
             self.report({"INFO"}, f"Take saved: {take.name}")
         return {"FINISHED"}

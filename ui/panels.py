@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import bpy
 
-from . import live
+from . import keep_ready, live
 from .demo_head import FACEMOCAP_OT_add_demo_head
 from .generate_shapes import FACEMOCAP_OT_generate_shape_keys
 from .operators_capture import FACEMOCAP_OT_start_capture, FACEMOCAP_OT_stop_capture
@@ -71,6 +71,8 @@ class FACEMOCAP_PT_main(FaceMocapPanel, bpy.types.Panel):
             row.operator(FACEMOCAP_OT_start_capture.bl_idname, icon="PLAY")
         draw_status(layout, runtime)
         layout.prop(settings, "show_preview")
+        if not running:
+            keep_ready.keep_capture_ready_soon()  # Keep Capture Ready (Preferences): from the first showing on
 
 
 def draw_status(layout: bpy.types.UILayout, runtime) -> None:

@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 
 import bpy
-from bpy.props import EnumProperty, IntProperty, StringProperty
+from bpy.props import BoolProperty, EnumProperty, IntProperty, StringProperty
 
 from ..capture.model import find_model
 from ..link.bundled_layout import bundled_support_problem
@@ -50,6 +50,13 @@ print(json.dumps(out))
 """
 
 
+def _keep_ready_changed(prefs, _context) -> None:
+    from . import keep_ready  # (it imports this module)
+
+    if not prefs.keep_capture_ready:
+        keep_ready.stop()  # turned on again: started the next time the Face Mocap panel is drawn
+
+
 class FACEMOCAP_AP_preferences(bpy.types.AddonPreferences):
     """Where the capture process runs and what it uses."""
 
@@ -65,6 +72,12 @@ class FACEMOCAP_AP_preferences(bpy.types.AddonPreferences):
         name="Import Processes", min=0, max=64, default=0,
         description="How many tracking processes Import Video may run at once, each on one segment of the clip "
                     "(about 200 MB each). 0 = one per CPU core, fewer when memory is short")
+    keep_capture_ready: BoolProperty(
+        name="Keep Capture Ready", default=True, update=_keep_ready_changed,
+        description="Once the Face Mocap panel is shown, and after each capture, keep a capture process waiting "
+                    "with MediaPipe loaded (about 130 MB of memory), so Start Capture shows the first frame in a "
+                    "fraction of a second instead of about a second. It opens no camera or video until you "
+                    "press Start Capture, and ends with Blender")
 
     def draw(self, context: bpy.types.Context) -> None:
         layout = self.layout
@@ -77,6 +90,7 @@ class FACEMOCAP_AP_preferences(bpy.types.AddonPreferences):
         layout.prop(self, "model_path")
         layout.prop(self, "default_camera")
         layout.prop(self, "import_processes")
+        layout.prop(self, "keep_capture_ready")
         row = layout.row()
         row.operator(FACEMOCAP_OT_check_interpreter.bl_idname, icon="CHECKMARK")
         result = context.window_manager.face_mocap.check_result
@@ -105,6 +119,12 @@ def capture_python(context: bpy.types.Context | None = None) -> tuple[str, list[
     from .interpreter import bundled_interpreter  # LaunchError when the wheels are missing
 
     return bundled_interpreter()
+
+
+def keep_capture_ready(context: bpy.types.Context | None = None) -> bool:
+    """True when a capture process may wait in standby (the preference; off when the add-on is not enabled)."""
+    prefs = get_preferences(context)
+    return prefs is not None and prefs.keep_capture_ready
 
 
 def import_processes(context: bpy.types.Context | None = None) -> int:

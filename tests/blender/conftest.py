@@ -23,6 +23,7 @@ def addon(capture_python, model_path, tmp_path, monkeypatch):
     prefs.interpreter = "CUSTOM"
     prefs.custom_python = capture_python
     prefs.model_path = str(model_path)
+    prefs.keep_capture_ready = False  # on by default; the tests that use it turn it on (test_capture_ready.py)
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "scene.blend"))
     try:
         yield face_mocap
