@@ -65,7 +65,7 @@ def start_to_rig() -> float:
 
 def setup(folder: Path) -> None:
     import_addon()
-    sys.path.insert(0, str(REPO / "tests" / "blender"))
+    sys.path[:0] = [str(REPO / "tests"), str(REPO / "tests" / "blender")]  # live_scene imports tests/ helpers
     fresh_scene(folder, processes=0)
     keep_ready(False)
 
