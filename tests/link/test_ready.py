@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from link_fixtures import options_for  # noqa: F401 (fixture)
 from process_scan import process_gone
 from face_mocap.link import ready
 
