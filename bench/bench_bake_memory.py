@@ -75,7 +75,8 @@ def child(mode: str, take: Path) -> None:
 
         def bake_whole() -> None:
             whole, _ = forward_only(read_take(take))
-            values = map_take(whole, mapping_tables.character_table(mesh, armature), scene_settings.scene_calibration(scene),
+            table = mapping_tables.character_table(mesh, armature)
+            values = map_take(whole, table, scene_settings.scene_calibration(scene),
                               scene_settings.smoothing_settings(scene), face=scene_settings.canonical_face())
             bake.bake_values(values, whole.timestamps_us / 1e6,
                              bake.BakeSettings(fps=bake.scene_fps(scene), name="Take"))
