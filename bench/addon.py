@@ -37,7 +37,7 @@ def rigged_scene():
     import bpy
 
     import_addon()
-    sys.path.insert(0, str(REPO / "tests" / "blender"))
+    sys.path[:0] = [str(REPO / "tests"), str(REPO / "tests" / "blender")]  # live_scene imports tests/ helpers
     import face_mocap
     from live_scene import enable_addon_entry, make_rig
 

@@ -63,7 +63,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, nargs="+", default=[1, 10])
     args = parser.parse_args()
     import_addon()
-    sys.path.insert(0, str(REPO / "tests" / "blender"))
+    sys.path[:0] = [str(REPO / "tests"), str(REPO / "tests" / "blender")]  # live_scene imports tests/ helpers
     print(f"load average {os.getloadavg()[0]:.1f}, {os.cpu_count()} CPUs", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         for repeats in args.repeats:
