@@ -82,9 +82,12 @@ class BakeRun:
 
     def _forget_detected_rows(self) -> None:
         for obj, preset in self._presets_before:
-            obj.face_mocap.rows.clear()
-            obj.face_mocap.active_row = 0
-            obj.face_mocap.preset = preset
+            try:
+                obj.face_mocap.rows.clear()
+                obj.face_mocap.active_row = 0
+                obj.face_mocap.preset = preset
+            except ReferenceError:  # deleted, or its file closed: nothing to take back
+                pass
         self._presets_before = []
 
     def report(self) -> str:

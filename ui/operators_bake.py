@@ -14,7 +14,7 @@ from . import live, takes_io
 from .bake import BakeError, objects_to_bake
 from .bake_run import BakeRun, on_event
 from .i18n import iface_, rpt_
-from .operators_takes import take_poll
+from .operators_takes import end_progress, take_poll
 
 
 class _BakeBase:
@@ -126,12 +126,9 @@ class _BakeBase:
                                                                                percent=percent))
 
     def _end(self, context: bpy.types.Context) -> None:
-        wm = context.window_manager
-        if self._timer is not None:
-            wm.event_timer_remove(self._timer)
-            self._timer = None
-        wm.progress_end()
-        context.workspace.status_text_set(None)
+        end_progress(self, context.window_manager)
+        if context.workspace is not None:
+            context.workspace.status_text_set(None)
 
 
 class FACEMOCAP_OT_bake_take(_BakeBase, bpy.types.Operator):

@@ -12,6 +12,7 @@ from ..link.errors import SessionError
 from ..link.offline_import import OfflineImport
 from . import preferences, takes_io
 from .operators_capture import capture_options
+from .operators_takes import end_progress
 
 
 class _ImportCancel:
@@ -110,12 +111,8 @@ class FACEMOCAP_OT_import_video(bpy.types.Operator):
             self._end(context)
 
     def _end(self, context: bpy.types.Context) -> None:
-        wm = context.window_manager
-        if self._timer is not None:
-            wm.event_timer_remove(self._timer)
-            self._timer = None
-        wm.progress_end()
-        wm.face_mocap.importing = False
+        end_progress(self, context.window_manager)
+        context.window_manager.face_mocap.importing = False
 
 
 class FACEMOCAP_OT_import_cancel(bpy.types.Operator):

@@ -16,6 +16,14 @@ def take_poll(cls, context: bpy.types.Context) -> bool:
     return True
 
 
+def end_progress(operator: bpy.types.Operator, wm: bpy.types.WindowManager) -> None:
+    """The end of a modal operator with a progress bar (Import Video, Bake): its timer and bar removed."""
+    if operator._timer is not None:
+        wm.event_timer_remove(operator._timer)
+        operator._timer = None
+    wm.progress_end()
+
+
 class FACEMOCAP_OT_take_rename(bpy.types.Operator):
     """Rename the selected take (in the list; the file keeps its name)"""
 
