@@ -11,6 +11,7 @@ from bpy.props import BoolProperty, StringProperty
 from ..link.errors import SessionError
 from ..link.offline_import import OfflineImport
 from . import preferences, takes_io
+from .i18n import rpt_
 from .operators_capture import capture_options
 from .operators_takes import end_progress
 
@@ -92,10 +93,11 @@ class FACEMOCAP_OT_import_video(bpy.types.Operator):
             return None
         self._end(context)
         if progress.error:
-            self.report({"ERROR"}, f"Import Video failed: {progress.error}")
+            self.report({"ERROR"}, rpt_("Import Video failed: {error}").format(error=progress.error))
             return {"CANCELLED"}
         item = takes_io.list_take(context.scene, self._job.out_path, self._name)
-        self.report({"INFO"}, f"Imported {item.frame_count} frames into take '{item.name}'")
+        self.report({"INFO"}, rpt_("Imported {frames} frames into take '{take}'").format(frames=item.frame_count,
+                                                                                         take=item.name))
         return {"FINISHED"}
 
     def cancel_import(self, context: bpy.types.Context) -> set[str]:
