@@ -15,7 +15,7 @@ import sys  # noqa: E402
 import threading  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from .errors import EXIT_ENVIRONMENT, EXIT_INTERNAL, CaptureError  # noqa: E402
+from .errors import EXIT_ENVIRONMENT, EXIT_INTERNAL, CaptureProcessError  # noqa: E402
 
 REQUIRED_MODULES = ("numpy", "cv2", "mediapipe")
 
@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
 
         token = read_token(args.token_stdin)
         return run_live(settings_from(args), args.connect, token, args.preview_fps, stop, args.rerun, args.standby)
-    except CaptureError as exc:
+    except CaptureProcessError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     except Exception as exc:  # a bug: still one line for Blender, the traceback only with --verbose

@@ -14,42 +14,43 @@ EXIT_ENVIRONMENT = 7
 EXIT_INTERRUPTED = 130
 
 
-class CaptureError(Exception):
-    """A problem the user can act on; `code` goes into the protocol Error message."""
+class CaptureProcessError(Exception):
+    """A problem that ends the capture process, which the user can act on: `exit_code` is its exit
+    code, `code` goes into the protocol Error message (Blender adds a hint: link/errors.py)."""
 
     exit_code = EXIT_INTERNAL
     code = "internal"
 
 
-class InputError(CaptureError):
+class InputError(CaptureProcessError):
     """The video, image folder or camera cannot be opened or read."""
 
     exit_code = EXIT_INPUT
     code = "input"
 
 
-class ModelError(CaptureError):
+class ModelError(CaptureProcessError):
     """The face_landmarker.task model is missing, damaged or cannot be loaded."""
 
     exit_code = EXIT_MODEL
     code = "model"
 
 
-class ConnectionFailed(CaptureError):
+class ConnectionFailed(CaptureProcessError):
     """Blender cannot be reached, rejected the session, or broke the protocol."""
 
     exit_code = EXIT_CONNECTION
     code = "connection"
 
 
-class OutputError(CaptureError):
+class OutputError(CaptureProcessError):
     """The take (or Rerun recording) cannot be written."""
 
     exit_code = EXIT_OUTPUT
     code = "output"
 
 
-class UsageError(CaptureError):
+class UsageError(CaptureProcessError):
     """Options that contradict each other."""
 
     exit_code = EXIT_USAGE

@@ -19,7 +19,7 @@ from typing import Iterator
 
 import cv2
 
-from .errors import EXIT_OK, CaptureError, ConnectionFailed, UsageError
+from .errors import EXIT_OK, CaptureProcessError, ConnectionFailed, UsageError
 from .landmarker import Landmarker
 from .pipeline import CaptureSettings, checked_model, open_input, track
 from .protocol import (ACCEPTED, MAX_PREVIEW_BYTES, STANDBY, TOKEN_ENV, Bye, Decoder, Error, Heartbeat, Hello,
@@ -93,7 +93,7 @@ class Connection:
         """Best effort, for errors on the way out."""
         try:
             self.send(message)
-        except CaptureError:
+        except CaptureProcessError:
             pass
 
     def heartbeat_if_due(self) -> None:
@@ -112,7 +112,7 @@ class Connection:
             while not done.wait(HEARTBEAT_INTERVAL_S):
                 try:
                     self.send(Heartbeat(timestamp_us=time.time_ns() // 1000))
-                except CaptureError:
+                except CaptureProcessError:
                     return
 
         thread = threading.Thread(target=beat, name="startup-heartbeat", daemon=True)
@@ -257,7 +257,7 @@ def run_live(settings: CaptureSettings, address: str, token: str, preview_fps: f
             rerun.finish()
             rerun = None
         return EXIT_OK
-    except CaptureError as exc:
+    except CaptureProcessError as exc:
         if not isinstance(exc, ConnectionFailed):  # Blender learns why, then sees the socket close
             conn.send_quietly(Error(code=exc.code, message=str(exc)))
         raise

@@ -18,7 +18,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from .errors import EXIT_OK, CaptureError, ModelError
+from .errors import EXIT_OK, CaptureProcessError, ModelError
 
 MODEL_NAME = "face_landmarker.task"
 MODEL_SIZE = 3_758_596
@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
             print(find_model())
         else:
             print(verify(args.path))
-    except CaptureError as exc:
+    except CaptureProcessError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     return EXIT_OK

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import EXIT_INTERRUPTED, CaptureError, OutputError
+from .errors import EXIT_INTERRUPTED, CaptureProcessError, OutputError
 from .offline import print_summary, run_offline, take_metadata
 from .pipeline import CaptureSettings, is_video_file, open_inputs
 from .progress import Progress
@@ -33,7 +33,7 @@ from .takes import MAX_CHUNK_FRAMES, TakeError, TakeWriter, frame_fields
 POLL_S = 0.05
 
 
-class WorkerFailed(CaptureError):
+class WorkerFailed(CaptureProcessError):
     """A segment's capture process failed; carries its exit code and its one-line error."""
 
     def __init__(self, message: str, exit_code: int) -> None:

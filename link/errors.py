@@ -2,8 +2,8 @@
 
 `SessionError` is a live capture or a video import that cannot start, record or finish;
 `LaunchError` (one of them) a capture process that cannot be launched at all (interpreter,
-source, model). Not to be confused with capture/errors.py, the capture process's own errors,
-which reach Blender as an exit code or a protocol Error and become a message with a hint here.
+source, model). The capture process's own errors (capture/errors.py: CaptureProcessError and
+its kinds) reach Blender as an exit code or a protocol Error and become a message with a hint here.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
+from typing import Callable, Generator, Mapping
 
 import bpy
 import numpy as np
@@ -105,6 +105,21 @@ def bake_values(values: Mapping[Target, np.ndarray], times_s: np.ndarray, settin
                 progress: ProgressCallback | None = None) -> BakeResult:
     """Bake per-target value arrays (one value per take frame at times_s) into actions; each
     target's object is found once (targets.resolve), as live preview does."""
+    steps = bake_steps(values, times_s, settings)
+    try:
+        while True:
+            fraction = next(steps)
+            if progress is not None and progress(fraction) is False:
+                steps.throw(BakeCancelled("bake cancelled"))
+    except StopIteration as done:
+        return done.value
+
+
+def bake_steps(values: Mapping[Target, np.ndarray], times_s: np.ndarray,
+               settings: BakeSettings) -> Generator[float, None, BakeResult]:
+    """bake_values() one f-curve at a time, for a bake that runs in steps (a modal operator):
+    yields the fraction done after each curve and returns the BakeResult. Closing it, or
+    throwing BakeCancelled into it, before the end removes every action it made."""
     times = _check_times(times_s, settings)
     result = BakeResult()
     resampler = keyframes.Resampler(times, settings.fps)
@@ -123,11 +138,13 @@ def bake_values(values: Mapping[Target, np.ndarray], times_s: np.ndarray, settin
             for curve in owner.curves:
                 result.key_count += _write_curve(writer(curve), frames, curve.values, settings.reduce_tolerance)
                 result.fcurve_count += 1
-                if progress is not None and progress(result.fcurve_count / curve_total) is False:
-                    raise BakeCancelled("bake cancelled")
-    except BaseException:
+                yield result.fcurve_count / curve_total
+    except BaseException:  # cancelled, closed or failed: nothing is left half-made
         for _owner, action, _slot in written:
-            bpy.data.actions.remove(action)
+            try:
+                bpy.data.actions.remove(action)
+            except ReferenceError:  # already gone with the file it was in
+                pass
         raise
     as_strips = settings.as_strips
     if as_strips is None:  # several takes on one rig: compared on the NLA

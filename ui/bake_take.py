@@ -1,11 +1,14 @@
 """Bake a take file onto a rig: its frames through the rig's mapping (map_take_chunks: read a
-few chunks at a time, calibrated, smoothed without lag), then bake.bake_values() writes the actions."""
+few chunks at a time, calibrated, smoothed without lag), then bake.bake_values() writes the
+actions (bake_run.py: in steps)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import bpy
+import numpy as np
 
 from ..capture.takes import ForwardOnly, read_chunks, take_info
 from ..mapping.calibration import Calibration
@@ -14,15 +17,27 @@ from ..mapping.pipeline import map_take_chunks
 from . import bake, mapping_tables, scene_settings, take_timing
 
 
-def bake_take(scene: bpy.types.Scene, path: Path, mesh, armature, name: str, progress=None, *,
-              start_frame: float | None = None, start_at: str | None = None, takes: str | None = None,
-              smoothing: str | bool | None = None, calibration: Calibration | None = None,
-              reduce_tolerance: float | None = None) -> bake.BakeResult:
-    """Map a take file through the objects' tables and bake it to actions on them.
+@dataclass
+class PreparedBake:
+    """A take mapped through a rig's table, ready to be written (nothing in the file changed yet)."""
 
-    Options left as None come from the scene's bake settings (the Bake panel): start_at
-    "FRAME", "CURRENT" or "TIMECODE" (a given start_frame wins), takes "AUTO", "STRIPS" or
-    "ACTION"; smoothing is a preset name ("off", "light", ...) or False."""
+    values: dict  # {Target: one value per take frame}
+    times_s: np.ndarray
+    settings: bake.BakeSettings
+    dropped: int  # frames left out because their timestamps went backwards
+
+    def finish(self, result: bake.BakeResult) -> bake.BakeResult:
+        """The result, with what was left out of the take."""
+        if self.dropped:
+            result.skipped.append(f"{self.dropped} frame(s) whose timestamps went backwards")
+        return result
+
+
+def prepare_bake(scene: bpy.types.Scene, path: Path, mesh, armature, name: str, *,
+                 start_frame: float | None = None, start_at: str | None = None, takes: str | None = None,
+                 smoothing: str | bool | None = None, calibration: Calibration | None = None,
+                 reduce_tolerance: float | None = None) -> PreparedBake:
+    """Read a take and map it through the objects' tables (options as bake_take's)."""
     settings = scene.face_mocap
     # the collection of more meshes belongs to the scene's character, not to a retarget rig
     own = (mesh, armature) == (settings.target_mesh, settings.target_armature)
@@ -48,7 +63,16 @@ def bake_take(scene: bpy.types.Scene, path: Path, mesh, armature, name: str, pro
     as_strips = {"STRIPS": True, "ACTION": False}.get(takes or settings.bake_takes)  # AUTO: None
     bake_settings = bake.BakeSettings(fps=bake.scene_fps(scene), name=name, reduce_tolerance=reduce_tolerance,
                                       start_frame=start_frame, as_strips=as_strips)
-    result = bake.bake_values(values, times, bake_settings, progress)
-    if forward.dropped:
-        result.skipped.append(f"{forward.dropped} frame(s) whose timestamps went backwards")
-    return result
+    return PreparedBake(values, times, bake_settings, forward.dropped)
+
+
+def bake_take(scene: bpy.types.Scene, path: Path, mesh, armature, name: str, progress=None, **options
+              ) -> bake.BakeResult:
+    """Map a take file through the objects' tables and bake it to actions on them.
+
+    Options left as None come from the scene's bake settings (the Bake panel): start_at
+    "FRAME", "CURRENT" or "TIMECODE" (a given start_frame wins), takes "AUTO", "STRIPS" or
+    "ACTION"; smoothing is a preset name ("off", "light", ...) or False; also calibration
+    and reduce_tolerance."""
+    job = prepare_bake(scene, path, mesh, armature, name, **options)
+    return job.finish(bake.bake_values(job.values, job.times_s, job.settings, progress))

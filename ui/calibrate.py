@@ -12,6 +12,7 @@ from ..mapping.channels import channel_kind
 from ..mapping.errors import MappingError
 from ..mapping.pipeline import neutral_from_take, range_from_take
 from . import scene_settings, takes_io
+from .i18n import rpt_
 from .live_rig import LiveRig
 
 
@@ -20,7 +21,7 @@ def calibrate_live(scene: bpy.types.Scene, live_rig: LiveRig | None) -> str:
     if live_rig is None:
         raise SessionError("Start Capture first")
     live_rig.calibrate(scene)
-    return "Neutral calibrated from the live face"
+    return rpt_("Neutral calibrated from the live face")
 
 
 def _active_take_frames(scene: bpy.types.Scene, first: int, last: int):
@@ -52,7 +53,8 @@ def calibrate_range_from_take(scene: bpy.types.Scene, first: int, last: int) -> 
     face = scene_settings.canonical_face() if has_geometry(take.metadata) else None
     cal, changed = range_from_take(take, face, scene_settings.scene_calibration(scene))
     scene.face_mocap.calibration = cal.to_json()
-    return f"Range of motion set for {len(changed)} channel(s) from frames {first}-{last} of take '{item.name}'"
+    return rpt_("Range of motion set for {count} channel(s) from frames {first}-{last} of take '{take}'").format(
+        count=len(changed), first=first, last=last, take=item.name)
 
 
 def active_take_frame_count(scene: bpy.types.Scene) -> int:
@@ -88,4 +90,4 @@ def calibrate_from_take(scene: bpy.types.Scene, frame: int) -> str:
     face = scene_settings.canonical_face() if has_geometry(take.metadata) else None
     cal = neutral_from_take(take, face, scene_settings.scene_calibration(scene))
     scene.face_mocap.calibration = cal.to_json()
-    return f"Neutral calibrated from frame {frame} of take '{item.name}'"
+    return rpt_("Neutral calibrated from frame {frame} of take '{take}'").format(frame=frame, take=item.name)

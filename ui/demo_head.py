@@ -21,6 +21,7 @@ from ..mapping.canonical import CanonicalFace, load_canonical_face
 from ..mapping.channels import TO_BLENDER
 from ..mapping.demo_face import build_shape_offsets, eye_triangles, jaw_weights, mouth_triangles, rig_points
 from ..mapping.errors import MappingError
+from .i18n import rpt_
 from .preferences import model_file
 
 log = logging.getLogger(__name__)
@@ -198,11 +199,11 @@ def drive_demo_head(scene: bpy.types.Scene, head: DemoHead) -> str:
     settings.target_mesh, settings.target_armature = head.face, head.armature
     try:
         rows = presets.load_preset(scene, DEMO_PRESET)
-        return f"preset '{DEMO_PRESET}' ({rows} rows)"
+        return rpt_("preset '{preset}' ({rows} rows)").format(preset=DEMO_PRESET, rows=rows)
     except MappingError:
         pass  # no dedicated preset: the names follow ARKit and common bone names
     mapped, _unmapped = presets.auto_detect(scene)
-    return f"auto-detected mapping ({mapped} targets)"
+    return rpt_("auto-detected mapping ({targets} targets)").format(targets=mapped)
 
 
 class FACEMOCAP_OT_add_demo_head(bpy.types.Operator):
@@ -229,13 +230,14 @@ class FACEMOCAP_OT_add_demo_head(bpy.types.Operator):
         try:
             mapping = drive_demo_head(context.scene, head)
         except MappingError as exc:
-            mapping = f"no mapping yet ({exc})"
-            self.report({"WARNING"}, f"Demo head added, but its mapping failed: {exc}")
+            mapping = rpt_("no mapping yet ({error})").format(error=exc)
+            self.report({"WARNING"}, rpt_("Demo head added, but its mapping failed: {error}").format(error=exc))
         for obj in context.view_layer.objects.selected:
             obj.select_set(False)
         head.face.select_set(True)
         context.view_layer.objects.active = head.face
-        self.report({"INFO"}, f"Added {head.face.name} with 52 shape keys and {head.armature.name}; {mapping}")
+        self.report({"INFO"}, rpt_("Added {face} with 52 shape keys and {armature}; {mapping}").format(
+            face=head.face.name, armature=head.armature.name, mapping=mapping))
         return {"FINISHED"}
 
 

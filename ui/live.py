@@ -13,12 +13,13 @@ from pathlib import Path
 
 import bpy
 
-from ..mapping.errors import MappingError
-from . import preview, takes_io
-from .live_rig import LiveRig
 from ..link import ready
 from ..link.errors import SessionError
 from ..link.session import CaptureSession, SessionStatus
+from ..mapping.errors import MappingError
+from . import preview, takes_io
+from .i18n import rpt_
+from .live_rig import LiveRig
 
 log = logging.getLogger(__name__)
 
@@ -219,8 +220,8 @@ def tick() -> float | None:
         return _tick()
     except Exception as exc:  # a bug or a rig we cannot write: stop cleanly and say so once
         log.exception("the live capture stopped on an unexpected error")
-        _stop_after(f"Capture stopped: {exc.__class__.__name__}: {exc}. The rig was restored; "
-                    "details are in the system console")
+        _stop_after(rpt_("Capture stopped: {error}. The rig was restored; details are in the system console")
+                    .format(error=f"{exc.__class__.__name__}: {exc}"))
         return None
 
 

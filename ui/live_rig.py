@@ -11,6 +11,7 @@ import bpy
 from ..mapping.calibration import Calibration
 from ..mapping.pipeline import LivePipeline
 from . import mapping_tables, rig_apply, scene_settings
+from .i18n import rpt_
 from .targets import resolve
 
 
@@ -81,8 +82,8 @@ class LiveRig:
         """Start measuring the range of motion, or finish and store it in the scene."""
         if not self.pipeline.measuring_range:
             self.pipeline.start_range()
-            return ("Measuring the range of motion: make your extremes (eyes shut, jaw wide open, big smile, "
-                    "brows up...), then press Finish Range")
+            return rpt_("Measuring the range of motion: make your extremes (eyes shut, jaw wide open, big smile, "
+                        "brows up...), then press Finish Range")
         cal, changed = self.pipeline.finish_range()
         self._calibration = scene.face_mocap.calibration = cal.to_json()
-        return f"Range of motion set for {len(changed)} channel(s)"
+        return rpt_("Range of motion set for {count} channel(s)").format(count=len(changed))

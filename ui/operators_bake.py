@@ -7,18 +7,14 @@ from pathlib import Path
 import bpy
 from bpy.props import IntProperty, StringProperty
 
-try:
-    from bpy.app.translations import pgettext_rpt as rpt_
-except ImportError:  # Blender 4.2
-    from bpy.app.translations import pgettext_tip as rpt_
-
 from ..capture.takes import TakeError
 from ..link.errors import SessionError
 from ..mapping.errors import MappingError
-from . import live, presets, takes_io
-from .bake import BakeCancelled, BakeError, objects_to_bake
-from .bake_take import bake_take
-from .operators_takes import take_poll
+from . import live, takes_io
+from .bake import BakeError, objects_to_bake
+from .bake_run import BakeRun, on_event
+from .i18n import iface_, rpt_
+from .operators_takes import end_progress, take_poll
 
 
 class _BakeBase:
@@ -28,6 +24,8 @@ class _BakeBase:
     armature_setting = "target_armature"
     missing_rig = "Pick a target mesh or armature under Targets"
     detect_when_empty = False  # Retarget: a rig without a table gets an auto-detected one
+    _run: BakeRun | None = None
+    _timer = None
 
     # Scripts and `blender -b` pass these; from the panel they are left unset (the scene's settings).
     take: StringProperty(name="Take", options={"SKIP_SAVE"},
@@ -70,6 +68,8 @@ class _BakeBase:
         return item.name, takes_io.resolve(item)
 
     def execute(self, context: bpy.types.Context) -> set[str]:
+        """Start the bake: modal with a progress bar (Esc cancels) when there is a window, all at
+        once for scripts and `blender -b`."""
         try:
             mesh, armature = self._targets(context)
             take_name, take_path = self._take(context)
@@ -77,32 +77,58 @@ class _BakeBase:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
         start = self.start_frame if self.properties.is_property_set("start_frame") else None
-        detected = ""
-        if self.detect_when_empty and not any(obj.face_mocap.rows for obj in (mesh, armature) if obj):
-            count, _ = presets.auto_detect(context.scene, mesh, armature)
-            detected = f" (mapping auto-detected: {count} rows)"
+        self._run = BakeRun(context.scene, take_path, take_name, mesh, armature, start_frame=start,
+                            detect_when_empty=self.detect_when_empty)
+        if bpy.app.background or context.window is None:
+            return self._reported(self._run.run_all)
         wm = context.window_manager
         wm.progress_begin(0, 100)
+        self._timer = wm.event_timer_add(0.01, window=context.window)
+        wm.modal_handler_add(self)
+        self._show_progress(context)
+        return {"RUNNING_MODAL"}
+
+    def modal(self, context: bpy.types.Context, event) -> set[str]:
+        if event.type not in ("ESC", "TIMER"):
+            return {"RUNNING_MODAL"}  # the rig must not change under the bake: other input waits
+        state = self._reported(lambda: on_event(self._run, event.type))
+        if state == {"RUNNING_MODAL"}:
+            self._show_progress(context)
+        else:
+            self._end(context)
+        return state
+
+    def cancel(self, context: bpy.types.Context) -> None:
+        """Blender ends the operator (another file loads, the window closes): nothing is left behind."""
+        self._run.cancel()
+        self._end(context)
+
+    def _reported(self, work) -> set[str]:
+        """Run work (a whole bake, or one event of it) and report how it ended."""
         try:
-            result = bake_take(context.scene, take_path, mesh, armature, take_name, start_frame=start,
-                                      progress=lambda f: wm.progress_update(int(100 * f)))
-        except BakeCancelled:
-            self.report({"WARNING"}, "Bake cancelled")
-            return {"CANCELLED"}
+            outcome = work()
         except (BakeError, MappingError, TakeError, SessionError) as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
-        finally:
-            wm.progress_end()
-        start, end = result.frame_range
-        message = (f"Baked take '{take_name}': {len(result.actions)} action(s), {result.fcurve_count} curves, "
-                   f"frames {start:g}-{end:g}{detected}")
-        if result.strips:
-            message += rpt_("; on NLA tracks named '{}'").format(take_name)
-        if result.skipped:
-            message += f"; skipped {len(result.skipped)}: " + "; ".join(result.skipped[:3])
-        self.report({"INFO"}, message)
+        if outcome == "CANCELLED":
+            self.report({"WARNING"}, rpt_("Bake cancelled: the rig is as it was"))
+            return {"CANCELLED"}
+        if outcome == "RUNNING":
+            return {"RUNNING_MODAL"}
+        self.report({"INFO"}, self._run.report())
         return {"FINISHED"}
+
+    def _show_progress(self, context: bpy.types.Context) -> None:
+        percent = int(100 * self._run.fraction)
+        context.window_manager.progress_update(percent)
+        context.workspace.status_text_set(
+            iface_("Baking take '{take}': {percent}% (Esc to cancel)").format(take=self._run.take_name,
+                                                                               percent=percent))
+
+    def _end(self, context: bpy.types.Context) -> None:
+        end_progress(self, context.window_manager)
+        if context.workspace is not None:
+            context.workspace.status_text_set(None)
 
 
 class FACEMOCAP_OT_bake_take(_BakeBase, bpy.types.Operator):

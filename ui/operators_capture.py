@@ -10,6 +10,7 @@ from ..mapping.errors import MappingError
 from . import calibrate, keep_ready, live, mapping_tables, preferences
 from ..link.errors import SessionError
 from ..link.options import CaptureOptions
+from .i18n import rpt_
 
 
 def capture_source(settings, context: bpy.types.Context | None = None) -> str:
@@ -99,7 +100,7 @@ class FACEMOCAP_OT_stop_capture(bpy.types.Operator):
         finally:
             keep_ready.keep_capture_ready(context)  # for the next Start Capture
         if take is not None:
-            self.report({"INFO"}, f"Take saved: {take.name}")
+            self.report({"INFO"}, rpt_("Take saved: {take}").format(take=take.name))
         return {"FINISHED"}
 
 
@@ -241,7 +242,7 @@ class FACEMOCAP_OT_record(bpy.types.Operator):
         except SessionError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
-        self.report({"INFO"}, f"Recording to {path}")
+        self.report({"INFO"}, rpt_("Recording to {path}").format(path=path))
         return {"FINISHED"}
 
 
@@ -269,7 +270,7 @@ class FACEMOCAP_OT_stop_recording(bpy.types.Operator):
         if path is None:
             self.report({"WARNING"}, "Nothing was recorded")
             return {"CANCELLED"}
-        self.report({"INFO"}, f"Take saved: {path.name}")
+        self.report({"INFO"}, rpt_("Take saved: {take}").format(take=path.name))
         return {"FINISHED"}
 
 

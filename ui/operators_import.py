@@ -11,7 +11,9 @@ from bpy.props import BoolProperty, StringProperty
 from ..link.errors import SessionError
 from ..link.offline_import import OfflineImport
 from . import preferences, takes_io
+from .i18n import rpt_
 from .operators_capture import capture_options
+from .operators_takes import end_progress
 
 
 class _ImportCancel:
@@ -91,10 +93,11 @@ class FACEMOCAP_OT_import_video(bpy.types.Operator):
             return None
         self._end(context)
         if progress.error:
-            self.report({"ERROR"}, f"Import Video failed: {progress.error}")
+            self.report({"ERROR"}, rpt_("Import Video failed: {error}").format(error=progress.error))
             return {"CANCELLED"}
         item = takes_io.list_take(context.scene, self._job.out_path, self._name)
-        self.report({"INFO"}, f"Imported {item.frame_count} frames into take '{item.name}'")
+        self.report({"INFO"}, rpt_("Imported {frames} frames into take '{take}'").format(frames=item.frame_count,
+                                                                                         take=item.name))
         return {"FINISHED"}
 
     def cancel_import(self, context: bpy.types.Context) -> set[str]:
@@ -110,12 +113,8 @@ class FACEMOCAP_OT_import_video(bpy.types.Operator):
             self._end(context)
 
     def _end(self, context: bpy.types.Context) -> None:
-        wm = context.window_manager
-        if self._timer is not None:
-            wm.event_timer_remove(self._timer)
-            self._timer = None
-        wm.progress_end()
-        wm.face_mocap.importing = False
+        end_progress(self, context.window_manager)
+        context.window_manager.face_mocap.importing = False
 
 
 class FACEMOCAP_OT_import_cancel(bpy.types.Operator):

@@ -8,6 +8,7 @@ from bpy.props import EnumProperty, StringProperty
 from ..capture.takes import TakeError
 from ..mapping.errors import MappingError
 from . import character, livelink_io, mapping_tables, presets, takes_io
+from .i18n import rpt_
 from .operators_takes import take_poll
 
 
@@ -30,7 +31,7 @@ class FACEMOCAP_OT_mapping_row_add(bpy.types.Operator):
     def execute(self, context: bpy.types.Context) -> set[str]:
         obj = bpy.data.objects.get(self.object_name)
         if obj is None:
-            self.report({"ERROR"}, f"Object '{self.object_name}' not found")
+            self.report({"ERROR"}, rpt_("Object '{name}' not found").format(name=self.object_name))
             return {"CANCELLED"}
         character = obj.face_mocap
         row = character.rows.add()
@@ -130,7 +131,7 @@ class FACEMOCAP_OT_load_preset(bpy.types.Operator):
         except MappingError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
-        self.report({"INFO"}, f"Preset '{self.preset}': {count} rows")
+        self.report({"INFO"}, rpt_("Preset '{preset}': {rows} rows").format(preset=self.preset, rows=count))
         return {"FINISHED"}
 
 
@@ -154,9 +155,9 @@ class FACEMOCAP_OT_save_preset(bpy.types.Operator):
         try:
             path = presets.save_preset(context.scene, self.name)
         except (MappingError, OSError) as exc:
-            self.report({"ERROR"}, f"Cannot save the preset: {exc}")
+            self.report({"ERROR"}, rpt_("Cannot save the preset: {error}").format(error=exc))
             return {"CANCELLED"}
-        self.report({"INFO"}, f"Preset saved: {path}")
+        self.report({"INFO"}, rpt_("Preset saved: {path}").format(path=path))
         return {"FINISHED"}
 
 
@@ -218,7 +219,7 @@ class FACEMOCAP_OT_export_livelink(bpy.types.Operator):
         except (MappingError, TakeError, OSError) as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
-        self.report({"INFO"}, f"Exported {path}")
+        self.report({"INFO"}, rpt_("Exported {path}").format(path=path))
         return {"FINISHED"}
 
 

@@ -6,6 +6,7 @@ import bpy
 from bpy.props import BoolProperty, StringProperty
 
 from . import takes_io
+from .i18n import rpt_
 
 
 def take_poll(cls, context: bpy.types.Context) -> bool:
@@ -14,6 +15,14 @@ def take_poll(cls, context: bpy.types.Context) -> bool:
         cls.poll_message_set("Select a take in the takes list")
         return False
     return True
+
+
+def end_progress(operator: bpy.types.Operator, wm: bpy.types.WindowManager) -> None:
+    """The end of a modal operator with a progress bar (Import Video, Bake): its timer and bar removed."""
+    if operator._timer is not None:
+        wm.event_timer_remove(operator._timer)
+        operator._timer = None
+    wm.progress_end()
 
 
 class FACEMOCAP_OT_take_rename(bpy.types.Operator):
@@ -69,7 +78,8 @@ class FACEMOCAP_OT_take_delete(bpy.types.Operator):
             try:
                 path.unlink(missing_ok=True)
             except OSError as exc:
-                self.report({"ERROR"}, f"Cannot delete {path}: {exc.strerror or exc}")
+                self.report({"ERROR"}, rpt_("Cannot delete {path}: {error}").format(path=path,
+                                                                                   error=exc.strerror or exc))
                 return {"CANCELLED"}
         settings.takes.remove(settings.active_take)
         settings.active_take = min(settings.active_take, len(settings.takes) - 1)
@@ -92,7 +102,7 @@ class FACEMOCAP_OT_take_refresh(bpy.types.Operator):
         for note in notes:
             self.report({"WARNING"} if note.failed else {"INFO"}, note.text)
         if found:
-            self.report({"INFO"}, f"Listed {found} take file(s) found in the takes folder")
+            self.report({"INFO"}, rpt_("Listed {count} take file(s) found in the takes folder").format(count=found))
         return {"FINISHED"}
 
 

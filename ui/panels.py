@@ -9,6 +9,7 @@ import bpy
 from . import keep_ready, live
 from .demo_head import FACEMOCAP_OT_add_demo_head
 from .generate_shapes import FACEMOCAP_OT_generate_shape_keys
+from .i18n import iface_
 from .operators_capture import FACEMOCAP_OT_start_capture, FACEMOCAP_OT_stop_capture
 from .operators_mapping import (FACEMOCAP_OT_auto_detect_mapping, FACEMOCAP_OT_load_preset,
                                 FACEMOCAP_OT_mapping_row_add, FACEMOCAP_OT_mapping_row_remove,
@@ -79,15 +80,17 @@ def draw_status(layout: bpy.types.UILayout, runtime) -> None:
     """Running, fps, latency, face found or lost, and the last error in words."""
     box = layout.box()
     state = runtime.state
-    box.label(text=f"Status: {state.capitalize()}", icon=STATE_ICONS.get(state, "INFO"))
+    box.label(text=iface_("Status: {state}").format(state=iface_(state.capitalize())), translate=False,
+              icon=STATE_ICONS.get(state, "INFO"))
     if state in ("starting", "running"):
         row = box.row()
-        row.label(text=f"{runtime.fps:.0f} fps")
-        row.label(text=f"{runtime.latency_ms:.0f} ms")
+        row.label(text=iface_("{fps:.0f} fps").format(fps=runtime.fps), translate=False)
+        row.label(text=iface_("{ms:.0f} ms").format(ms=runtime.latency_ms), translate=False)
         row.label(text="Face found" if runtime.face_found else "Face lost",
                   icon="CHECKMARK" if runtime.face_found else "ERROR")
     if runtime.recording:
-        box.label(text=f"Recording: {runtime.frames_recorded} frames", icon="REC")
+        box.label(text=iface_("Recording: {frames} frames").format(frames=runtime.frames_recorded), translate=False,
+                  icon="REC")
     if runtime.last_error:
         col = box.column(align=True)
         col.alert = True
@@ -156,8 +159,10 @@ class FACEMOCAP_PT_targets(FaceMocapPanel, bpy.types.Panel):
 def draw_mapping_table(layout: bpy.types.UILayout, obj: bpy.types.Object) -> None:
     """One object's mapping rows with add/remove and the active row's details."""
     character = obj.face_mocap
-    layout.label(text=f"{obj.name}: {len(character.rows)} rows"
-                      + (f" ({character.preset})" if character.preset else ""), icon="OUTLINER_OB_" + obj.type)
+    title = iface_("{object}: {rows} rows").format(object=obj.name, rows=len(character.rows))
+    if character.preset:
+        title += f" ({character.preset})"  # a preset's name: not translated
+    layout.label(text=title, translate=False, icon="OUTLINER_OB_" + obj.type)
     row = layout.row()
     row.template_list(FACEMOCAP_UL_mapping.__name__, obj.name, character, "rows", character, "active_row", rows=4)
     col = row.column(align=True)

@@ -11,9 +11,12 @@ from ..mapping.calibration import Calibration, default_top
 from ..mapping.channels import ARKIT_NAMES
 from ..mapping.errors import MappingError
 from . import live
+from .i18n import iface_
 from .operators_capture import (FACEMOCAP_OT_calibrate_neutral, FACEMOCAP_OT_calibrate_range,
                                 FACEMOCAP_OT_clear_calibration, FACEMOCAP_OT_edit_channel_calibration)
 from .panels import FaceMocapPanel
+
+CUTOFF_LABELS = {"shape": "Shape Cutoff", "rotation": "Rotation Cutoff", "location": "Location Cutoff"}
 
 
 class FACEMOCAP_PT_smoothing(FaceMocapPanel, bpy.types.Panel):
@@ -29,7 +32,7 @@ class FACEMOCAP_PT_smoothing(FaceMocapPanel, bpy.types.Panel):
             col = layout.column(align=True)
             for kind in ("shape", "rotation", "location"):
                 row = col.row(align=True)
-                row.prop(settings, f"{kind}_min_cutoff", text=f"{kind.title()} Cutoff")
+                row.prop(settings, f"{kind}_min_cutoff", text=CUTOFF_LABELS[kind])
                 row.prop(settings, f"{kind}_beta", text="Beta")
             col.prop(settings, "d_cutoff")
         row = layout.row(align=True)
@@ -82,9 +85,11 @@ class FACEMOCAP_PT_channel_ranges(FaceMocapPanel, bpy.types.Panel):
             if result is not None and result.face_found:
                 value = float(result.channels[i])
                 raw = float(result.raw[i]) if result.raw is not None else float("nan")
-                row.progress(factor=min(max(value, 0.0), 1.0), text=f"{value:.2f}  (raw {raw:.2f} of {high:.2f})")
+                row.progress(factor=min(max(value, 0.0), 1.0), translate=False,
+                             text=iface_("{value:.2f}  (raw {raw:.2f} of {top:.2f})").format(value=value, raw=raw,
+                                                                                          top=high))
             else:
-                row.label(text=f"{low:.2f} .. {high:.2f}")
+                row.label(text=f"{low:.2f} .. {high:.2f}", translate=False)  # numbers only
             row.operator(FACEMOCAP_OT_edit_channel_calibration.bl_idname, text="", icon="PREFERENCES").channel = name
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bpy
 
+from .i18n import iface_
 from .operators_bake import FACEMOCAP_OT_bake_take, FACEMOCAP_OT_retarget_take
 from .operators_capture import FACEMOCAP_OT_record, FACEMOCAP_OT_stop_recording
 from .operators_import import FACEMOCAP_OT_import_cancel, FACEMOCAP_OT_import_video
@@ -19,8 +20,8 @@ class FACEMOCAP_UL_takes(bpy.types.UIList):
     def draw_item(self, context, layout, data, item, icon, active_data, active_propname, index=0):
         row = layout.row(align=True)
         row.prop(item, "name", text="", emboss=False, icon="FILE_MOVIE" if item.complete else "ERROR")
-        row.label(text=f"{item.duration:.1f} s")
-        row.label(text=f"{item.frame_count} fr")
+        row.label(text=iface_("{seconds:.1f} s").format(seconds=item.duration), translate=False)
+        row.label(text=iface_("{frames} fr").format(frames=item.frame_count), translate=False)
         row.label(text=item.source)
         if item.start_timecode:
             row.label(text=item.start_timecode)

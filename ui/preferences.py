@@ -15,6 +15,7 @@ from ..capture.model import find_model
 from ..link.bundled_layout import bundled_support_problem
 from ..link.errors import LaunchError
 from ..link.options import check_interpreter, child_environment
+from .i18n import iface_
 
 ADDON_ID = __package__.rpartition(".")[0]  # the add-on's own package (bl_ext.<repo>.face_mocap)
 ADDON_ROOT = Path(__file__).resolve().parents[1]
@@ -95,7 +96,7 @@ class FACEMOCAP_AP_preferences(bpy.types.AddonPreferences):
         row.operator(FACEMOCAP_OT_check_interpreter.bl_idname, icon="CHECKMARK")
         result = context.window_manager.face_mocap.check_result
         if result:
-            row.label(text=result)
+            row.label(text=result, translate=False)  # put together from translated parts
 
 
 def get_preferences(context: bpy.types.Context | None = None):
@@ -160,8 +161,7 @@ def check_capture_python(interpreter: str, python_path: list[str], model: str,
         raise LaunchError(f"{interpreter} is not a usable Python: {tail}") from None
     if "error" in report:
         raise LaunchError(f"{report['error']}. Install mediapipe into that Python or choose Bundled")
-    return (f"OK: Python {report['python']}, mediapipe {report['mediapipe']}, numpy {report['numpy']}, "
-            f"model {report['model']}")
+    return iface_("OK: Python {python}, mediapipe {mediapipe}, numpy {numpy}, model {model}").format(**report)
 
 
 class CheckJob:
@@ -205,11 +205,11 @@ class FACEMOCAP_OT_check_interpreter(bpy.types.Operator):
             interpreter, python_path = capture_python(context)
             check_interpreter(interpreter)  # a missing file is said at once
         except LaunchError as exc:
-            runtime.check_result = f"Problem: {exc}"
+            runtime.check_result = iface_("Problem: {error}").format(error=exc)
             self.report({"ERROR"}, str(exc))
             return False
         self._job = CheckJob(interpreter, python_path, model_override(context), capture_env(context))
-        runtime.check_result = "Checking..."
+        runtime.check_result = iface_("Checking...")
         return True
 
     def invoke(self, context: bpy.types.Context, event) -> set[str]:
@@ -237,7 +237,7 @@ class FACEMOCAP_OT_check_interpreter(bpy.types.Operator):
     def _finish(self, context: bpy.types.Context) -> set[str]:
         runtime = context.window_manager.face_mocap
         if self._job.error:
-            runtime.check_result = f"Problem: {self._job.error}"
+            runtime.check_result = iface_("Problem: {error}").format(error=self._job.error)
             self.report({"ERROR"}, self._job.error)
             return {"CANCELLED"}
         runtime.check_result = self._job.result

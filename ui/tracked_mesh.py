@@ -19,6 +19,7 @@ from ..mapping.tracked_mesh import resample_to_frames, take_landmarks_cm, write_
 from . import takes_io
 from .bake import scene_fps
 from .demo_head import face_mesh, to_blender
+from .i18n import rpt_
 from .operators_takes import take_poll
 from .preferences import model_file
 
@@ -53,10 +54,11 @@ class FACEMOCAP_OT_add_tracked_face_mesh(bpy.types.Operator):
             blender_samples = to_blender(samples.reshape(-1, 3)).reshape(samples.shape)
             cache = write_pc2(take_path.with_suffix(f".{self.space}.pc2"), blender_samples)
         except (TakeError, ModelError, MappingError, OSError) as exc:
-            self.report({"ERROR"}, f"Add Tracked Face Mesh: {exc}")
+            self.report({"ERROR"}, rpt_("Add Tracked Face Mesh: {error}").format(error=exc))
             return {"CANCELLED"}
         obj = self._add_object(context, f"Tracked_{item.name}", face, blender_samples[0], cache)
-        self.report({"INFO"}, f"Added {obj.name}: {len(samples)} frames from take '{item.name}' in {cache.name}")
+        self.report({"INFO"}, rpt_("Added {mesh}: {frames} frames from take '{take}' in {cache}").format(
+            mesh=obj.name, frames=len(samples), take=item.name, cache=cache.name))
         return {"FINISHED"}
 
     @staticmethod
