@@ -37,7 +37,7 @@ def rigged_scene():
     import bpy
 
     import_addon()
-    sys.path.insert(0, str(REPO / "tests" / "blender"))
+    sys.path[:0] = [str(REPO / "tests" / "blender"), str(REPO / "tests")]  # live_scene and what it imports
     import face_mocap
     from live_scene import enable_addon_entry, make_rig
 
