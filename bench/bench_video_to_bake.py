@@ -16,14 +16,13 @@ import argparse
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import bpy
 
-from addon import CAPTURE_PYTHON, CLIP, MODEL, REPO, import_addon
+from addon import CAPTURE_PYTHON, CLIP, MODEL, REPO, import_addon, use_test_helpers
 
 
 def fresh_scene(folder: Path, processes: int) -> None:
@@ -63,7 +62,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, nargs="+", default=[1, 10])
     args = parser.parse_args()
     import_addon()
-    sys.path[:0] = [str(REPO / "tests"), str(REPO / "tests" / "blender")]  # live_scene imports tests/ helpers
+    use_test_helpers()
     print(f"load average {os.getloadavg()[0]:.1f}, {os.cpu_count()} CPUs", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         for repeats in args.repeats:
