@@ -15,7 +15,7 @@ except ImportError:  # Blender 4.2
 from ..capture.takes import TakeError
 from ..link.errors import SessionError
 from ..mapping.errors import MappingError
-from . import live, presets, takes_io
+from . import live, presets, reference_media, takes_io
 from .bake import BakeCancelled, BakeError, objects_to_bake
 from .bake_take import bake_take
 from .operators_takes import take_poll
@@ -94,6 +94,9 @@ class _BakeBase:
             return {"CANCELLED"}
         finally:
             wm.progress_end()
+        media = reference_media.after_bake(context.scene, take_path, take_name, result.frame_range)
+        for warning in media.warnings:
+            self.report({"WARNING"}, warning)
         start, end = result.frame_range
         message = (f"Baked take '{take_name}': {len(result.actions)} action(s), {result.fcurve_count} curves, "
                    f"frames {start:g}-{end:g}{detected}")
@@ -101,7 +104,7 @@ class _BakeBase:
             message += rpt_("; on NLA tracks named '{}'").format(take_name)
         if result.skipped:
             message += f"; skipped {len(result.skipped)}: " + "; ".join(result.skipped[:3])
-        self.report({"INFO"}, message)
+        self.report({"INFO"}, "; ".join([message, *media.infos]))
         return {"FINISHED"}
 
 
