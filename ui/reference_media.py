@@ -45,17 +45,19 @@ class MediaNotes:
     warnings: list[str] = field(default_factory=list)
 
 
-def after_bake(scene: bpy.types.Scene, take_path: Path, name: str, frame_range: tuple[float, float]) -> MediaNotes:
-    """Sound and reference of a baked take, at the bake's first and last key frames."""
+def after_bake(scene: bpy.types.Scene, take_path: Path, name: str, frame_range: tuple[float, float], *,
+               sound: bool | None = None, reference: bool | None = None) -> MediaNotes:
+    """Sound and reference of a baked take, at the bake's first and last key frames (sound,
+    reference: as the scene's Add Sound and Reference Video when None)."""
     metadata = take_info(take_path).metadata
-    return lay_out(scene, metadata, take_path, name, frame_range)
+    return lay_out(scene, metadata, take_path, name, frame_range, sound, reference)
 
 
 def after_import(scene: bpy.types.Scene, take_path: Path, name: str) -> MediaNotes:
     """Sound and reference of a newly imported take, where a bake would start it now (the
     Start Frame if it cannot start at its timecode)."""
     info = take_info(take_path)
-    if not _wanted(scene, info.metadata):
+    if not _wanted(info.metadata, *_choices(scene, None, None)):
         return MediaNotes()
     try:
         first = take_timing.start_frame(scene, info.metadata, name)
@@ -71,16 +73,24 @@ def source_video(metadata: dict) -> Path | None:
     return Path(path) if isinstance(path, str) and path else None
 
 
-def _wanted(scene: bpy.types.Scene, metadata: dict) -> bool:
+def _choices(scene: bpy.types.Scene, sound: bool | None, reference: bool | None) -> tuple[bool, bool]:
+    """(sound, reference): as given, else as the scene's settings say."""
     settings = scene.face_mocap
-    return source_video(metadata) is not None and (settings.add_sound or settings.reference_video)
+    return (settings.add_sound if sound is None else sound,
+            settings.reference_video if reference is None else reference)
 
 
-def lay_out(scene: bpy.types.Scene, metadata: dict, take_path: Path, name: str,
-            frame_range: tuple[float, float]) -> MediaNotes:
-    """Add or replace the take's sound strip and reference, as the scene's settings ask."""
+def _wanted(metadata: dict, sound: bool, reference: bool) -> bool:
+    return source_video(metadata) is not None and (sound or reference)
+
+
+def lay_out(scene: bpy.types.Scene, metadata: dict, take_path: Path, name: str, frame_range: tuple[float, float],
+            sound: bool | None = None, reference: bool | None = None) -> MediaNotes:
+    """Add or replace the take's sound strip and reference (sound, reference: as the scene's
+    settings say when None)."""
     notes = MediaNotes()
-    if not _wanted(scene, metadata):
+    sound, reference = _choices(scene, sound, reference)
+    if not _wanted(metadata, sound, reference):
         return notes
     video = source_video(metadata)
     if not video.is_file():
@@ -88,12 +98,11 @@ def lay_out(scene: bpy.types.Scene, metadata: dict, take_path: Path, name: str,
                               .format(str(video), name))
         return notes
     placement = Placement(*frame_range, video_time_s=_first_timestamp_s(take_path))
-    settings = scene.face_mocap
     try:
-        if settings.add_sound:
+        if sound:
             note = place_sound(scene, video, name, placement, scene_fps(scene))
             notes.infos.append(note or rpt_("sound on the Video Sequencer"))
-        if settings.reference_video:
+        if reference:
             notes.infos.append(show_reference(scene, video, name, placement))
     except RuntimeError as exc:  # Blender could not read the file after all
         notes.warnings.append(rpt_("Source video '{}': {}").format(str(video), str(exc).strip()))

@@ -26,10 +26,10 @@ except ImportError:  # Blender 4.2
     from bpy.app.translations import pgettext_tip as rpt_
 
 # (new name, 4.2-5.0 name) of the strip properties used here
-_CONTENT_START = ("content_start", "frame_start")
-_LEFT = ("left_handle", "frame_final_start")
-_RIGHT = ("right_handle", "frame_final_end")
-_CONTENT_LENGTH = ("content_duration", "frame_duration")
+CONTENT_START = ("content_start", "frame_start")
+LEFT = ("left_handle", "frame_final_start")
+RIGHT = ("right_handle", "frame_final_end")
+CONTENT_LENGTH = ("content_duration", "frame_duration")
 
 
 @dataclass(frozen=True)
@@ -81,9 +81,9 @@ def place_sound(scene: bpy.types.Scene, video: Path, name: str, placement: Place
         return rpt_("'{}' has no sound: no sound strip for take '{}'").format(video.name, name)
     strip[TAKE_KEY] = name
     first = max(round(placement.first), content_start)
-    content_end = content_start + frame(strip, _CONTENT_LENGTH)
-    _set_frame(strip, _RIGHT, max(first + 1, min(content_end, round(placement.last) + 1)))
-    _set_frame(strip, _LEFT, first)
+    content_end = content_start + frame(strip, CONTENT_LENGTH)
+    _set_frame(strip, RIGHT, max(first + 1, min(content_end, round(placement.last) + 1)))
+    _set_frame(strip, LEFT, first)
     if channel is None:
         strip.channel = _free_channel(scene, strip)
     return None
@@ -107,7 +107,7 @@ def _remove_unused(sound) -> None:
 
 def _free_channel(scene: bpy.types.Scene, strip) -> int:
     """The lowest channel where no other strip overlaps `strip`'s frames."""
-    left, right = frame(strip, _LEFT), frame(strip, _RIGHT)
+    left, right = frame(strip, LEFT), frame(strip, RIGHT)
     taken = {other.channel for other in strips(scene)
-             if other != strip and frame(other, _LEFT) < right and left < frame(other, _RIGHT)}
+             if other != strip and frame(other, LEFT) < right and left < frame(other, RIGHT)}
     return next(channel for channel in range(1, len(taken) + 2) if channel not in taken)

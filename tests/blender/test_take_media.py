@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import subprocess
 
 import bpy
 import numpy as np
 import pytest
+from mathutils import Vector
 
 from bake_scene import set_fps
 from face_mocap.capture.protocol import NUM_BLENDSHAPES
@@ -79,6 +81,9 @@ def test_import_then_bake_lays_the_sound_and_reference_along_the_keys(rig, faced
     check_sound(name, 10, 10 + frames - 1, report)  # where a bake would put the take
     _strips, (ref,) = media_of(name)
     assert ref.image_user.frame_start == 10 and ref.hide_render
+    face_right = max((face.matrix_world @ Vector(corner)).x for corner in face.bound_box)
+    assert ref.location.x - ref.empty_display_size / 2 > face_right, "beside the face (front view), not over it"
+    assert tuple(ref.rotation_euler) == pytest.approx((math.pi / 2, 0, 0))  # facing the front view
     assert "runs at 30.000 fps, the scene at 24.000 fps" in report  # the picture shows a frame per scene frame
 
     assert bpy.ops.facemocap.bake_take() == {"FINISHED"}
