@@ -26,13 +26,13 @@ from .mapping.errors import MappingError
 from .mapping.livelink import LiveLinkError
 from .link.errors import SessionError
 from .link.offline_import import OfflineImport
-from .ui import livelink_io, presets, takes_io
+from .ui import livelink_io, presets, reference_media, takes_io
 from .ui.bake import BakeError, BakeResult
 from .ui.bake_take import bake_take
 from .ui.operators_capture import capture_options
 
 __all__ = ["FaceMocapError", "SessionError", "BakeError", "TakeError", "MappingError", "LiveLinkError",
-           "track_video", "bake", "retarget", "auto_detect", "load_preset", "save_preset",
+           "track_video", "bake", "add_media", "retarget", "auto_detect", "load_preset", "save_preset",
            "import_livelink_csv", "export_livelink_csv", "BakeResult"]
 
 FaceMocapError = (SessionError, BakeError, TakeError, MappingError, LiveLinkError)  # catch them all at once
@@ -93,6 +93,19 @@ def bake(take: str | Path, *, mesh: bpy.types.Object | None = None, armature: bp
         scene, path, mesh, armature, name or _take_name(path), progress=progress,
         start_frame=start_frame, start_at=start_at, takes=takes, smoothing=smoothing, calibration=calibration,
         reduce_tolerance=reduce_tolerance)
+
+
+def add_media(take: str | Path, frame_range: tuple[float, float], *, name: str | None = None,
+              sound: bool = True, reference: bool = False,
+              scene: bpy.types.Scene | None = None) -> reference_media.MediaNotes:
+    """The take's source video beside its bake (a BakeResult's frame_range): its sound as a
+    Video Sequencer strip (replacing the take's own), and with reference=True its picture as a
+    Reference image object. Takes not tracked from a video file get nothing; notes and
+    warnings (a silent clip, a missing file) in words."""
+    scene = scene or bpy.context.scene
+    path = Path(take)
+    return reference_media.after_bake(scene, path, name or _take_name(path), frame_range,
+                                      sound=sound, reference=reference)
 
 
 def retarget(take: str | Path, *, mesh: bpy.types.Object | None = None,

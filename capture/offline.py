@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import sys
 import threading
 import time
@@ -16,7 +17,15 @@ from .model import MODEL_SHA256
 from .pipeline import CaptureSettings, open_inputs, track
 from .progress import Progress
 from .protocol import BLENDSHAPE_NAMES, FaceFrame
+from .sources import VideoFileSource
 from .takes import TakeError, TakeWriter
+
+
+def source_path(source) -> dict:
+    """{"source_path": the video file's absolute path} for a video file source (its sound and
+    picture can be laid beside a bake), else {}."""
+    path = getattr(source, "path", None)
+    return {"source_path": os.path.abspath(path)} if isinstance(source, VideoFileSource) and path else {}
 
 
 def take_metadata(settings: CaptureSettings, source, width: int, height: int, first_us: int = 0) -> dict:
@@ -26,6 +35,7 @@ def take_metadata(settings: CaptureSettings, source, width: int, height: int, fi
     return {
         **(timecode.metadata() if timecode is not None else {}),
         "source": source.description,
+        **source_path(source),
         "image_size": [width, height],
         "fps": source.fps,
         "mirror": settings.mirror,

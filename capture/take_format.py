@@ -32,7 +32,7 @@ MAX_JSON_BYTES = 16 * 1024 * 1024  # META and END_ are read whole; frame chunks 
 MAX_CHANNELS = 4096
 MAX_IMAGE_SIDE = 1 << 16
 MAX_RATE = 10_000.0  # frames per second
-_TEXT_KEYS = ("name", "source", "start_timecode", "timecode_source", "recovered")
+_TEXT_KEYS = ("name", "source", "source_path", "start_timecode", "timecode_source", "recovered")
 _RATE_KEYS = ("fps", "scene_fps", "timecode_rate")
 
 

@@ -89,9 +89,13 @@ def _bake_clip(clip: Path, args: argparse.Namespace) -> str:
     if not any(obj.face_mocap.rows for obj in (mesh, armature) if obj is not None):
         api.auto_detect(mesh=mesh, armature=armature)
     result = api.bake(take, mesh=mesh, armature=armature, name=clip.stem, start_frame=args.start_frame)
+    settings = bpy.context.scene.face_mocap  # the shot's Add Sound and Reference Video
+    media = api.add_media(take, result.frame_range, name=clip.stem, sound=settings.add_sound,
+                          reference=settings.reference_video)
     bpy.ops.wm.save_as_mainfile(filepath=str(result_blend))  # Blender writes it whole, then renames
     first, last = result.frame_range
-    return f"baked {take_info(take).frame_count} frames to {first:g}-{last:g}"
+    return "; ".join([f"baked {take_info(take).frame_count} frames to {first:g}-{last:g}", *media.infos,
+                      *media.warnings])
 
 
 def _complete(take: Path) -> bool:

@@ -119,7 +119,8 @@ def start_recording(context: bpy.types.Context, name: str) -> Path:
         raise SessionError("Start Capture before recording")
     scene = context.scene
     path = takes_io.new_take_path(name)
-    current.start_recording(path, takes_io.take_metadata(scene, current.options.source, name))
+    current.start_recording(path, takes_io.take_metadata(scene, current.options.source, name,
+                                                            looped=current.options.loop))
     context.window_manager.face_mocap.recording = True
     return path
 

@@ -10,7 +10,7 @@ from bpy.props import IntProperty, StringProperty
 from ..capture.takes import TakeError
 from ..link.errors import SessionError
 from ..mapping.errors import MappingError
-from . import live, takes_io
+from . import live, reference_media, takes_io
 from .bake import BakeError, objects_to_bake
 from .bake_run import BakeRun, on_event
 from .i18n import iface_, rpt_
@@ -115,7 +115,11 @@ class _BakeBase:
             return {"CANCELLED"}
         if outcome == "RUNNING":
             return {"RUNNING_MODAL"}
-        self.report({"INFO"}, self._run.report())
+        run = self._run
+        media = reference_media.after_bake(run.scene, run.take_path, run.take_name, run.result.frame_range)
+        for warning in media.warnings:
+            self.report({"WARNING"}, warning)
+        self.report({"INFO"}, "; ".join([run.report(), *media.infos]))
         return {"FINISHED"}
 
     def _show_progress(self, context: bpy.types.Context) -> None:

@@ -10,7 +10,7 @@ from bpy.props import BoolProperty, StringProperty
 
 from ..link.errors import SessionError
 from ..link.offline_import import OfflineImport
-from . import preferences, takes_io
+from . import preferences, reference_media, takes_io
 from .i18n import rpt_
 from .operators_capture import capture_options
 from .operators_takes import end_progress
@@ -43,6 +43,11 @@ class FACEMOCAP_OT_import_video(bpy.types.Operator):
             cls.poll_message_set("A video is already being imported")
             return False
         return True
+
+    def draw(self, context: bpy.types.Context) -> None:  # in the file browser's sidebar
+        layout = self.layout
+        layout.prop(context.scene.face_mocap, "add_sound")
+        layout.prop(context.scene.face_mocap, "reference_video")
 
     def invoke(self, context: bpy.types.Context, event) -> set[str]:
         context.window_manager.fileselect_add(self)
@@ -96,8 +101,11 @@ class FACEMOCAP_OT_import_video(bpy.types.Operator):
             self.report({"ERROR"}, rpt_("Import Video failed: {error}").format(error=progress.error))
             return {"CANCELLED"}
         item = takes_io.list_take(context.scene, self._job.out_path, self._name)
-        self.report({"INFO"}, rpt_("Imported {frames} frames into take '{take}'").format(frames=item.frame_count,
-                                                                                         take=item.name))
+        media = reference_media.after_import(context.scene, self._job.out_path, item.name)
+        for warning in media.warnings:
+            self.report({"WARNING"}, warning)
+        imported = rpt_("Imported {frames} frames into take '{take}'").format(frames=item.frame_count, take=item.name)
+        self.report({"INFO"}, "; ".join([imported, *media.infos]))
         return {"FINISHED"}
 
     def cancel_import(self, context: bpy.types.Context) -> set[str]:

@@ -79,6 +79,9 @@ class FACEMOCAP_PT_bake(FaceMocapPanel, bpy.types.Panel):
         sub = row.row()
         sub.active = settings.bake_reduce
         sub.prop(settings, "bake_tolerance", text="")
+        row = layout.row(heading="Source Video")
+        row.prop(settings, "add_sound")
+        row.prop(settings, "reference_video", text="Reference")
         layout.operator(FACEMOCAP_OT_bake_take.bl_idname, icon="KEYINGSET")
         layout.operator(FACEMOCAP_OT_add_tracked_face_mesh.bl_idname, icon="MESH_DATA")
         box = layout.box()

@@ -168,6 +168,12 @@ class FACEMOCAP_PG_settings(bpy.types.PropertyGroup):
     bake_reduce: BoolProperty(name="Reduce Keys", default=False,
                               description="Remove keys that a straight line between neighbours predicts")
     bake_tolerance: FloatProperty(name="Tolerance", min=0.0, default=0.001)
+    add_sound: BoolProperty(name="Add Sound", default=True,
+                            description="Import Video and Bake put the source video's sound on the Video "
+                                        "Sequencer where the take lies (takes recorded from a video file)")
+    reference_video: BoolProperty(name="Reference Video", default=False,
+                                  description="Import Video and Bake show the source video beside the character "
+                                              "(a Reference image object), frame by frame where the take lies")
     retarget_mesh: PointerProperty(name="Mesh", type=bpy.types.Object, poll=_is_mesh)
     retarget_armature: PointerProperty(name="Armature", type=bpy.types.Object, poll=_is_armature)
 

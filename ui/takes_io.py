@@ -78,12 +78,15 @@ def unique_take_name(scene: bpy.types.Scene, name: str) -> str:
     return f"{name}.{counter:03d}"
 
 
-def take_metadata(scene: bpy.types.Scene, source: str, name: str) -> dict:
-    """Metadata written into a take file's header."""
+def take_metadata(scene: bpy.types.Scene, source: str, name: str, looped: bool = False) -> dict:
+    """Metadata written into a take file's header; a video file played once also gives its
+    absolute path (`source_path`: its sound and picture can be laid beside a bake)."""
     settings = scene.face_mocap
+    played_once = not looped and not source.startswith("webcam:") and Path(source).is_file()
     return {
         "name": name,
         "source": source,
+        **({"source_path": str(Path(source).absolute())} if played_once else {}),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "scene_fps": scene_fps(scene),
         "capture": {

