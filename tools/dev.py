@@ -131,11 +131,15 @@ def run_tier(name: str, env: str, paths: list[str], results: Path) -> tuple[int,
     log(f"tier {name}: {' '.join(paths)} ({env} environment)")
     report = results / f"{name}.xml"
     started = time.monotonic()
-    subprocess.run([str(python_of(env)), "-m", "pytest", "-q", "-o", f"cache_dir={CACHE / 'pytest' / name}",
-                    f"--junitxml={report}", *paths], cwd=REPO, env=test_environment())
+    report.unlink(missing_ok=True)  # a tier that dies half-way must not be read from an earlier run's report
+    done = subprocess.run([str(python_of(env)), "-m", "pytest", "-q", "-o", f"cache_dir={CACHE / 'pytest' / name}",
+                           f"--junitxml={report}", *paths], cwd=REPO, env=test_environment())
     log(f"tier {name} took {time.monotonic() - started:.0f} s")
-    if not report.exists():
+    if not report.exists():  # pytest writes it when the session ends: it crashed before that
+        log(f"tier {name}: pytest ended with code {done.returncode} before writing its report")
         return 0, 1, 0
+    if done.returncode not in (0, 1):  # e.g. a crash in bpy's own teardown after every test ran
+        log(f"tier {name}: pytest exited with code {done.returncode} after its report was written")
     suites = ElementTree.parse(report).getroot().iter("testsuite")
     tests = failures = skipped = 0
     for suite in suites:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import subprocess
+import sys
 from pathlib import Path
 
 import addon_utils
@@ -114,3 +116,31 @@ def csv_column(path, name: str) -> np.ndarray:
     """One column of a Live Link Face CSV, read with the csv module (independently of mapping/)."""
     with open(path, newline="") as fh:
         return np.array([float(row[name]) for row in csv.DictReader(fh)])
+
+
+def skinned_box(rig: bpy.types.Object) -> bpy.types.Object:
+    """A small mesh weighted to every bone, so the glTF exporter writes a skin (an armature)."""
+    mesh = bpy.data.meshes.new("Body")
+    verts = [(x, y, z) for x in (-0.1, 0.1) for y in (-0.1, 0.1) for z in (1.4, 1.8)]
+    mesh.from_pydata(verts, [], [(0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (2, 3, 7, 6), (0, 2, 6, 4), (1, 5, 7, 3)])
+    obj = bpy.data.objects.new("Body", mesh)
+    bpy.context.scene.collection.objects.link(obj)
+    obj.parent = rig
+    obj.modifiers.new("Armature", "ARMATURE").object = rig
+    for bone in rig.data.bones:
+        obj.vertex_groups.new(name=bone.name).add(list(range(len(verts))), 1.0 / len(rig.data.bones), "REPLACE")
+    return obj
+
+
+def export_rig_as_gltf(path: Path) -> None:
+    """head_rig() with a skinned box, written as a .glb by a fresh Python: Blender 4.2's glTF
+    exporter leaves the session in a state that crashes later (at a later export, or at exit),
+    so it runs in a process of its own that ends without bpy's teardown once the file is written."""
+    script = ("import os, sys; sys.path.insert(0, sys.argv[1]); import bpy; "
+              "from bake_scene import head_rig, reset, skinned_box; "
+              "reset(); skinned_box(head_rig('Rig')); "
+              "done = bpy.ops.export_scene.gltf(filepath=sys.argv[2], export_format='GLB'); "
+              "sys.stdout.flush(); os._exit(0 if done == {'FINISHED'} else 1)")
+    done = subprocess.run([sys.executable, "-c", script, str(Path(__file__).parent), str(path)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and path.is_file(), done.stderr[-2000:]

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from mathutils import Euler, Matrix
 
-from bake_scene import head_rig, reset, rigify_blend, set_fps  # noqa: F401 (fixture)
+from bake_scene import export_rig_as_gltf, head_rig, reset, rigify_blend, set_fps  # noqa: F401 (fixture)
 from face_mocap.mapping import autodetect
 from face_mocap.mapping.channels import CHANNEL_INDEX, N_CHANNELS
 from face_mocap.ui import bake, rig_apply, targets
@@ -122,11 +122,8 @@ def test_head_bone_with_a_roll_and_no_neck():
 
 def test_gltf_round_tripped_armature(tmp_path):
     """Exported to glTF and imported again: the importer gives the bones new axes."""
-    reset()
-    rig = head_rig("Rig")
-    skinned_box(rig)
     path = tmp_path / "character.glb"
-    bpy.ops.export_scene.gltf(filepath=str(path), export_format="GLB")
+    export_rig_as_gltf(path)
     reset()
     bpy.ops.import_scene.gltf(filepath=str(path))
     rig = next(obj for obj in bpy.data.objects if obj.type == "ARMATURE")
@@ -134,20 +131,6 @@ def test_gltf_round_tripped_armature(tmp_path):
                 for a, b in zip(np.ravel(bone.matrix_local.to_3x3()), np.ravel(Matrix.Identity(3))))
     assert moved > 0.1  # the bone axes really differ from the armature's
     check("glTF", *worst_live_and_baked(rig, "head", head_angles()))
-
-
-def skinned_box(rig: bpy.types.Object) -> bpy.types.Object:
-    """A small mesh weighted to every bone, so the glTF exporter writes a skin (an armature)."""
-    mesh = bpy.data.meshes.new("Body")
-    verts = [(x, y, z) for x in (-0.1, 0.1) for y in (-0.1, 0.1) for z in (1.4, 1.8)]
-    mesh.from_pydata(verts, [], [(0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (2, 3, 7, 6), (0, 2, 6, 4), (1, 5, 7, 3)])
-    obj = bpy.data.objects.new("Body", mesh)
-    bpy.context.scene.collection.objects.link(obj)
-    obj.parent = rig
-    obj.modifiers.new("Armature", "ARMATURE").object = rig
-    for bone in rig.data.bones:
-        obj.vertex_groups.new(name=bone.name).add(list(range(len(verts))), 1.0 / len(rig.data.bones), "REPLACE")
-    return obj
 
 
 def test_zz_print_worst_case_per_rig_type():
