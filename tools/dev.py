@@ -138,7 +138,9 @@ def run_tier(name: str, env: str, paths: list[str], results: Path) -> tuple[int,
     if not report.exists():  # pytest writes it when the session ends: it crashed before that
         log(f"tier {name}: pytest ended with code {done.returncode} before writing its report")
         return 0, 1, 0
-    if done.returncode not in (0, 1):  # e.g. a crash in bpy's own teardown after every test ran
+    # bpy 4.2 as a module crashes in its own teardown after Rigify has generated a rig or its glTF
+    # exporter has run (a bare script doing only that does too): every test has run by then
+    if done.returncode not in (0, 1):
         log(f"tier {name}: pytest exited with code {done.returncode} after its report was written")
     suites = ElementTree.parse(report).getroot().iter("testsuite")
     tests = failures = skipped = 0
