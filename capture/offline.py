@@ -41,6 +41,7 @@ def take_metadata(settings: CaptureSettings, source, width: int, height: int, fi
         "mirror": settings.mirror,
         "running_mode": options.running_mode,
         "num_faces": options.num_faces,
+        "face_slots": options.num_faces,  # every face MediaPipe may find, each with its person id
         "min_face_detection_confidence": options.min_face_detection_confidence,
         "min_face_presence_confidence": options.min_face_presence_confidence,
         "min_tracking_confidence": options.min_tracking_confidence,
@@ -91,16 +92,17 @@ def run_offline(settings: CaptureSettings, out: Path, progress_mode: str = "auto
             progress, stats = Progress(progress_mode, total), _Stats()
             started = time.monotonic()
             keep_from_us = settings.segment[1] if settings.segment else None
-            performer = FaceTracker()  # the take holds the performer, as a live recording does
-            for frame, result in track(source, landmarker, stop, settings.max_frames):
-                result = performer.order(result)  # also in a segment's warm-up: it settles there
+            people = FaceTracker()  # the take holds the performer first and everyone with an id, as live
+            for frame, found in track(source, landmarker, stop, settings.max_frames):
+                tracked = people.track(found)  # also in a segment's warm-up: it settles there
+                result = tracked.performer_frame()
                 if keep_from_us is not None and result.timestamp_us < keep_from_us:
                     continue  # a segment's warm-up: tracked so tracking has settled at the cut, not kept
                 if writer is None:  # the image size is known now
                     writer = _open_writer(out, take_metadata(settings, source, result.width, result.height,
                                                                      result.timestamp_us))
                 try:
-                    writer.append(result)
+                    writer.append(tracked)
                 except OSError:  # e.g. disk full: what was written stays in the .partial, never deleted
                     failed, writer = writer, None
                     raise OutputError(f"cannot write take '{out}': {failed.kept_error()}") from None

@@ -21,12 +21,14 @@ from pathlib import Path
 import numpy as np
 
 from .errors import EXIT_INTERRUPTED, CaptureProcessError, OutputError
+from .face_choice import FaceTracker
 from .offline import print_summary, run_offline, take_metadata
 from .pipeline import CaptureSettings, is_video_file, open_inputs
 from .progress import Progress
 from .segments import Segment, available_memory, plan_segments, process_count, remove_segments, segment_folder
 from .sources import VideoFileSource
-from .take_format import COUNT
+from .take_format import COUNT, face_slots
+from .take_people import retrack
 from .take_read import TakeScan, copy_chunk, open_take
 from .takes import MAX_CHUNK_FRAMES, TakeError, TakeWriter, frame_fields
 
@@ -112,7 +114,11 @@ def worker_command(settings: CaptureSettings, model: Path, segment: Segment, out
 
 
 class _Merge:
-    """The take being assembled: segment takes appended in order, renumbered, in whole chunks."""
+    """The take being assembled: segment takes appended in order, renumbered, in whole chunks.
+
+    With several faces a frame, who is who is chosen again over the merged frames, in order, as
+    one process would (each segment's worker chose on its own): one person keeps one id, and the
+    performer stays the performer, across every cut."""
 
     def __init__(self, out: Path, metadata: dict) -> None:
         try:
@@ -120,6 +126,8 @@ class _Merge:
         except OSError as exc:
             raise OutputError(f"cannot write take '{out}': {exc.strerror or exc}") from None
         self.out = out
+        self.size = metadata["image_size"]
+        self.people = FaceTracker() if face_slots(metadata) > 1 else None
         self.frames = 0
         self.first_us = self.last_us = 0
         self._pending: list[dict[str, np.ndarray]] = []
@@ -147,6 +155,8 @@ class _Merge:
         if not count:
             return
         arrays["frame_indices"] = np.arange(self.frames, self.frames + count, dtype=np.int64)
+        if self.people is not None:
+            arrays = retrack(arrays, self.people, *self.size)
         if not self.frames:
             self.first_us = int(arrays["timestamps_us"][0])
         self.last_us = int(arrays["timestamps_us"][-1])
@@ -183,7 +193,7 @@ def _chunk_arrays(scan: TakeScan, chunk) -> dict[str, np.ndarray]:
     if not copy_chunk(scan.file, chunk, pieces.append):
         raise TakeError(f"checksum mismatch in '{scan.name}' at byte {chunk.offset}")
     payload, offset, arrays = b"".join(pieces), COUNT.size, {}
-    for name, dtype, shape in frame_fields(scan.channel_count, scan.geometry):
+    for name, dtype, shape in frame_fields(scan.channel_count, scan.geometry, scan.slots):
         size = chunk.count * int(np.prod(shape, dtype=np.int64))
         arrays[name] = np.frombuffer(payload, dtype, size, offset).reshape(chunk.count, *shape)
         offset += size * dtype.itemsize

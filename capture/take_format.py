@@ -14,11 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .protocol import NUM_BLENDSHAPES, NUM_LANDMARKS
+from .protocol import MAX_FACES, NUM_BLENDSHAPES, NUM_LANDMARKS
 
 FORMAT_VERSION = 1
 NO_GEOMETRY_VERSION = 2  # a take whose source has no face geometry: no landmarks or transforms stored
-VERSIONS = (FORMAT_VERSION, NO_GEOMETRY_VERSION)
+SLOTS_VERSION = 3  # a take of every face in view (face_slots > 1), each with its person id
+VERSIONS = (FORMAT_VERSION, NO_GEOMETRY_VERSION, SLOTS_VERSION)
 MAGIC = b"FMTAKE1\n"
 PARTIAL_SUFFIX = ".partial"
 TAKE_SUFFIX = ".fmtake"
@@ -54,6 +55,24 @@ class Take:
     channels: np.ndarray  # float32 (N, C): extra channels named in metadata["channel_names"]
     complete: bool = True  # False when read from an unfinished or damaged file
     problem: str = ""  # why reading stopped early, for the user
+    # Every face in view (format version 3; a one-face take gets them from the arrays above):
+    person_ids: np.ndarray | None = None  # int32 (N, K): person id in each slot, -1 = empty; slot 0 = the performer
+    other_landmarks: np.ndarray | None = None  # float32 (N, K-1, 478, 3): slots 1..K-1
+    other_blendshapes: np.ndarray | None = None  # float32 (N, K-1, 52)
+    other_transforms: np.ndarray | None = None  # float32 (N, K-1, 4, 4)
+
+    def __post_init__(self) -> None:
+        if self.person_ids is None:  # one face a frame: the performer, person 0
+            self.person_ids = np.where(self.face_found, 0, -1).astype(np.int32)[:, None]
+            count = self.frame_count
+            self.other_landmarks = np.empty((count, 0, NUM_LANDMARKS, 3), np.float32)
+            self.other_blendshapes = np.empty((count, 0, NUM_BLENDSHAPES), np.float32)
+            self.other_transforms = np.empty((count, 0, 4, 4), np.float32)
+
+    @property
+    def face_slots(self) -> int:
+        """Faces stored per frame: the performer and up to face_slots - 1 others."""
+        return int(self.person_ids.shape[1])
 
     @property
     def frame_count(self) -> int:
@@ -74,8 +93,9 @@ class Take:
         return float(self.timestamps_us[-1] - self.timestamps_us[0]) / 1e6
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """The frame arrays by field name (as empty_arrays makes them)."""
-        return {name: getattr(self, name) for name in FIELD_NAMES}
+        """The frame arrays by field name (as empty_arrays makes them), those of every face when stored."""
+        names = FIELD_NAMES + (SLOT_FIELD_NAMES if self.face_slots > 1 else ())
+        return {name: getattr(self, name) for name in names}
 
 
 @dataclass
@@ -103,6 +123,14 @@ _FIELDS = (
 )
 FIELD_NAMES = tuple(name for name, _, _ in _FIELDS)
 GEOMETRY = ("landmarks", "transforms")
+# after those, in a take of every face (K = face_slots > 1): name, dtype, shape per frame per slot
+_SLOT_FIELDS = (
+    ("person_ids", np.dtype("<i4"), ()),  # K slots
+    ("other_landmarks", np.dtype("<f4"), (NUM_LANDMARKS, 3)),  # K - 1 slots, here and below
+    ("other_blendshapes", np.dtype("<f4"), (NUM_BLENDSHAPES,)),
+    ("other_transforms", np.dtype("<f4"), (4, 4)),
+)
+SLOT_FIELD_NAMES = tuple(name for name, _, _ in _SLOT_FIELDS)
 
 
 def has_geometry(metadata: dict) -> bool:
@@ -110,21 +138,33 @@ def has_geometry(metadata: dict) -> bool:
     return metadata.get("face_geometry", True) is not False
 
 
+def face_slots(metadata: dict) -> int:
+    """Faces stored per frame (1 unless the take holds every face in view; check_metadata checks it)."""
+    slots = metadata.get("face_slots", 1)
+    return slots if _is_int(slots) else 1
+
+
 def version_for(metadata: dict) -> int:
     """The format version a take with this metadata is written in."""
-    return FORMAT_VERSION if has_geometry(metadata) else NO_GEOMETRY_VERSION
+    if not has_geometry(metadata):
+        return NO_GEOMETRY_VERSION
+    return SLOTS_VERSION if face_slots(metadata) > 1 else FORMAT_VERSION
 
 
-def frame_fields(channel_count: int, geometry: bool = True) -> list[tuple[str, np.dtype, tuple[int, ...]]]:
+def frame_fields(channel_count: int, geometry: bool = True, slots: int = 1) -> list[tuple[str, np.dtype, tuple[int, ...]]]:
     """(name, file dtype, per-frame shape) of each array stored, in payload order."""
-    return [(name, dtype, (channel_count,) if shape is None else shape) for name, dtype, shape in _FIELDS
-            if geometry or name not in GEOMETRY]
+    fields = [(name, dtype, (channel_count,) if shape is None else shape) for name, dtype, shape in _FIELDS
+              if geometry or name not in GEOMETRY]
+    if slots > 1:
+        fields += [(name, dtype, ((slots,) if name == "person_ids" else (slots - 1,)) + shape)
+                   for name, dtype, shape in _SLOT_FIELDS]
+    return fields
 
 
-def frame_bytes(count: int, channel_count: int, geometry: bool = True) -> int:
+def frame_bytes(count: int, channel_count: int, geometry: bool = True, slots: int = 1) -> int:
     """Payload length of a FRMS chunk holding `count` frames."""
-    per_frame = sum(dtype.itemsize * math.prod(shape) for _, dtype, shape in frame_fields(channel_count, geometry))
-    return COUNT.size + count * per_frame
+    fields = frame_fields(channel_count, geometry, slots)
+    return COUNT.size + count * sum(dtype.itemsize * math.prod(shape) for _, dtype, shape in fields)
 
 
 def no_geometry(count: int) -> dict[str, np.ndarray]:
@@ -133,9 +173,9 @@ def no_geometry(count: int) -> dict[str, np.ndarray]:
             "transforms": np.broadcast_to(np.float32(np.nan), (count, 4, 4))}
 
 
-def empty_arrays(count: int, channel_count: int = 0) -> dict[str, np.ndarray]:
-    """Arrays for `count` frames with no face, to be filled in."""
-    return {
+def empty_arrays(count: int, channel_count: int = 0, slots: int = 1) -> dict[str, np.ndarray]:
+    """Arrays for `count` frames with no face, to be filled in (with `slots` faces a frame)."""
+    arrays = {
         "timestamps_us": np.zeros(count, np.int64),
         "frame_indices": np.arange(count, dtype=np.int64),
         "face_found": np.zeros(count, bool),
@@ -144,12 +184,17 @@ def empty_arrays(count: int, channel_count: int = 0) -> dict[str, np.ndarray]:
         "transforms": np.full((count, 4, 4), np.nan, np.float32),
         "channels": np.full((count, channel_count), np.nan, np.float32),
     }
+    if slots > 1:
+        arrays.update(person_ids=np.full((count, slots), -1, np.int32),
+                      **{name: np.full((count, slots - 1, *shape), np.nan, dtype.newbyteorder("="))
+                         for name, dtype, shape in _SLOT_FIELDS[1:]})
+    return arrays
 
 
-def frames_payload(arrays: dict[str, np.ndarray], channel_count: int, geometry: bool = True) -> bytes:
+def frames_payload(arrays: dict[str, np.ndarray], channel_count: int, geometry: bool = True, slots: int = 1) -> bytes:
     count = len(arrays["timestamps_us"])
     parts = [COUNT.pack(count)]
-    for name, dtype, shape in frame_fields(channel_count, geometry):
+    for name, dtype, shape in frame_fields(channel_count, geometry, slots):
         array = np.asarray(arrays[name]).astype(dtype, copy=False)
         if array.shape != (count, *shape):
             raise TakeError(f"{name} has shape {array.shape}, expected {(count, *shape)}")
@@ -190,8 +235,13 @@ def check_metadata(metadata: object, what: str = "header") -> dict:
     version = metadata.get("format_version")
     if not _is_int(version) or version not in VERSIONS:
         raise TakeError(f"unsupported take format version {repr(version)[:40]}")
+    slots = metadata.get("face_slots", 1)
+    if not _is_int(slots) or not 1 <= slots <= MAX_FACES:
+        raise TakeError(f"the take's {what} has a face_slots that is not a face count (1 to {MAX_FACES})")
+    if slots > 1 and not has_geometry(metadata):
+        raise TakeError(f"the take's {what} holds several faces but no face geometry")
     if not isinstance(metadata.get("face_geometry", True), bool) or version != version_for(metadata):
-        raise TakeError(f"the take's {what} has a face_geometry that does not match its format version")
+        raise TakeError(f"the take's {what} has a face_geometry or face_slots that does not match its format version")
     names = metadata.get("channel_names", [])
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise TakeError(f"the take's {what} has channel_names that are not a list of names")
@@ -233,7 +283,7 @@ def check_end(end: object, metadata: dict) -> tuple[int, dict]:
     if not _is_int(count) or not 0 <= count < 1 << 32:
         raise TakeError("the end marker has no valid frame count")
     additions = end.get("metadata", {})
-    for key in ("format_version", "channel_names", "face_geometry"):
+    for key in ("format_version", "channel_names", "face_geometry", "face_slots"):
         if key in additions and additions[key] != metadata.get(key):
             raise TakeError(f"the end marker changes {key}")
     return count, check_metadata({**metadata, **additions}, "end marker")

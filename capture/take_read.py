@@ -19,7 +19,7 @@ import numpy as np
 
 from .take_format import (
     CHUNK_HEADER, COUNT, END, FRAMES, MAGIC, MAX_CHUNK_FRAMES, META, MAX_JSON_BYTES, TAGS, TIMESTAMP, Take, TakeError,
-    TakeInfo, check_end, check_metadata, frame_bytes, frame_fields, has_geometry, no_geometry, parse_json,
+    TakeInfo, check_end, check_metadata, face_slots, frame_bytes, frame_fields, has_geometry, no_geometry, parse_json,
 )
 
 PIECE_BYTES = 1 << 20  # copies and checksum passes hold at most this much of a payload
@@ -54,7 +54,7 @@ class TakeScan:
         self.size = os.fstat(file.fileno()).st_size
         self.problem = ""
         self.end: tuple[int, dict] | None = None
-        self.channel_count, self.geometry = 0, True  # until the header says otherwise
+        self.channel_count, self.geometry, self.slots = 0, True, 1  # until the header says otherwise
         if self._read_at(0, len(MAGIC)) != MAGIC:
             raise TakeError(f"'{name}' is not a Face Mocap take file")
         first = self._header(len(MAGIC))
@@ -68,6 +68,7 @@ class TakeScan:
         self.meta_payload = meta
         self.channel_count = len(self.metadata.get("channel_names", []))
         self.geometry = has_geometry(self.metadata)
+        self.slots = face_slots(self.metadata)
         self._next = first.end
 
     def frames(self) -> Iterator[Chunk]:
@@ -122,7 +123,7 @@ class TakeScan:
             return chunk
         count_bytes = self._read_at(chunk.payload, COUNT.size)
         count = COUNT.unpack(count_bytes)[0] if len(count_bytes) == COUNT.size else -1
-        if count < 0 or length != frame_bytes(count, self.channel_count, self.geometry):
+        if count < 0 or length != frame_bytes(count, self.channel_count, self.geometry, self.slots):
             self.problem = f"damaged frame chunk at byte {offset} ({length} bytes for {count} frames)"
             return None
         return chunk._replace(count=count)
@@ -255,7 +256,7 @@ def _read_range(take: TakeScan, chunks: list[Chunk], path: Path, first: int, las
     total = sum(chunk.count for chunk in chunks)
     last = total if last is None else min(max(last, 0), total)
     first = min(max(first, 0), last)
-    fields = frame_fields(take.channel_count, take.geometry)
+    fields = frame_fields(take.channel_count, take.geometry, take.slots)
     arrays = _allocate(fields, last - first, path)
     row, start, problem = 0, 0, ""  # rows filled; frame number where the chunk starts
     for chunk in chunks:

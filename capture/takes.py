@@ -18,11 +18,14 @@ from pathlib import Path
 import numpy as np
 
 from . import take_lock
+from .face_choice import Tracked
 from .protocol import FaceFrame
+from .take_people import fill_slots
 from .take_format import (  # noqa: F401  (re-exported: the API other modules import from here)
-    END, FORMAT_VERSION, FRAMES, MAGIC, MAX_CHUNK_FRAMES, META, NO_GEOMETRY_VERSION, PARTIAL_SUFFIX, TAKE_SUFFIX,
-    ForwardOnly, Take, TakeError, TakeInfo, check_metadata, chunk, empty_arrays, encode_json, forward_only, frame_bytes,
-    frame_fields, frames_payload, has_geometry, no_geometry, version_for, writable_metadata,
+    END, FORMAT_VERSION, FRAMES, MAGIC, MAX_CHUNK_FRAMES, META, NO_GEOMETRY_VERSION, PARTIAL_SUFFIX, SLOTS_VERSION,
+    TAKE_SUFFIX, ForwardOnly, Take, TakeError, TakeInfo, check_metadata, chunk, empty_arrays, encode_json, face_slots,
+    forward_only, frame_bytes, frame_fields, frames_payload, has_geometry, no_geometry, version_for,
+    writable_metadata,
 )
 from .take_lock import is_being_written  # noqa: F401
 from .take_read import read_chunks, read_take, take_info  # noqa: F401
@@ -46,12 +49,13 @@ class TakeWriter:
         self.metadata = writable_metadata(metadata)
         self.channel_count = len(self.metadata.get("channel_names", []))
         self.geometry = has_geometry(self.metadata)
-        self._fields = [name for name, _, _ in frame_fields(self.channel_count, self.geometry)]
+        self.slots = face_slots(self.metadata)  # > 1: every face in view, with person ids
+        self._fields = [name for name, _, _ in frame_fields(self.channel_count, self.geometry, self.slots)]
         self.flush_interval_s = flush_interval_s
         self.frames_written = 0  # in complete chunks handed to the operating system
         self.frames_dropped = 0  # timestamp not after the previous frame's
         self.error: OSError | None = None
-        self._rows: list[tuple[FaceFrame, np.ndarray | None]] = []
+        self._rows: list[tuple[Tracked, np.ndarray | None]] = []
         self._last_us: int | None = None  # of the last frame accepted
         self._written_us = (0, 0)  # first and last timestamp on disk
         self._size = 0  # bytes of whole chunks on disk
@@ -75,16 +79,21 @@ class TakeWriter:
         """Frames accepted so far: those written plus those queued for the next flush."""
         return self.frames_written + len(self._rows)
 
-    def append(self, frame: FaceFrame, channels: np.ndarray | None = None) -> None:
-        """Queue one frame (its first face, if any); write when the interval has passed.
+    def append(self, frame: FaceFrame | Tracked, channels: np.ndarray | None = None) -> None:
+        """Queue one frame; write when the interval has passed. A FaceFrame's first face is the
+        performer; a Tracked frame says who is who (face_choice.py). A take of one face a frame
+        keeps the performer; one of several keeps everyone else too, with their person ids
+        (the earliest seen first when there are more than the take has slots).
 
         A frame whose timestamp is not after the previous one is dropped and counted.
         Raises OSError when writing fails (and on every call after that)."""
         self._check_open()
-        if self._last_us is not None and frame.timestamp_us <= self._last_us:
+        if isinstance(frame, FaceFrame):
+            frame = Tracked.untracked(frame)
+        if self._last_us is not None and frame.frame.timestamp_us <= self._last_us:
             self.frames_dropped += 1
             return
-        self._last_us = frame.timestamp_us
+        self._last_us = frame.frame.timestamp_us
         self._rows.append((frame, channels))
         if len(self._rows) >= MAX_CHUNK_FRAMES or time.monotonic() - self._last_flush >= self.flush_interval_s:
             self.flush()
@@ -103,16 +112,18 @@ class TakeWriter:
         """Write queued frames and push them to the operating system."""
         self._check_open()
         if self._rows:
-            arrays = empty_arrays(len(self._rows), self.channel_count)
-            for row, (frame, channels) in enumerate(self._rows):
-                arrays["timestamps_us"][row] = frame.timestamp_us
-                arrays["frame_indices"][row] = frame.index
-                if frame.faces:
-                    face = frame.faces[0]
+            arrays = empty_arrays(len(self._rows), self.channel_count, self.slots)
+            for row, (tracked, channels) in enumerate(self._rows):
+                arrays["timestamps_us"][row] = tracked.frame.timestamp_us
+                arrays["frame_indices"][row] = tracked.frame.index
+                if tracked.performer is not None:
+                    face = tracked.frame.faces[tracked.performer]
                     arrays["face_found"][row] = True
                     arrays["landmarks"][row] = face.landmarks
                     arrays["blendshapes"][row] = face.blendshapes
                     arrays["transforms"][row] = face.transform
+                if self.slots > 1:
+                    fill_slots(arrays, row, tracked, self.slots)
                 if channels is not None:
                     arrays["channels"][row] = channels
             self._rows.clear()
@@ -123,7 +134,7 @@ class TakeWriter:
         count = len(arrays["timestamps_us"])
         for start in range(0, count, MAX_CHUNK_FRAMES):
             block = {name: array[start:start + MAX_CHUNK_FRAMES] for name, array in arrays.items()}
-            self._write(chunk(FRAMES, frames_payload(block, self.channel_count, self.geometry)))
+            self._write(chunk(FRAMES, frames_payload(block, self.channel_count, self.geometry, self.slots)))
             stamps = block["timestamps_us"]
             first = self._written_us[0] if self.frames_written else int(stamps[0])
             self._written_us = (first, int(stamps[-1]))

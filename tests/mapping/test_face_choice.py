@@ -6,6 +6,7 @@ import pytest
 
 from face_mocap.capture.protocol import Face, FaceFrame
 from face_mocap.capture.face_choice import FaceBox, FaceTracker, first_choice
+from face_mocap.capture.people import PeopleTracker, rank_people
 
 
 def boxes(dump, i: int) -> list[FaceBox]:
@@ -126,3 +127,46 @@ def test_the_performer_may_come_back_nearer_never_smaller(multi_face_dumps):
     nearer, farther = FaceBox(p.x, p.y, p.size * 2.0), FaceBox(p.x, p.y, p.size / 2.0)
     assert tracker.choose([farther, nearer], w, h, 1.0) is None  # half a second later: neither
     assert tracker.choose([farther, nearer], w, h, 4.0) == 1  # gone 3 s: back nearer, not the smaller one
+
+
+def test_every_person_in_a_group_photo_keeps_one_id(multi_face_dumps):
+    """multi_face.jpg re-detected every frame: faces come and go from frame to frame (MediaPipe
+    misses some for up to 0.2 s), yet each person seen long enough to count keeps one id, and
+    the ranking replayed from the ids alone (as from a take) is the tracker's own."""
+    dump = multi_face_dumps["photo"]
+    w, h = int(dump["width"]), int(dump["height"])
+    people, slots = PeopleTracker(), np.full((len(dump["count"]), 5), -1)
+    where: dict[int, list[FaceBox]] = {}
+    for i in range(len(dump["count"])):
+        found = boxes(dump, i)
+        ids = people.update(found, float(dump["timestamps_ms"][i]) / 1000.0)
+        slots[i, :len(ids)] = ids
+        for box, person in zip(found, ids):
+            where.setdefault(person, []).append(box)
+    confirmed = people.ranked
+    print(f"photo: {len(where)} ids, confirmed {confirmed}, frames each "
+          f"{ {p: len(b) for p, b in where.items()} }")
+    assert len(confirmed) >= 3
+    for person in confirmed:  # one person per id (faces are 130 px, the nearest two 160 px apart)
+        assert max(abs(b.x - where[person][0].x) + abs(b.y - where[person][0].y) for b in where[person]) < 45
+    for person in where:  # and one id per person: no other id ever sat on a confirmed person's face
+        for other in confirmed:
+            if other != person:
+                assert min(abs(b.x - where[other][0].x) + abs(b.y - where[other][0].y) for b in where[person]) > 100
+    timestamps_us = np.rint(dump["timestamps_ms"] * 1000).astype(np.int64)
+    assert rank_people(slots, timestamps_us) == confirmed
+
+
+def test_people_who_walk_past_each_other_keep_their_ids():
+    """Two faces of one size crossing at 0.1 face sizes a frame, the one behind hidden for 12
+    frames: its id follows it to the other side; a face appearing far away is someone new."""
+    tracker, size = PeopleTracker(), 130.0
+    for i in range(60):
+        a, b = FaceBox(200 + 15 * i, 200, size), FaceBox(1100 - 15 * i, 200, size)
+        hidden = abs(a.x - b.x) < 1.4 * size
+        order = [b] if hidden else ([a, b] if i % 2 else [b, a])
+        ids = dict(zip((id(box) for box in order), tracker.update(order, i / 25)))
+        if i == 0:
+            first_a, first_b = ids[id(a)], ids[id(b)]
+        assert ids[id(b)] == first_b and (hidden or ids[id(a)] == first_a)
+    assert tracker.update([FaceBox(100, 600, size)], 60 / 25) == [2]
