@@ -70,7 +70,7 @@ def person_frames(take: Take, rank: int) -> tuple[np.ndarray, np.ndarray, np.nda
     """(found, landmarks, blendshapes, transforms) of the person at `rank` (1 = the performer) in
     every frame of the take; NaN where they are not in view. A rank nobody has is never found."""
     if rank < 1:
-        raise ValueError(f"a person's rank starts at 1, not {rank}")
+        raise ValueError(f"a person's rank starts at 1 (the performer), not {rank}")
     if rank == 1:
         return take.face_found, take.landmarks, take.blendshapes, take.transforms
     ranked = ranked_people(take)
@@ -83,3 +83,15 @@ def person_frames(take: Take, rank: int) -> tuple[np.ndarray, np.ndarray, np.nda
         arrays["blendshapes"][rows] = take.other_blendshapes[rows, slots]
         arrays["transforms"][rows] = take.other_transforms[rows, slots]
     return arrays["face_found"], arrays["landmarks"], arrays["blendshapes"], arrays["transforms"]
+
+
+def person_take(take: Take, rank: int) -> Take:
+    """The take as if the person at `rank` were its only face (rank 1: the take itself), for
+    mapping and baking a character who follows that person."""
+    if rank == 1:
+        return take
+    found, landmarks, blendshapes, transforms = person_frames(take, rank)
+    return Take(metadata={**take.metadata, "face_slots": 1, "person_rank": rank},
+                timestamps_us=take.timestamps_us, frame_indices=take.frame_indices, face_found=found,
+                landmarks=landmarks, blendshapes=blendshapes, transforms=transforms, channels=take.channels,
+                complete=take.complete, problem=take.problem)

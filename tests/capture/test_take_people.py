@@ -145,3 +145,17 @@ def test_a_plain_frame_keeps_its_order_its_first_face_the_performer(tmp_path):
     take = takes.read_take(path)
     np.testing.assert_array_equal(take.person_ids, [[0, 1]])
     np.testing.assert_allclose(take.blendshapes[0], frame.faces[0].blendshapes)
+
+
+def test_a_person_take_is_that_person_alone_as_its_only_face(tmp_path):
+    from face_mocap.capture.take_people import person_take
+
+    path = tmp_path / "two.fmtake"
+    record(path, people_frames(30), slots=2)
+    take = takes.read_take(path)
+    assert person_take(take, 1) is take
+    second = person_take(take, 2)
+    assert second.face_slots == 1 and second.metadata["person_rank"] == 2
+    np.testing.assert_array_equal(second.face_found, np.arange(30) % 10 != 5)
+    np.testing.assert_allclose(second.blendshapes[1, 0], 0.101, atol=1e-6)
+    np.testing.assert_array_equal(second.timestamps_us, take.timestamps_us)
