@@ -3,7 +3,7 @@ each other and change places. Run in the capture interpreter (OpenCV); Blender t
 there with `python two_people.py FACEDATA OUT.avi` (prints the layout as JSON).
 
 Layout (25 fps, 1080x320): speaker A (bbaf2n) in a 360x288 cell on the left, speaker B
-(lwbsza) on the right; from CROSS[0] to CROSS[1] both slide across at 16 px a frame, B in
+(lwbsza, 40 frames further into its clip) on the right; from CROSS[0] to CROSS[1] both slide across at 16 px a frame, B in
 front, so A is hidden behind B for about half a second; then A is on the right and B on the
 left. Each GRID clip (75 frames) plays forwards and backwards, twice: a real mouth all along.
 """
@@ -14,7 +14,6 @@ import json
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 SIZE = (1080, 320)
@@ -25,6 +24,7 @@ FPS = 25.0
 CROSS = (90, 130)
 LEFT, RIGHT = 40, 680  # cell x at the start
 SPEAKERS = {"A": "grid/bbaf2n.mpg", "B": "grid/lwbsza.mpg"}
+B_LATER = 40  # frames B's speech runs behind A's: their mouths move at different times
 
 
 def cell_x(person: str, frame: int) -> float:
@@ -46,18 +46,22 @@ def owner(x: float, frame: int, margin: float = 150.0) -> str | None:
     return "A" if abs(x - a) < abs(x - b) else "B"
 
 
-def _frames(path: Path) -> list[np.ndarray]:
+def _frames(path: Path, skip: int = 0) -> list[np.ndarray]:
+    import cv2  # only where the clip is made: Blender tests import the layout without OpenCV
+
     video, frames = cv2.VideoCapture(str(path)), []
     while (read := video.read())[0]:
         frames.append(read[1])
     video.release()
     there_and_back = frames + frames[::-1]
-    return (there_and_back * (FRAMES // len(there_and_back) + 1))[:FRAMES]
+    return (there_and_back * (FRAMES // len(there_and_back) + 2))[skip:skip + FRAMES]
 
 
 def write_clip(facedata: Path, out: Path, swap: bool = True) -> None:
     """The clip (MJPG .avi); without `swap` the two stay side by side all along."""
-    faces = {person: _frames(facedata / clip) for person, clip in SPEAKERS.items()}
+    import cv2
+
+    faces = {person: _frames(facedata / clip, B_LATER if person == "B" else 0) for person, clip in SPEAKERS.items()}
     writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"MJPG"), FPS, SIZE)
     for i in range(FRAMES):
         canvas = np.full((SIZE[1], SIZE[0], 3), 100, np.uint8)
