@@ -8,12 +8,15 @@ Rank 1 is the performer; ranks 2, 3... are the other people in the order they we
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from .face_choice import FaceTracker, Tracked
 from .people import rank_people
 from .protocol import Face, FaceFrame
 from .take_format import Take, empty_arrays
+from .take_read import read_chunks
 
 
 def fill_slots(arrays: dict[str, np.ndarray], row: int, tracked: Tracked, slots: int) -> None:
@@ -61,23 +64,34 @@ def retrack(arrays: dict[str, np.ndarray], tracker: FaceTracker, width: int, hei
 def ranked_people(take: Take) -> list[int | None]:
     """Person ids by rank: None for rank 1 (the performer: slot 0, whoever the choice settled on),
     then the other people confirmed in the take, in the order they were confirmed."""
-    performers = set(np.unique(take.person_ids[:, 0]).tolist()) - {-1}
-    others = [p for p in rank_people(take.person_ids, take.timestamps_us) if p not in performers]
-    return [None, *others]
+    return _ranked(take.person_ids, take.timestamps_us)
+
+
+def _ranked(person_ids: np.ndarray, timestamps_us: np.ndarray) -> list[int | None]:
+    performers = set(np.unique(person_ids[:, 0]).tolist()) - {-1}
+    return [None, *(p for p in rank_people(person_ids, timestamps_us) if p not in performers)]
+
+
+def _check_rank(rank: int) -> None:
+    if rank < 1:
+        raise ValueError(f"a person's rank starts at 1 (the performer), not {rank}")
 
 
 def person_frames(take: Take, rank: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(found, landmarks, blendshapes, transforms) of the person at `rank` (1 = the performer) in
     every frame of the take; NaN where they are not in view. A rank nobody has is never found."""
-    if rank < 1:
-        raise ValueError(f"a person's rank starts at 1 (the performer), not {rank}")
+    _check_rank(rank)
     if rank == 1:
         return take.face_found, take.landmarks, take.blendshapes, take.transforms
     ranked = ranked_people(take)
+    return _frames_of(take, ranked[rank - 1] if rank <= len(ranked) else None)
+
+
+def _frames_of(take: Take, person: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A person's frames (by id) in slots 1.. of `take`, which may be one piece of a take."""
     arrays = empty_arrays(take.frame_count)
-    if rank <= len(ranked):
-        hits = take.person_ids[:, 1:] == ranked[rank - 1]
-        rows, slots = np.nonzero(hits)
+    if person is not None:
+        rows, slots = np.nonzero(take.person_ids[:, 1:] == person)
         arrays["face_found"][rows] = True
         arrays["landmarks"][rows] = take.other_landmarks[rows, slots]
         arrays["blendshapes"][rows] = take.other_blendshapes[rows, slots]
@@ -85,13 +99,32 @@ def person_frames(take: Take, rank: int) -> tuple[np.ndarray, np.ndarray, np.nda
     return arrays["face_found"], arrays["landmarks"], arrays["blendshapes"], arrays["transforms"]
 
 
-def person_take(take: Take, rank: int) -> Take:
-    """The take as if the person at `rank` were its only face (rank 1: the take itself), for
-    mapping and baking a character who follows that person."""
-    if rank == 1:
-        return take
-    found, landmarks, blendshapes, transforms = person_frames(take, rank)
+def _alone(take: Take, frames: tuple, rank: int) -> Take:
+    found, landmarks, blendshapes, transforms = frames
     return Take(metadata={**take.metadata, "face_slots": 1, "person_rank": rank},
                 timestamps_us=take.timestamps_us, frame_indices=take.frame_indices, face_found=found,
                 landmarks=landmarks, blendshapes=blendshapes, transforms=transforms, channels=take.channels,
                 complete=take.complete, problem=take.problem)
+
+
+def person_take(take: Take, rank: int) -> Take:
+    """The take as if the person at `rank` were its only face (rank 1: the take itself), for
+    mapping and baking a character who follows that person."""
+    return take if rank == 1 else _alone(take, person_frames(take, rank), rank)
+
+
+def person_chunks(path, rank: int) -> Iterator[Take]:
+    """read_chunks() of a take as if the person at `rank` were its only face: the ranking is read
+    first (person ids and times only are kept), then the pieces; one piece in memory at a time."""
+    _check_rank(rank)
+    if rank == 1:
+        yield from read_chunks(path)
+        return
+    ids, stamps = [], []
+    for piece in read_chunks(path):
+        ids.append(piece.person_ids)
+        stamps.append(piece.timestamps_us)
+    ranked = _ranked(np.concatenate(ids), np.concatenate(stamps)) if ids else [None]
+    person = ranked[rank - 1] if rank <= len(ranked) else None
+    for piece in read_chunks(path):
+        yield _alone(piece, _frames_of(piece, person), rank)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..capture import protocol
 from ..capture.container_timecode import wall_clock
+from ..capture.face_choice import Tracked
 from ..capture.takes import TakeError, TakeWriter
 from .errors import SessionError
 
@@ -60,7 +61,7 @@ class TakeRecorder:
             self.writer = writer
             self._clock_rate, self._first_arrival = rate, None
 
-    def append(self, frame: protocol.FaceFrame) -> str:
+    def append(self, frame: protocol.FaceFrame | Tracked) -> str:
         """Append a frame if recording (receiver thread); on a full disk stop and say what was kept."""
         with self._lock:
             writer = self.writer

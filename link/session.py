@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..capture import protocol
-from ..capture.face_choice import FaceTracker
+from ..capture.face_choice import FaceTracker, Tracked
 from .errors import LaunchError, SessionError, with_hint
 from .listener import Listener
 from .options import CaptureOptions, check_options, check_source, child_environment
@@ -62,6 +62,7 @@ class CaptureSession:
         self.recorder = TakeRecorder()
         self._status = SessionStatus()
         self._latest: tuple[protocol.FaceFrame, float] | None = None
+        self._people: tuple[Tracked, list[int]] | None = None  # the newest frame's faces and ranked person ids
         self._image_size = (0, 0)  # of the frames, for the take's metadata (head pose needs it)
         self._frame_seq = 0
         self._taken_seq = 0
@@ -232,6 +233,11 @@ class CaptureSession:
             self._taken_seq = self._frame_seq
             return self._latest
 
+    def people(self) -> tuple[Tracked, list[int]] | None:
+        """The newest frame with every face's person id, and the person ids by rank (1 = the performer)."""
+        with self._lock:
+            return self._people
+
     def peek_frame(self) -> protocol.FaceFrame | None:
         """The newest frame, taken or not (for Calibrate Neutral)."""
         with self._lock:
@@ -283,12 +289,15 @@ class CaptureSession:
 
     def _handle(self, message) -> None:
         now = time.monotonic()
-        if isinstance(message, protocol.FaceFrame):  # the performer first, live and in the take
-            message = self._performer.order(message)
+        tracked = None
+        if isinstance(message, protocol.FaceFrame):  # who is who: the performer first, live and in the take
+            tracked = self._performer.track(message)
+            message = tracked.performer_frame()
         with self._lock:
             self._last_message_at = now
-            if isinstance(message, protocol.FaceFrame):
+            if tracked is not None:
                 self._latest = (message, now)
+                self._people = (tracked, self._performer.ranked())
                 self._image_size = self.recorder.image_size = (message.width, message.height)
                 self._frame_seq += 1
                 self._receive_times.append(now)
@@ -306,7 +315,7 @@ class CaptureSession:
             elif isinstance(message, protocol.Hello):
                 raise protocol.ProtocolError("a second Hello on an authenticated connection")
         if isinstance(message, protocol.FaceFrame):  # outside the frame lock: a slow disk never stalls a tick
-            problem = self.recorder.append(message)
+            problem = self.recorder.append(tracked)
             if problem:
                 with self._lock:
                     self._status.last_error = problem

@@ -8,8 +8,8 @@ import bpy
 
 from ..link import process
 from . import (cli, demo_head, generate_shapes, keep_ready, live, operators_bake, operators_capture,
-               operators_import, operators_mapping, operators_takes, panels, panels_calibration, panels_takes,
-               preferences, preview, properties, takes_io, tracked_mesh)
+               operators_import, operators_mapping, operators_takes, panels, panels_calibration, panels_characters,
+               panels_takes, preferences, preview, properties, takes_io, tracked_mesh)
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,7 @@ _modules = (
     panels,
     panels_calibration,
     panels_takes,
+    panels_characters,
     cli,
 )
 

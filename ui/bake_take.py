@@ -10,7 +10,8 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from ..capture.takes import ForwardOnly, read_chunks, take_info
+from ..capture.take_people import person_chunks
+from ..capture.takes import ForwardOnly, take_info
 from ..mapping.calibration import Calibration
 from ..mapping.errors import RetargetError
 from ..mapping.pipeline import map_take_chunks
@@ -36,8 +37,10 @@ class PreparedBake:
 def prepare_bake(scene: bpy.types.Scene, path: Path, mesh, armature, name: str, *,
                  start_frame: float | None = None, start_at: str | None = None, takes: str | None = None,
                  smoothing: str | bool | None = None, calibration: Calibration | None = None,
-                 reduce_tolerance: float | None = None) -> PreparedBake:
-    """Read a take and map it through the objects' tables (options as bake_take's)."""
+                 reduce_tolerance: float | None = None, person: int = 1) -> PreparedBake:
+    """Read a take and map it through the objects' tables (options as bake_take's). `person`:
+    whose frames drive the rig, by rank (1 = the performer, 2 = the next person seen...;
+    capture/take_people.py)."""
     settings = scene.face_mocap
     # the collection of more meshes belongs to the scene's character, not to a retarget rig
     own = (mesh, armature) == (settings.target_mesh, settings.target_armature)
@@ -54,7 +57,7 @@ def prepare_bake(scene: bpy.types.Scene, path: Path, mesh, armature, name: str, 
     calibration = calibration or scene_settings.scene_calibration(scene)
     # the take a few chunks at a time: Blender never holds its landmarks, only the mapped channels
     forward = ForwardOnly()  # takes recorded before the writer dropped such frames
-    times, values = map_take_chunks(map(forward, read_chunks(path)), table, calibration, smoothing,
+    times, values = map_take_chunks(map(forward, person_chunks(path, person)), table, calibration, smoothing,
                                     face=scene_settings.canonical_face(), zero_phase_smoothing=True)
     if len(times) < 2:
         raise bake.BakeError(f"take '{name}' has {len(times)} frame(s): record a longer take")
@@ -72,7 +75,7 @@ def bake_take(scene: bpy.types.Scene, path: Path, mesh, armature, name: str, pro
 
     Options left as None come from the scene's bake settings (the Bake panel): start_at
     "FRAME", "CURRENT" or "TIMECODE" (a given start_frame wins), takes "AUTO", "STRIPS" or
-    "ACTION"; smoothing is a preset name ("off", "light", ...) or False; also calibration
-    and reduce_tolerance."""
+    "ACTION"; smoothing is a preset name ("off", "light", ...) or False; also calibration,
+    reduce_tolerance and person (whose frames, by rank: 1 the performer)."""
     job = prepare_bake(scene, path, mesh, armature, name, **options)
     return job.finish(bake.bake_values(job.values, job.times_s, job.settings, progress))

@@ -11,7 +11,7 @@ from ..mapping.calibration import Calibration, default_top
 from ..mapping.channels import channel_kind
 from ..mapping.errors import MappingError
 from ..mapping.pipeline import neutral_from_take, range_from_take
-from . import scene_settings, takes_io
+from . import characters, scene_settings, takes_io
 from .i18n import rpt_
 from .live_rig import LiveRig
 
@@ -21,6 +21,9 @@ def calibrate_live(scene: bpy.types.Scene, live_rig: LiveRig | None) -> str:
     if live_rig is None:
         raise SessionError("Start Capture first")
     live_rig.calibrate(scene)
+    more = characters.calibrate_live(scene)  # each character from its own person
+    if more:
+        return rpt_("Neutral calibrated from the live face and {count} more character(s)").format(count=more)
     return rpt_("Neutral calibrated from the live face")
 
 

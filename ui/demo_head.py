@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import bmesh
 import bpy
 import numpy as np
+from bpy.props import BoolProperty
 from mathutils import Matrix
 
 from ..capture.errors import ModelError
@@ -191,18 +192,23 @@ def build_demo_head(context: bpy.types.Context, face: CanonicalFace, name: str =
     return DemoHead(armature=armature, face=face_obj, eyes=eyes)
 
 
-def drive_demo_head(scene: bpy.types.Scene, head: DemoHead) -> str:
-    """Make the demo head the capture target and fill its mapping tables; return what was done."""
+def drive_demo_head(scene: bpy.types.Scene, head: DemoHead, as_character: bool = False) -> str:
+    """Make the demo head the capture target (or, as_character, one more character following the
+    next person) and fill its mapping tables; return what was done."""
     from . import presets  # the mapping glue; imported late so a missing preset never blocks the mesh
+    from .panels_characters import add_character
 
-    settings = scene.face_mocap
-    settings.target_mesh, settings.target_armature = head.face, head.armature
+    if as_character:
+        add_character(scene, head.face, head.armature, head.face.name)
+    else:
+        settings = scene.face_mocap
+        settings.target_mesh, settings.target_armature = head.face, head.armature
     try:
-        rows = presets.load_preset(scene, DEMO_PRESET)
+        rows = presets.load_preset(scene, DEMO_PRESET, head.face, head.armature)
         return rpt_("preset '{preset}' ({rows} rows)").format(preset=DEMO_PRESET, rows=rows)
     except MappingError:
         pass  # no dedicated preset: the names follow ARKit and common bone names
-    mapped, _unmapped = presets.auto_detect(scene)
+    mapped, _unmapped = presets.auto_detect(scene, head.face, head.armature)
     return rpt_("auto-detected mapping ({targets} targets)").format(targets=mapped)
 
 
@@ -212,6 +218,10 @@ class FACEMOCAP_OT_add_demo_head(bpy.types.Operator):
     bl_idname = "facemocap.add_demo_head"
     bl_label = "Add Demo Head"
     bl_options = {"REGISTER", "UNDO"}
+
+    as_character: BoolProperty(name="As a Character", options={"SKIP_SAVE"},
+                               description="Add it to More Characters, following the next person in view, "
+                                           "instead of making it the targets")
 
     @classmethod
     def poll(cls, context: bpy.types.Context) -> bool:
@@ -228,7 +238,7 @@ class FACEMOCAP_OT_add_demo_head(bpy.types.Operator):
             return {"CANCELLED"}
         head = build_demo_head(context, face)
         try:
-            mapping = drive_demo_head(context.scene, head)
+            mapping = drive_demo_head(context.scene, head, self.as_character)
         except MappingError as exc:
             mapping = rpt_("no mapping yet ({error})").format(error=exc)
             self.report({"WARNING"}, rpt_("Demo head added, but its mapping failed: {error}").format(error=exc))

@@ -17,7 +17,7 @@ from ..link import ready
 from ..link.errors import SessionError
 from ..link.session import CaptureSession, SessionStatus
 from ..mapping.errors import MappingError
-from . import preview, takes_io
+from . import characters, preview, takes_io
 from .i18n import rpt_
 from .live_rig import LiveRig
 
@@ -60,6 +60,7 @@ def start(context: bpy.types.Context, options) -> None:
         raise SessionError("A capture is already running: stop it first")
     scene = context.scene
     rig = LiveRig.from_scene(scene)  # MappingError: reported by the operator
+    characters.start_live(scene)  # more characters, each following its own person
     new_session = ready.claim(options)  # the process kept ready (Keep Capture Ready), started now
     if new_session is None:
         new_session = CaptureSession(options)
@@ -98,6 +99,7 @@ def stop_quietly() -> None:
         except (AttributeError, ReferenceError):  # the properties are already gone
             pass
     _Live.rig = None
+    characters.restore_live(stop=True)
     if bpy.app.timers.is_registered(tick):
         bpy.app.timers.unregister(tick)
 
@@ -105,6 +107,7 @@ def stop_quietly() -> None:
 def rest_rig_for_saving() -> None:
     """Put the driven rig back at its rest pose so the file stores that, not a live frame;
     the next tick drives it again."""
+    characters.restore_live(stop=False)
     if _Live.rig is not None:
         try:
             _Live.rig.restore()
@@ -193,6 +196,7 @@ def _finish(status) -> None:
         except Exception:  # e.g. a linked rig: still go idle; the log has what could not be put back
             log.exception("could not restore the rig after capturing")
         _Live.rig = None
+    characters.restore_live(stop=True)
     _mirror_status(status)
     runtime = _runtime()
     if runtime is not None:
@@ -290,6 +294,7 @@ def _apply_newest(current: CaptureSession) -> None:
     try:
         _Live.rig.sync(scene)
         _Live.rig.apply(frame)
+        characters.drive_live(scene, current.people())
     except ReferenceError:
         _Live.rig = None  # the rig objects were deleted: keep capturing, drive nothing
     except MappingError as exc:  # shown in the panel; capture carries on

@@ -24,12 +24,12 @@ class LiveRig:
         self.pipeline = pipeline
         self._bind_targets(scene)
         self._smoothing = scene_settings.smoothing_key(scene)
-        self._calibration = scene.face_mocap.calibration
+        self._calibration = self.calibration_text(scene)
         self._ticks = 0
         self.last_result = None
 
     def _bind_targets(self, scene: bpy.types.Scene) -> None:
-        self._rows = mapping_tables.rows_signature(mapping_tables.scene_targets(scene))
+        self._rows = mapping_tables.rows_signature(self.objects(scene))
         self.bound, _missing = resolve(self.pipeline.table.targets)  # objects found once, by reference
         self.snapshot = rig_apply.snapshot_rig(self.bound.values())
 
@@ -41,22 +41,36 @@ class LiveRig:
                                 scene_settings.smoothing_settings(scene))
         return cls(pipeline, scene)
 
+    # What the rig is: the scene's targets here, a character of the list in ui/characters.py.
+    def objects(self, scene: bpy.types.Scene) -> list:
+        return mapping_tables.scene_targets(scene)
+
+    def table(self, scene: bpy.types.Scene):
+        return mapping_tables.scene_character_table(scene)
+
+    def calibration_text(self, scene: bpy.types.Scene) -> str:
+        return scene.face_mocap.calibration
+
+    def store_calibration(self, scene: bpy.types.Scene, text: str) -> None:
+        self._calibration = text
+        scene.face_mocap.calibration = text
+
     def sync(self, scene: bpy.types.Scene) -> None:
         """Follow changes made while capturing: smoothing, calibration, targets and mapping rows."""
         key = scene_settings.smoothing_key(scene)
         if key != self._smoothing:
             self._smoothing = key
             self.pipeline.set_smoothing(scene_settings.smoothing_settings(scene))
-        if scene.face_mocap.calibration != self._calibration:
-            self._calibration = scene.face_mocap.calibration
-            self.pipeline.set_calibration(scene_settings.scene_calibration(scene) or Calibration())
+        text = self.calibration_text(scene)
+        if text != self._calibration:
+            self._calibration = text
+            self.pipeline.set_calibration(Calibration.from_json(text) if text else Calibration())
         self._ticks += 1
         if self._ticks % self.SYNC_EVERY:
             return
-        objects = mapping_tables.scene_targets(scene)
-        if mapping_tables.rows_signature(objects) != self._rows:
+        if mapping_tables.rows_signature(self.objects(scene)) != self._rows:
             # RetargetError: shown in the panel, old table kept
-            table = mapping_tables.scene_character_table(scene)
+            table = self.table(scene)
             self.restore()  # what the old table drove goes back before the new one drives
             self.pipeline.table = table
             self._bind_targets(scene)
@@ -75,8 +89,7 @@ class LiveRig:
 
     def calibrate(self, scene: bpy.types.Scene, seconds: float = 0.5) -> None:
         """Neutral from the last half second of faces; stored in the scene (saved with the file)."""
-        cal = self.pipeline.calibrate_recent(seconds)
-        self._calibration = scene.face_mocap.calibration = cal.to_json()
+        self.store_calibration(scene, self.pipeline.calibrate_recent(seconds).to_json())
 
     def toggle_range(self, scene: bpy.types.Scene) -> str:
         """Start measuring the range of motion, or finish and store it in the scene."""
@@ -85,5 +98,5 @@ class LiveRig:
             return rpt_("Measuring the range of motion: make your extremes (eyes shut, jaw wide open, big smile, "
                         "brows up...), then press Finish Range")
         cal, changed = self.pipeline.finish_range()
-        self._calibration = scene.face_mocap.calibration = cal.to_json()
+        self.store_calibration(scene, cal.to_json())
         return rpt_("Range of motion set for {count} channel(s)").format(count=len(changed))

@@ -10,7 +10,7 @@ from bpy.props import IntProperty, StringProperty
 from ..capture.takes import TakeError
 from ..link.errors import SessionError
 from ..mapping.errors import MappingError
-from . import live, reference_media, takes_io
+from . import characters, live, reference_media, takes_io
 from .bake import BakeError, objects_to_bake
 from .bake_run import BakeRun, on_event
 from .i18n import iface_, rpt_
@@ -26,6 +26,7 @@ class _BakeBase:
     detect_when_empty = False  # Retarget: a rig without a table gets an auto-detected one
     _run: BakeRun | None = None
     _timer = None
+    with_characters = True  # Bake: the list's characters too, each from its own person (not Retarget)
 
     # Scripts and `blender -b` pass these; from the panel they are left unset (the scene's settings).
     take: StringProperty(name="Take", options={"SKIP_SAVE"},
@@ -107,6 +108,7 @@ class _BakeBase:
         """Run work (a whole bake, or one event of it) and report how it ended."""
         try:
             outcome = work()
+            more = [] if outcome in ("CANCELLED", "RUNNING") else self._bake_characters()
         except (BakeError, MappingError, TakeError, SessionError) as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
@@ -119,8 +121,20 @@ class _BakeBase:
         media = reference_media.after_bake(run.scene, run.take_path, run.take_name, run.result.frame_range)
         for warning in media.warnings:
             self.report({"WARNING"}, warning)
-        self.report({"INFO"}, "; ".join([run.report(), *media.infos]))
+        message = run.report()
+        if more:
+            message += rpt_("; {count} more character(s): {names}").format(
+                count=len(more), names=", ".join(name for name, _ in more))
+        self.report({"INFO"}, "; ".join([message, *media.infos]))
         return {"FINISHED"}
+
+    def _bake_characters(self) -> list:
+        """Once the targets are baked: every character of More Characters, each from its own
+        person (Bake only, and only when no script named other objects)."""
+        if not self.with_characters or self.mesh or self.armature:
+            return []
+        run = self._run
+        return characters.bake_characters(run.scene, run.take_path, run.take_name, run.start_frame)
 
     def _show_progress(self, context: bpy.types.Context) -> None:
         percent = int(100 * self._run.fraction)
@@ -154,6 +168,7 @@ class FACEMOCAP_OT_retarget_take(_BakeBase, bpy.types.Operator):
     armature_setting = "retarget_armature"
     missing_rig = "Pick the other rig's mesh or armature under Retarget"
     detect_when_empty = True
+    with_characters = False
 
 
 classes = (

@@ -69,10 +69,12 @@ def skipped_presets() -> list[str]:
     return list_user_presets(user_presets_dir())[1]
 
 
-def load_preset(scene: bpy.types.Scene, name: str) -> int:
-    """Fill the targets' tables from a shipped preset or a user preset; the row count."""
+def load_preset(scene: bpy.types.Scene, name: str, mesh=_SCENE_TARGET, armature=_SCENE_TARGET) -> int:
+    """Fill the objects' tables (default: the scene's targets) from a shipped preset or a user
+    preset; the row count."""
     settings = scene.face_mocap
-    mesh, armature = settings.target_mesh, settings.target_armature
+    mesh = settings.target_mesh if mesh is _SCENE_TARGET else mesh
+    armature = settings.target_armature if armature is _SCENE_TARGET else armature
     if name.startswith("user:"):
         table = MappingTable.load(user_presets_dir() / f"{name[5:]}.json")
         table = MappingTable([MappingRow(r.source, Target(r.target.kind, r.target.name, r.target.axis),

@@ -94,6 +94,20 @@ class FACEMOCAP_PG_take(bpy.types.PropertyGroup):
     complete: BoolProperty(name="Complete", default=True)
 
 
+class FACEMOCAP_PG_scene_character(bpy.types.PropertyGroup):
+    """One more character: its objects (their mapping rows), the person it follows, its calibration."""
+
+    name: StringProperty(name="Name")
+    mesh: PointerProperty(name="Mesh", type=bpy.types.Object, poll=_is_mesh,
+                          description="Mesh whose shape keys this character's person drives")
+    armature: PointerProperty(name="Armature", type=bpy.types.Object, poll=_is_armature,
+                              description="Armature whose bones this character's person drives")
+    person: IntProperty(name="Person", min=1, max=8, default=2,
+                        description="Which person in view drives this character: 1 the performer (as the targets), "
+                                    "2 the next person seen, 3 the one after...")
+    calibration: StringProperty(name="Calibration", description="This character's calibration (JSON)")
+
+
 class FACEMOCAP_PG_settings(bpy.types.PropertyGroup):
     """Scene.face_mocap: capture, targets, smoothing, calibration, takes and bake settings."""
 
@@ -142,6 +156,8 @@ class FACEMOCAP_PG_settings(bpy.types.PropertyGroup):
                             description="Hz: how the speed estimate itself is smoothed")
 
     calibration: StringProperty(name="Calibration", description="Neutral calibration (JSON)")
+    characters: CollectionProperty(type=FACEMOCAP_PG_scene_character)  # beyond the targets: one more person each
+    active_character: IntProperty(name="Active Character", default=0)
 
     takes: CollectionProperty(type=FACEMOCAP_PG_take)
     active_take: IntProperty(name="Active Take", default=0)
@@ -198,6 +214,7 @@ classes = (
     FACEMOCAP_PG_mapping_row,
     FACEMOCAP_PG_character,
     FACEMOCAP_PG_take,
+    FACEMOCAP_PG_scene_character,
     FACEMOCAP_PG_settings,
     FACEMOCAP_PG_runtime,
 )

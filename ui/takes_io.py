@@ -97,6 +97,7 @@ def take_metadata(scene: bpy.types.Scene, source: str, name: str, looped: bool =
             "min_tracking_confidence": settings.min_tracking_confidence,
         },
         "calibration": settings.calibration,
+        "face_slots": settings.num_faces,  # every face in view, each with its person id (TAKES.md)
     }
 
 

@@ -1,0 +1,136 @@
+"""Two people drive two demo heads, each its own person, baked and live; the people walk past
+each other and change places halfway (tests/capture/two_people.py, real GRID footage tracked by
+the real capture process), and the heads do not swap."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import bpy
+import numpy as np
+import pytest
+
+from bake_scene import curves_by_path
+from face_mocap.capture.face_choice import FaceBox
+from face_mocap.capture.protocol import BLENDSHAPE_NAMES
+from face_mocap.capture.takes import read_take
+from face_mocap.ui import live, takes_io
+from live_scene import run_timer_until, use_video
+
+sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1] / "capture"))
+import two_people  # noqa: E402  (the clip's layout; the clip itself is made in the capture interpreter)
+
+JAW = BLENDSHAPE_NAMES.index("jawOpen")
+
+
+@pytest.fixture(scope="module")
+def clip_and_take(capture_python, repo_root, model_path, facedata, tmp_path_factory):
+    """The two-person clip and its take of both faces (Import Video's own capture process)."""
+    folder = tmp_path_factory.mktemp("characters")
+    clip, take = folder / "two_people.avi", folder / "two_people.fmtake"
+    env = {"PYTHONPATH": str(repo_root), "FACE_MOCAP_MODEL": str(model_path), "PATH": "/usr/bin:/bin"}
+    subprocess.run([capture_python, str(repo_root / "tests/capture/two_people.py"), str(facedata), str(clip)],
+                   check=True, timeout=120, capture_output=True)
+    subprocess.run([capture_python, "-m", "capture", "--source", str(clip), "--out", str(take), "--num-faces", "2",
+                    "--progress", "none"], check=True, timeout=300, capture_output=True, env=env, cwd=repo_root)
+    return clip, take
+
+
+def jaw_by_person(take) -> dict[str, np.ndarray]:
+    """Each person's own jawOpen per frame (MediaPipe's raw score; NaN where not told apart),
+    known by where the clip put them, whatever id the tracker gave."""
+    w, h = take.image_size
+    jaw = {person: np.full(take.frame_count, np.nan) for person in "AB"}
+    for i in range(take.frame_count):
+        for slot in np.flatnonzero(take.person_ids[i] >= 0):
+            landmarks = take.landmarks[i] if slot == 0 else take.other_landmarks[i, slot - 1]
+            scores = take.blendshapes[i] if slot == 0 else take.other_blendshapes[i, slot - 1]
+            whose = two_people.owner(FaceBox.of(landmarks, w, h).x, i)
+            if whose:
+                jaw[whose][i] = scores[JAW]
+    return jaw
+
+
+def two_heads() -> tuple:
+    """The demo head as the targets (person 1) and a second one as a character (person 2)."""
+    assert bpy.ops.facemocap.add_demo_head() == {"FINISHED"}
+    bpy.context.scene.cursor.location = (0.4, 0.0, 0.0)
+    assert bpy.ops.facemocap.add_demo_head(as_character=True) == {"FINISHED"}
+    settings = bpy.context.scene.face_mocap
+    (second,) = settings.characters
+    assert second.person == 2 and second.mesh is not None and second.mesh != settings.target_mesh
+    assert len(second.mesh.face_mocap.rows) > 0
+    return settings.target_mesh, second.mesh
+
+
+def follows(head: np.ndarray, jaw: dict[str, np.ndarray], frames: np.ndarray) -> dict[str, float]:
+    """Correlation of a head's jaw with each person's own, over `frames` where both are seen."""
+    both = frames[~np.isnan(jaw["A"][frames]) & ~np.isnan(jaw["B"][frames]) & ~np.isnan(head[frames])]
+    return {person: float(np.corrcoef(head[both], jaw[person][both])[0, 1]) for person in "AB"}
+
+
+def check_each_head_follows_its_person(heads: dict[str, np.ndarray], jaw, performer: str, what: str) -> None:
+    other = "A" if performer == "B" else "B"
+    halves = {"before they change places": np.arange(0, two_people.CROSS[0]),
+              "after": np.arange(two_people.CROSS[1], len(jaw["A"]))}
+    for half, frames in halves.items():
+        first, second = follows(heads["first"], jaw, frames), follows(heads["second"], jaw, frames)
+        print(f"{what}, {half}: head 1 jaw vs A/B {first}, head 2 {second}")
+        assert first[performer] > 0.8 and first[performer] > first[other] + 0.5
+        assert second[other] > 0.8 and second[other] > second[performer] + 0.5
+
+
+def performer_of(take, jaw) -> str:
+    seen = {person for person in "AB" if np.allclose(take.blendshapes[:, JAW][~np.isnan(jaw[person])],
+                                                     jaw[person][~np.isnan(jaw[person])])}
+    assert len(seen) == 1
+    return seen.pop()
+
+
+def test_two_faces_bake_onto_two_heads_each_following_its_person(addon, clip_and_take):
+    _, take_path = clip_and_take
+    first, second = two_heads()
+    takes_io.list_take(bpy.context.scene, take_path)
+    assert bpy.ops.facemocap.bake_take() == {"FINISHED"}
+    take = read_take(take_path)
+    jaw = jaw_by_person(take)
+    fps = bpy.context.scene.render.fps / bpy.context.scene.render.fps_base
+    frames = bpy.context.scene.face_mocap.bake_start_frame + (take.timestamps_us - take.timestamps_us[0]) / 1e6 * fps
+    heads = {}
+    for key, mesh in (("first", first), ("second", second)):
+        curve = curves_by_path(mesh.data.shape_keys)[('key_blocks["jawOpen"].value', 0)]
+        heads[key] = np.array([curve.evaluate(f) for f in frames])
+    check_each_head_follows_its_person(heads, jaw, performer_of(take, jaw), "bake")
+
+
+def test_two_faces_drive_two_heads_live(addon, clip_and_take):
+    clip, _ = clip_and_take
+    first, second = two_heads()
+    use_video(clip, realtime=True)
+    bpy.context.scene.face_mocap.num_faces = 2
+    assert bpy.ops.facemocap.start_capture() == {"FINISHED"}
+    assert bpy.ops.facemocap.record() == {"FINISHED"}
+    samples: list[tuple[int, float, float]] = []
+
+    def sample() -> bool:
+        current = live.session()
+        frame = current.peek_frame() if current else None
+        if frame is not None:
+            keys = (first.data.shape_keys.key_blocks, second.data.shape_keys.key_blocks)
+            samples.append((frame.index, keys[0]["jawOpen"].value, keys[1]["jawOpen"].value))
+        return not live.is_running()
+
+    run_timer_until(sample, 60.0)
+    if live.is_running():
+        bpy.ops.facemocap.stop_capture()
+    take = read_take(takes_io.resolve(bpy.context.scene.face_mocap.takes[0]))
+    assert take.face_slots == 2
+    jaw = jaw_by_person(take)
+    by_index = {int(index): row for row, index in enumerate(take.frame_indices)}
+    heads = {key: np.full(take.frame_count, np.nan) for key in ("first", "second")}
+    for index, one, two in samples:  # the value a head shows once that frame was applied
+        if index in by_index:
+            heads["first"][by_index[index]], heads["second"][by_index[index]] = one, two
+    print(f"live: {len(samples)} samples over {take.frame_count} recorded frames")
+    check_each_head_follows_its_person(heads, jaw, performer_of(take, jaw), "live")
