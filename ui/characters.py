@@ -15,6 +15,7 @@ from pathlib import Path
 import bpy
 
 from ..capture.face_choice import Tracked
+from ..capture.protocol import FaceFrame
 from ..mapping.calibration import Calibration
 from ..mapping.errors import MappingError
 from ..mapping.pipeline import LivePipeline
@@ -34,7 +35,7 @@ def person_frame(tracked: Tracked, ranked: list[int], rank: int):
     """The frame with only the face of the person at `rank` (ranked: person ids by rank), or none."""
     face = tracked.face_of(ranked[rank - 1]) if 1 <= rank <= len(ranked) else None
     frame = tracked.frame
-    return type(frame)(frame.index, frame.timestamp_us, frame.width, frame.height, [face] if face else [])
+    return FaceFrame(frame.index, frame.timestamp_us, frame.width, frame.height, [face] if face else [])
 
 
 def item_calibration(item) -> Calibration | None:

@@ -4,6 +4,7 @@ the real capture process), and the heads do not swap."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -15,7 +16,7 @@ from bake_scene import curves_by_path
 from face_mocap.capture.face_choice import FaceBox
 from face_mocap.capture.protocol import BLENDSHAPE_NAMES
 from face_mocap.capture.takes import read_take
-from face_mocap.ui import live, takes_io
+from face_mocap.ui import characters, live, takes_io
 from live_scene import run_timer_until, use_video
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1] / "capture"))
@@ -112,13 +113,17 @@ def test_two_faces_drive_two_heads_live(addon, clip_and_take):
     assert bpy.ops.facemocap.start_capture() == {"FINISHED"}
     assert bpy.ops.facemocap.record() == {"FINISHED"}
     samples: list[tuple[int, float, float]] = []
+    calibrated: list[str] = []
 
     def sample() -> bool:
-        current = live.session()
-        frame = current.peek_frame() if current else None
-        if frame is not None:
+        rigs = (live.rig(), *characters._Live.rigs)
+        applied = {rig.last_result.timestamp_s for rig in rigs if rig is not None and rig.last_result is not None}
+        if len(rigs) == 2 and len(applied) == 1:  # both heads show the same frame: which one, by its time
             keys = (first.data.shape_keys.key_blocks, second.data.shape_keys.key_blocks)
-            samples.append((frame.index, keys[0]["jawOpen"].value, keys[1]["jawOpen"].value))
+            samples.append((round(applied.pop() * 1e6), keys[0]["jawOpen"].value, keys[1]["jawOpen"].value))
+            if samples[-1][0] >= 225 * 40_000 and not calibrated:  # near the end: each head on its own person
+                assert bpy.ops.facemocap.calibrate_neutral() == {"FINISHED"}
+                calibrated.append(samples[-1][0])
         return not live.is_running()
 
     run_timer_until(sample, 60.0)
@@ -127,10 +132,14 @@ def test_two_faces_drive_two_heads_live(addon, clip_and_take):
     take = read_take(takes_io.resolve(bpy.context.scene.face_mocap.takes[0]))
     assert take.face_slots == 2
     jaw = jaw_by_person(take)
-    by_index = {int(index): row for row, index in enumerate(take.frame_indices)}
+    by_time = {int(stamp): row for row, stamp in enumerate(take.timestamps_us)}
     heads = {key: np.full(take.frame_count, np.nan) for key in ("first", "second")}
-    for index, one, two in samples:  # the value a head shows once that frame was applied
-        if index in by_index:
-            heads["first"][by_index[index]], heads["second"][by_index[index]] = one, two
+    for stamp, one, two in samples:  # what each head shows once that frame was applied
+        if stamp in by_time and stamp < calibrated[0]:  # before the calibration changed the values
+            heads["first"][by_time[stamp]], heads["second"][by_time[stamp]] = one, two
     print(f"live: {len(samples)} samples over {take.frame_count} recorded frames")
+    settings = bpy.context.scene.face_mocap
+    assert calibrated
+    own, theirs = (json.loads(text) for text in (settings.calibration, settings.characters[0].calibration))
+    assert calibrated and theirs and own != theirs  # the second head calibrated on its own person
     check_each_head_follows_its_person(heads, jaw, performer_of(take, jaw), "live")
