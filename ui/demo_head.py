@@ -198,7 +198,9 @@ def drive_demo_head(scene: bpy.types.Scene, head: DemoHead, as_character: bool =
     from . import presets  # the mapping glue; imported late so a missing preset never blocks the mesh
     from .panels_characters import add_character
 
-    if as_character:
+    if as_character:  # beside the heads already there, not inside them
+        bpy.context.view_layer.update()
+        head.armature.location.x += 1.5 * head.face.dimensions.x * (len(scene.face_mocap.characters) + 1)
         add_character(scene, head.face, head.armature, head.face.name)
     else:
         settings = scene.face_mocap

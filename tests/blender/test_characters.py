@@ -56,12 +56,14 @@ def jaw_by_person(take) -> dict[str, np.ndarray]:
 def two_heads() -> tuple:
     """The demo head as the targets (person 1) and a second one as a character (person 2)."""
     assert bpy.ops.facemocap.add_demo_head() == {"FINISHED"}
-    bpy.context.scene.cursor.location = (0.4, 0.0, 0.0)
     assert bpy.ops.facemocap.add_demo_head(as_character=True) == {"FINISHED"}
     settings = bpy.context.scene.face_mocap
     (second,) = settings.characters
     assert second.person == 2 and second.mesh is not None and second.mesh != settings.target_mesh
     assert len(second.mesh.face_mocap.rows) > 0
+    bpy.context.view_layer.update()
+    gap = second.mesh.matrix_world.translation.x - settings.target_mesh.matrix_world.translation.x
+    assert gap > second.mesh.dimensions.x  # side by side, not one inside the other
     return settings.target_mesh, second.mesh
 
 
