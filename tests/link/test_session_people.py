@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from link_fixtures import options_for  # noqa: F401 (fixture)
 from face_mocap.capture.face_choice import FaceBox
 from face_mocap.capture.takes import SLOTS_VERSION, read_take
 from face_mocap.link.session import CaptureSession
