@@ -29,7 +29,7 @@ def test_a_live_session_keeps_each_person_and_records_everyone(options_for, face
         while session.poll().frames_received < 1 and session.active and time.monotonic() < deadline:
             time.sleep(0.01)
         session.start_recording(path, {"name": "live", "source": str(clip), "face_slots": 2})
-        while session.active and time.monotonic() < deadline:
+        while session.poll().state == "running" and session.active and time.monotonic() < deadline:
             people = session.people()
             if people is not None:
                 ranks.append(people[1])
