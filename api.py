@@ -72,7 +72,7 @@ def bake(take: str | Path, *, mesh: bpy.types.Object | None = None, armature: bp
          name: str | None = None, start_frame: float | None = None, start_at: str | None = None,
          takes: str | None = None, smoothing: str | bool | None = None,
          calibration: Calibration | str | None = None, reduce_tolerance: float | None = None,
-         progress: Progress | None = None, scene: bpy.types.Scene | None = None) -> BakeResult:
+         progress: Progress | None = None, scene: bpy.types.Scene | None = None, person: int = 1) -> BakeResult:
     """Bake a take file onto objects through their mapping tables: one action each.
 
     Neither mesh nor armature given: the scene's targets. name defaults to the take's;
@@ -80,7 +80,8 @@ def bake(take: str | Path, *, mesh: bpy.types.Object | None = None, armature: bp
     falls), takes ("AUTO", "STRIPS": each take on its own NLA track, "ACTION": replace the
     active action), smoothing (a preset name: "off", "light", "medium", "strong"; or False),
     calibration (a Calibration or its JSON) and reduce_tolerance (0: every frame keyed) to
-    the scene's bake settings."""
+    the scene's bake settings. person: whose frames drive them in a take of several faces, by
+    rank (1 the performer, 2 the next person seen...); a rank nobody has bakes a still face."""
     scene = scene or bpy.context.scene
     if mesh is None and armature is None:
         mesh, armature = scene.face_mocap.target_mesh, scene.face_mocap.target_armature
@@ -92,7 +93,7 @@ def bake(take: str | Path, *, mesh: bpy.types.Object | None = None, armature: bp
     return bake_take(
         scene, path, mesh, armature, name or _take_name(path), progress=progress,
         start_frame=start_frame, start_at=start_at, takes=takes, smoothing=smoothing, calibration=calibration,
-        reduce_tolerance=reduce_tolerance)
+        reduce_tolerance=reduce_tolerance, person=person)
 
 
 def add_media(take: str | Path, frame_range: tuple[float, float], *, name: str | None = None,

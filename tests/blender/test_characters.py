@@ -145,3 +145,22 @@ def test_two_faces_drive_two_heads_live(addon, clip_and_take):
     own, theirs = (json.loads(text) for text in (settings.calibration, settings.characters[0].calibration))
     assert calibrated and theirs and own != theirs  # the second head calibrated on its own person
     check_each_head_follows_its_person(heads, jaw, performer_of(take, jaw), "live")
+
+
+def test_a_script_bakes_any_person_onto_any_rig(addon, clip_and_take):
+    """api.bake(person=2): the second person's jaw on the targets, the performer's stays out."""
+    from face_mocap import api
+
+    _, take_path = clip_and_take
+    assert bpy.ops.facemocap.add_demo_head() == {"FINISHED"}
+    mesh = bpy.context.scene.face_mocap.target_mesh
+    api.bake(take_path, person=2, start_frame=1)
+    take = read_take(take_path)
+    jaw = jaw_by_person(take)
+    fps = bpy.context.scene.render.fps / bpy.context.scene.render.fps_base
+    curve = curves_by_path(mesh.data.shape_keys)[('key_blocks["jawOpen"].value', 0)]
+    head = np.array([curve.evaluate(1 + (t - take.timestamps_us[0]) / 1e6 * fps) for t in take.timestamps_us])
+    performer = performer_of(take, jaw)
+    other = "A" if performer == "B" else "B"
+    correlation = follows(head, jaw, np.arange(take.frame_count))
+    assert correlation[other] > 0.8 and correlation[other] > correlation[performer] + 0.5
