@@ -4,7 +4,6 @@ one channel's calibration edited by hand; the result is stored in the scene (sav
 from __future__ import annotations
 
 import bpy
-from bpy.app.translations import pgettext_iface as iface_
 
 from ..capture.takes import has_geometry, read_take, take_info
 from ..link.errors import SessionError

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import bpy
-from bpy.app.translations import pgettext_iface as iface_
 from bpy.props import IntProperty, StringProperty
 
 from ..capture.takes import TakeError

@@ -5,10 +5,10 @@ character never needs it."""
 from __future__ import annotations
 
 import bpy
-from bpy.app.translations import pgettext_iface as iface_
 from bpy.props import StringProperty
 
 from . import live
+from .i18n import iface_, rpt_
 from .panels import FaceMocapPanel
 
 
@@ -55,7 +55,8 @@ class FACEMOCAP_OT_character_add(bpy.types.Operator):
     def execute(self, context: bpy.types.Context) -> set[str]:
         mesh, armature = _selected_rig(context)
         item = add_character(context.scene, mesh, armature)
-        self.report({"INFO"}, iface_("Added character '{}', following person {}").format(item.name, item.person))
+        self.report({"INFO"}, rpt_("Added character '{name}', following person {person}").format(
+            name=item.name, person=item.person))
         return {"FINISHED"}
 
 
@@ -79,7 +80,7 @@ class FACEMOCAP_OT_character_remove(bpy.types.Operator):
         settings = context.scene.face_mocap
         index = settings.characters.find(self.name) if self.name else settings.active_character
         if not 0 <= index < len(settings.characters):
-            self.report({"ERROR"}, iface_("No character named '{}'").format(self.name))
+            self.report({"ERROR"}, rpt_("No character named '{name}'").format(name=self.name))
             return {"CANCELLED"}
         settings.characters.remove(index)
         settings.active_character = min(index, len(settings.characters) - 1)
@@ -90,7 +91,7 @@ class FACEMOCAP_UL_characters(bpy.types.UIList):
     def draw_item(self, _context, layout, _data, item, _icon, _active_data, _active_prop, _index=0, _flt_flag=0):
         row = layout.row(align=True)
         row.prop(item, "name", text="", emboss=False, icon="OUTLINER_OB_ARMATURE")
-        row.prop(item, "person", text=iface_("Person"))
+        row.prop(item, "person", text="Person")
 
 
 class FACEMOCAP_PT_characters(FaceMocapPanel, bpy.types.Panel):
@@ -122,7 +123,7 @@ class FACEMOCAP_PT_characters(FaceMocapPanel, bpy.types.Panel):
         box.prop(item, "armature")
         box.prop(item, "person")
         rows = sum(len(obj.face_mocap.rows) for obj in (item.mesh, item.armature) if obj is not None)
-        box.label(text=iface_("{} mapping rows on its objects").format(rows))
+        box.label(text=iface_("{rows} mapping rows on its objects").format(rows=rows))
         if item.calibration:
             box.operator(FACEMOCAP_OT_character_forget_calibration.bl_idname, icon="X")
 
