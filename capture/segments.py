@@ -21,6 +21,7 @@ WARMUP_FRAMES = 24  # tracked before each cut, not kept: more no longer brings t
 MIN_SEGMENT_FRAMES = 120  # shorter segments are not worth a process start (about 0.3 s each)
 PROCESS_BYTES = 300 * 1024 * 1024  # a FaceLandmarker process (measured ~200 MB RSS) plus headroom
 PREFETCH_FRAMES = 8  # decoded frames queued ahead of inference (sources.prefetch)
+LARGE_FRAME_BYTES = 1920 * 1080 * 3  # an RGB 1080p frame: workers are counted before the clip is opened
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,10 @@ class Segment:
     stop_us: int | None
     frames: int  # expected frames kept, for progress
 
+    def bounds(self) -> tuple[int, int, int | None]:
+        """(warmup_from_us, keep_from_us, stop_us), as parse_segment gives them."""
+        return self.warmup_from_us, self.keep_from_us, self.stop_us
+
     def argument(self) -> str:
         """The --segment value that hands this share to a capture process."""
         stop = "" if self.stop_us is None else str(self.stop_us)
@@ -42,8 +47,9 @@ class Segment:
 def parse_segment(text: str) -> tuple[int, int, int | None]:
     """(warmup_from_us, keep_from_us, stop_us) from a --segment value; ValueError if malformed."""
     parts = text.split(":")
-    if len(parts) != 3 or not parts[0] or not parts[1]:
-        raise ValueError(f"--segment takes WARMUP_US:KEEP_US:STOP_US, not {text!r}")
+    numbers = [parts[0], parts[1], parts[2] or "0"] if len(parts) == 3 else []  # an empty STOP_US: the end
+    if not numbers or not all(number.isdecimal() for number in numbers):
+        raise ValueError(f"--segment takes WARMUP_US:KEEP_US:STOP_US (whole microseconds), not {text!r}")
     warmup, keep = int(parts[0]), int(parts[1])
     stop = int(parts[2]) if parts[2] else None
     if not 0 <= warmup <= keep or (stop is not None and stop <= keep):
@@ -74,18 +80,40 @@ def available_memory() -> int | None:
     return None
 
 
-def process_count(cap: int, frames: int | None, frame_bytes: int, cpus: int | None = None,
-                  memory: int | None = None) -> int:
-    """How many tracking processes to run: one per CPU, at most `cap` (0 = no cap), within
-    memory, and no segment shorter than MIN_SEGMENT_FRAMES (an unknown length gets one)."""
+def worker_count(cap: int, cpus: int | None = None, memory: int | None = None) -> int:
+    """How many tracking processes an import may start: one per CPU, at most `cap` (0 = no
+    cap), within `memory` (bytes available; None = unknown). Decided before the clip is opened,
+    so each is counted with room for a queue of 1080p frames."""
     count = cpus if cpus is not None else cpu_count()
     if cap > 0:
         count = min(count, cap)
     if memory is not None:
-        count = min(count, memory // (PROCESS_BYTES + PREFETCH_FRAMES * frame_bytes))
+        count = min(count, memory // (PROCESS_BYTES + PREFETCH_FRAMES * LARGE_FRAME_BYTES))
+    return max(1, count)
+
+
+def plan_shares(frames: int | None, fps: float, workers: int) -> list[Segment]:
+    """The segments `workers` processes track the clip in: no segment shorter than
+    MIN_SEGMENT_FRAMES, so a short clip uses fewer (one, the whole clip, if its length is unknown).
+    The import and each worker work this out alike from the clip's frame count and rate."""
     if not frames:
-        return 1
-    return max(1, min(count, frames // MIN_SEGMENT_FRAMES))
+        return [Segment(0, 0, 0, None, 0)]
+    return plan_segments(frames, fps, max(1, min(workers, frames // MIN_SEGMENT_FRAMES)))
+
+
+def share_argument(index: int, workers: int) -> str:
+    """The --segment value that gives a worker the index-th (from 0) of `workers` shares."""
+    return f"{index}/{workers}"
+
+
+def parse_share(text: str) -> tuple[int, int] | None:
+    """(index, workers) from a --segment K/N value; None for a value of the other form."""
+    if "/" not in text:
+        return None
+    index, _, workers = text.partition("/")
+    if not (index.isdecimal() and workers.isdecimal() and int(index) < int(workers)):
+        raise ValueError(f"--segment K/N takes the K-th (from 0) of N shares, not {text!r}")
+    return int(index), int(workers)
 
 
 def plan_segments(frames: int, fps: float, processes: int, warmup_frames: int = WARMUP_FRAMES) -> list[Segment]:
