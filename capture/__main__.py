@@ -129,19 +129,18 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, lambda *_: stop.set())
     try:
         if args.out is not None:
-            from .segment_workers import may_split, start_workers, stop_when_stdin_closes
+            from .segment_workers import start_early, stop_when_stdin_closes
 
             settings = settings_from(args, segment)
-            # started before numpy and OpenCV load here: they start up while this process does
-            workers = (start_workers(settings, args.out, args.processes)
-                       if may_split(settings, args.processes, args.rerun is not None) else [])
+            # before numpy and OpenCV load here: the workers start up while this process does
+            workers = start_early(settings, args.out, args.processes, args.rerun is not None)
             if args.segment is not None:
                 stop_when_stdin_closes(stop)
             from .parallel import run_import, run_share
 
             if share is not None:
                 return run_share(settings, args.out, share, args.progress, stop)
-            return run_import(settings, args.out, args.progress, stop, args.rerun, workers)
+            return run_import(settings, args.out, args.progress, stop, args.rerun, args.processes, workers)
         from .live import read_token, run_live
 
         token = read_token(args.token_stdin)

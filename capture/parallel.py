@@ -1,8 +1,8 @@
 """Offline capture on all cores: one capture process per segment of the clip, merged in order.
 
-The parent (`python -m capture --out TAKE --processes N`) starts its tracking processes first
-(segment_workers.py), opens the clip, plans the cuts (segments.py) and sends each process its
-segment; each writes its own segment take into a folder next to TAKE. The parent adds up
+The parent (`python -m capture --out TAKE --processes N`) starts one tracking process per
+segment, each told its share of the clip and cutting it as the parent does (segment_workers.py,
+segments.py); each writes its own segment take into a folder next to TAKE. The parent adds up
 their progress and copies each finished segment, chunk by chunk, into one TakeWriter as soon
 as every segment before it is in: memory stays at one chunk whatever the length. The workers share the parent's process group, so Blender's
 Cancel (a signal to the group) stops them all; a worker whose parent is gone (its stdin
@@ -24,8 +24,8 @@ from .face_choice import FaceTracker
 from .offline import print_summary, run_offline, take_metadata
 from .pipeline import open_inputs
 from .progress import Progress
-from .segment_workers import POLL_S, SegmentWorker
-from .segments import Segment, plan_shares, remove_segments
+from .segment_workers import POLL_S, SegmentWorker, may_split, start_workers
+from .segments import Segment, available_memory, plan_shares, remove_segments, segment_count, worker_count
 from .settings import CaptureSettings
 from .sources import clip_length
 from .take_format import COUNT, face_slots
@@ -171,23 +171,31 @@ def run_parallel(settings: CaptureSettings, out: Path, source, segments: list[Se
 
 
 def run_import(settings: CaptureSettings, out: Path, progress_mode: str, stop: threading.Event,
-               rerun_path: Path | None = None, workers: list[SegmentWorker] = ()) -> int:
-    """Offline capture into `out`: by the workers the caller started (segment_workers.start_workers),
-    one segment each, or in this process if there are none. Every worker is stopped when this returns."""
+               rerun_path: Path | None = None, processes: int = 1, workers: list[SegmentWorker] = ()) -> int:
+    """Offline capture into `out`: a video file long enough to gain from it in segments on up to
+    `processes` CPUs (0 = all), one per worker (started early by the caller when the clip's
+    header gave its length: segment_workers.start_early); else in this process. Every worker
+    is stopped when this returns."""
     workers = list(workers)
-    if not workers:
-        return run_offline(settings, out, progress_mode, stop, rerun_path)
     try:
-        _, source = open_inputs(settings)  # every input problem shows up before anything is written
-        try:
-            segments = plan_shares(source.total, source.fps, len(workers))  # as each worker plans it
-            return run_parallel(settings, out, source, segments, workers[:len(segments)], progress_mode, stop)
-        finally:
-            source.close()
+        if workers or may_split(settings, processes, rerun_path is not None):
+            _, source = open_inputs(settings)  # every input problem shows up before anything is written
+            try:
+                if not workers:  # its length is known now
+                    count = segment_count(source.total, worker_count(processes, memory=available_memory()))
+                    workers = start_workers(settings, out, count)
+                if workers:
+                    segments = plan_shares(source.total, source.fps, len(workers))  # as each worker plans it
+                    return run_parallel(settings, out, source, segments, workers[:len(segments)], progress_mode,
+                                        stop)
+            finally:
+                source.close()
     finally:
-        for worker in workers:  # those a short clip does not need have left by themselves
+        for worker in workers:  # any a header's length did not need have left by themselves
             worker.stop()
-        remove_segments(out)  # however the import ended
+        if workers:
+            remove_segments(out)  # however the import ended
+    return run_offline(settings, out, progress_mode, stop, rerun_path)
 
 
 def run_share(settings: CaptureSettings, out: Path, share: tuple[int, int], progress_mode: str,

@@ -1,11 +1,12 @@
 """The tracking processes of an import on all cores, both ends of the pipe (standard library only).
 
-The parent starts them first thing, before it loads numpy or OpenCV or opens the clip, each
-with its share of the clip, `--segment K/N` (the K-th of N). A worker opens the clip, finds
-its own cut exactly as the parent does (`plan_shares`, from the clip's frame count and rate),
-and exits at once, before loading MediaPipe, if the clip is too short to need it. So the
-parent's start-up and the workers' overlap, and nobody waits for anybody. Later, the
-worker's stdin closing tells it the parent is gone.
+Each is started with its share of the clip, `--segment K/N` (the K-th of N), opens the clip
+and finds its own cut exactly as the import does (`segments.plan_shares`, from the clip's
+frame count and rate). For MP4 and QuickTime files, whose headers give the frame count, the
+import starts them first thing, before it loads numpy or OpenCV or opens the clip itself, so
+their start-up and its own overlap; for other containers, once OpenCV has read the length.
+A worker the clip turns out too short for leaves before loading MediaPipe. Its stdin closing
+tells a worker its parent is gone.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import threading
 from pathlib import Path
 
 from .errors import CaptureProcessError
-from .segments import available_memory, remove_segments, segment_folder, share_argument, worker_count
+from .mp4_boxes import video_frame_count
+from .segments import available_memory, remove_segments, segment_count, segment_folder, share_argument, worker_count
 from .settings import CaptureSettings, is_video_file
 
 POLL_S = 0.05
@@ -115,16 +117,25 @@ def may_split(settings: CaptureSettings, processes: int, rerun: bool) -> bool:
             and is_video_file(settings.source))
 
 
-def start_workers(settings: CaptureSettings, out: Path, processes: int) -> list[SegmentWorker]:
-    """One tracking process per CPU (at most `processes`, 0 = no cap) within memory, started now,
-    each with its share; on a short clip the ones not needed leave by themselves."""
-    count = worker_count(processes, memory=available_memory())
+def start_workers(settings: CaptureSettings, out: Path, count: int) -> list[SegmentWorker]:
+    """`count` tracking processes, each with its share (none if fewer than 2: not worth it)."""
     if count < 2:
         return []
     remove_segments(out)  # what a killed earlier run left
     segment_folder(out).mkdir(parents=True)
     return [SegmentWorker(worker_command(settings, worker_take(out, k), share_argument(k, count)),
                           worker_take(out, k)) for k in range(count)]
+
+
+def start_early(settings: CaptureSettings, out: Path, processes: int, rerun: bool) -> list[SegmentWorker]:
+    """The workers of an import that can split its clip and whose length MP4 and QuickTime
+    headers give: one per CPU (at most `processes`, 0 = no cap) within memory and the clip's
+    length, started now. Other containers: none yet (the import starts them once OpenCV has
+    read the length), so a short clip never starts workers it does not need."""
+    frames = video_frame_count(settings.source) if may_split(settings, processes, rerun) else None
+    if frames is None:
+        return []
+    return start_workers(settings, out, segment_count(frames, worker_count(processes, memory=available_memory())))
 
 
 def stop_when_stdin_closes(stop: threading.Event) -> None:

@@ -92,13 +92,19 @@ def worker_count(cap: int, cpus: int | None = None, memory: int | None = None) -
     return max(1, count)
 
 
+def segment_count(frames: int | None, workers: int) -> int:
+    """How many of `workers` processes a clip of `frames` needs: no segment shorter than
+    MIN_SEGMENT_FRAMES (one for an unknown length)."""
+    return max(1, min(workers, (frames or 0) // MIN_SEGMENT_FRAMES))
+
+
 def plan_shares(frames: int | None, fps: float, workers: int) -> list[Segment]:
-    """The segments `workers` processes track the clip in: no segment shorter than
-    MIN_SEGMENT_FRAMES, so a short clip uses fewer (one, the whole clip, if its length is unknown).
-    The import and each worker work this out alike from the clip's frame count and rate."""
+    """The segments `workers` processes track the clip in (segment_count of them: one, the whole
+    clip, if its length is unknown). The import and each worker work this out alike from the
+    clip's frame count and rate."""
     if not frames:
         return [Segment(0, 0, 0, None, 0)]
-    return plan_segments(frames, fps, max(1, min(workers, frames // MIN_SEGMENT_FRAMES)))
+    return plan_segments(frames, fps, segment_count(frames, workers))
 
 
 def share_argument(index: int, workers: int) -> str:

