@@ -32,6 +32,26 @@ def process_gone(pid: int) -> bool:
         return True
 
 
+def children_running(parent: int | None = None) -> list[int]:
+    """Pids of the running (not zombie) child processes of `parent` (this process by default)."""
+    parent = os.getpid() if parent is None else parent
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == parent:
+                pids.append(int(entry.name))
+        except OSError:
+            continue  # it ended while we looked
+    return [pid for pid in pids if not process_gone(pid)]
+
+
+def memory_mb(pid: int | str = "self", field: str = "VmHWM") -> float:
+    """A process's memory from /proc/PID/status, MB: VmHWM its peak resident size, VmRSS its current one."""
+    with open(f"/proc/{pid}/status") as fh:
+        line = next(line for line in fh if line.startswith(f"{field}:"))
+    return int(line.split()[1]) / 1024
+
+
 def open_files(pid: int) -> list[str]:
     """What a process has open: files, devices, sockets."""
     names = []

