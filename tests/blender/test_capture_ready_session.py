@@ -20,6 +20,7 @@ So the process waits STANDBY_S (65 s) in standby, and the capture records SESSIO
 from __future__ import annotations
 
 import re
+import threading
 import time
 from pathlib import Path
 
@@ -61,6 +62,11 @@ def test_every_wait_outlasts_every_timeout_of_a_live_session(repo_root):
             "capture/sources.py:stall_timeout_s", "capture/sources.py:open_timeout_s"} <= timeouts.keys(), timeouts
     longest = max(timeouts, key=timeouts.get)
     assert min(STANDBY_S, SESSION_S) > timeouts[longest] + 10.0, f"{longest} = {timeouts[longest]:g} s"
+
+
+def session_threads() -> list[str]:
+    """The add-on's threads still running in Blender (listeners, pipe readers, reapers)."""
+    return [thread.name for thread in threading.enumerate() if thread.name.startswith("face_mocap-")]
 
 
 def panel_on_screen(seconds: float, until=lambda: False) -> None:
@@ -184,5 +190,6 @@ def test_the_process_kept_ready_outlasts_every_timeout_and_serves_a_minute_of_ca
     try:
         assert ready.pid() is None
         assert wait_for(lambda: not children_running(), 3.0), f"capture processes left running: {children_running()}"
+        assert wait_for(lambda: not session_threads(), 3.0), f"threads left running: {session_threads()}"
     finally:
         face_mocap.register()  # the fixture unregisters it
