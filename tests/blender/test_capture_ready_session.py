@@ -121,8 +121,9 @@ def record_a_minute(rig, pid: int) -> None:
     rig driven to the end, the capture process's memory flat, no second process kept ready meanwhile."""
     current = live.session()
     head = rig.pose.bones["head"]
-    received_before = current.poll().frames_received
+    received_at_record = current.poll().frames_received
     assert bpy.ops.facemocap.record() == {"FINISHED"}
+    received_recording = current.poll().frames_received  # one arriving while Record runs may be in the take
     started = time.monotonic()
     rss_at_10_s: list[float] = []
     late_angles: list[float] = []
@@ -145,16 +146,20 @@ def record_a_minute(rig, pid: int) -> None:
     assert not kept_ready_while_capturing, "a second process was started in standby while capturing"
     growth_mb = memory_mb(pid, "VmRSS") - rss_at_10_s[0]
     peak_mb = memory_mb(pid)
+    received_stop = current.poll().frames_received
     assert bpy.ops.facemocap.stop_recording() == {"FINISHED"}
-    received = current.poll().frames_received - received_before
+    received_stopped = current.poll().frames_received
+    surely, at_most = received_stop - received_recording, received_stopped - received_at_record
 
     take_item = bpy.context.scene.face_mocap.takes[0]
     take = read_take(takes_io.resolve(take_item))
-    figures = (f"{take.frame_count} frames in the take over {take.duration_s:.1f} s, {received} received while "
-               f"recording; capture process peak RSS {peak_mb:.0f} MB, +{growth_mb:.1f} MB after its first 10 s")
+    figures = (f"{take.frame_count} frames in the take over {take.duration_s:.1f} s, {surely} to {at_most} "
+               f"received while recording; capture process peak RSS {peak_mb:.0f} MB, "
+               f"+{growth_mb:.1f} MB after its first 10 s")
     print(f"Keep Capture Ready session: {figures}")  # shown with pytest -s
     assert take.complete and take_item.frame_count == take.frame_count, figures
-    assert abs(take.frame_count - received) <= 2, f"frames received but not in the take: {figures}"
+    # - 1: a frame counted as received just before Stop Recording, its thread not yet at the take
+    assert surely - 1 <= take.frame_count <= at_most, f"frames received but not in the take: {figures}"
     assert np.all(np.diff(take.frame_indices) == 1), f"gaps in the frame indices: {figures}"
     assert take.duration_s >= SESSION_S - 2.0 and take.frame_count >= 0.97 * take.duration_s * CLIP_FPS, figures
     assert take.face_found.mean() > 0.9, figures
