@@ -67,15 +67,23 @@ def crashed_partial(path: Path, frames: int, block: int = 10_000, torn_tail: boo
 
 def repeated_take(source: Path, repeats: int, out: Path) -> int:
     """`source`'s frames `repeats` times over, end to end (timestamps and indices continued), written
-    through the take writer in bounded chunks as a long recording would be; the frame count."""
+    through the take writer in full chunks as an import writes them (so chunks start anywhere in
+    the source, not with it); the frame count."""
     take = takes.read_take(source)
     step_us = int(take.timestamps_us[-1] - take.timestamps_us[0]) + int(round(1e6 / take.metadata["fps"]))
     writer = takes.TakeWriter(out, take.metadata)
+    pending: list[dict[str, np.ndarray]] = []
     for k in range(repeats):
         arrays = take.arrays()
         arrays["timestamps_us"] = arrays["timestamps_us"] + k * step_us
         arrays["frame_indices"] = arrays["frame_indices"] + k * take.frame_count
-        writer.append_arrays(arrays)
+        pending.append(arrays)
+        queued = sum(len(block["timestamps_us"]) for block in pending)
+        if queued >= takes.MAX_CHUNK_FRAMES or k == repeats - 1:
+            joined = {name: np.concatenate([block[name] for block in pending]) for name in arrays}
+            whole = queued if k == repeats - 1 else queued - queued % takes.MAX_CHUNK_FRAMES
+            writer.append_arrays({name: array[:whole] for name, array in joined.items()})
+            pending = [{name: array[whole:] for name, array in joined.items()}]
     writer.finish()
     return take.frame_count * repeats
 
