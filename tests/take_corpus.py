@@ -10,6 +10,7 @@ import json
 import struct
 import subprocess
 import sys
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,24 @@ for i in range(int(sys.argv[3])):
 print("writing", flush=True)
 sys.stdin.readline()
 """
+
+
+def read_chars() -> int:
+    """Bytes this process has read through read() calls so far (Linux /proc/self/io)."""
+    for line in Path("/proc/self/io").read_text().splitlines():
+        if line.startswith("rchar:"):
+            return int(line.split()[1])
+    raise AssertionError("no rchar in /proc/self/io")
+
+
+def peak_of(action) -> tuple[object, int]:
+    """The result of action() and the peak of memory allocated meanwhile (Python and numpy), in bytes."""
+    tracemalloc.start()
+    try:
+        result = action()
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
 
 
 def frame(i: int, face: bool = True) -> FaceFrame:

@@ -104,6 +104,12 @@ def keys(fcurve: bpy.types.FCurve) -> np.ndarray:
     return co.reshape(-1, 2).astype(np.float64)
 
 
+def action_keys(actions) -> dict[tuple[str, str, int], np.ndarray]:
+    """{(action's data-block kind, data path, index): (N, 2) keys} of the actions a bake made."""
+    return {(action.name.split("_", 1)[1], fc.data_path, fc.array_index): keys(fc)
+            for action in actions for fc in channelbag_fcurves(action)}
+
+
 def rotation_vector(vector) -> Quaternion:
     """exp(vector): the rotation about `vector` by its length (what a bone's three rotation
     targets stand for)."""

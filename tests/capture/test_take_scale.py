@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import resource
-import tracemalloc
 import zlib
 from pathlib import Path
 
@@ -17,28 +16,10 @@ import numpy as np
 import pytest
 
 from face_mocap.capture import takes
-from take_corpus import FRAME_US, crashed_partial, header, synthetic_arrays
+from take_corpus import FRAME_US, crashed_partial, header, peak_of, read_chars, synthetic_arrays
 
 FRAMES = 100_000
 MiB = 1024 * 1024
-
-
-def read_chars() -> int:
-    """Bytes this process has read through read() calls so far (Linux /proc/self/io)."""
-    for line in Path("/proc/self/io").read_text().splitlines():
-        if line.startswith("rchar:"):
-            return int(line.split()[1])
-    raise AssertionError("no rchar in /proc/self/io")
-
-
-def peak_of(action) -> tuple[object, int]:
-    """The result of action() and the peak of memory allocated meanwhile (Python and numpy), in bytes."""
-    tracemalloc.start()
-    try:
-        result = action()
-        return result, tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
 
 
 def array_bytes(take: takes.Take) -> int:

@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +21,7 @@ import pytest
 import two_people
 from face_mocap.capture import takes
 from face_mocap.capture.take_people import person_chunks, person_frames, ranked_people
-from take_corpus import CONFTEST, repeated_take
+from take_corpus import CONFTEST, peak_of, repeated_take
 
 FRAMES = 100_000
 MiB = 1024 * 1024
@@ -54,15 +53,6 @@ def two_faces(run_capture, facedata, tmp_path_factory) -> Path:
     result = run_capture("--source", clip, "--out", out, "--num-faces", "2", "--progress", "none", timeout=300)
     assert result.returncode == 0, result.stderr
     return out
-
-
-def peak_of(action) -> tuple[object, int]:
-    """The result of action() and the peak of memory allocated meanwhile (Python and numpy), in bytes."""
-    tracemalloc.start()
-    try:
-        return action(), tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
 
 
 def test_each_person_of_a_100k_frame_two_face_take_reads_piece_by_piece_with_their_own_frames(two_faces, tmp_path):
