@@ -243,33 +243,22 @@ def map_take(take: Take, table: MappingTable, calibration: Calibration | None = 
              ) -> dict[Target, np.ndarray]:
     """Bake a whole take: {target: (N,) values, NaN where there is no value}."""
     return map_take_chunks([take], table, calibration, smoothing, face=face, camera=camera,
-                           zero_phase_smoothing=zero_phase_smoothing)[1]
+                           zero_phase_smoothing=zero_phase_smoothing, frame_count=take.frame_count)[1]
 
 
 def map_take_chunks(chunks: Iterable[Take], table: MappingTable, calibration: Calibration | None = None,
                     smoothing: SmoothingSettings | str = "medium", *, face: CanonicalFace | None = None,
-                    camera: PerspectiveCamera | None = None, zero_phase_smoothing: bool = True
-                    ) -> tuple[np.ndarray, dict[Target, np.ndarray]]:
+                    camera: PerspectiveCamera | None = None, zero_phase_smoothing: bool = True,
+                    frame_count: int | None = None) -> tuple[np.ndarray, dict[Target, np.ndarray]]:
     """map_take over a take given in pieces, in order (capture.takes.read_chunks):
     (times in seconds, {target: (N,) values}).
 
     Pose and channels are per frame, so each piece is reduced to its 63 raw channels as it
     comes and then dropped: memory holds one piece's landmarks, never the take's. Smoothing
-    runs on the whole channel arrays, so the values are map_take's exactly."""
-    raws, stamps, landmarks = [], [], False
-    for take in chunks:
-        # the neutral pose is all the raw channels read from the calibration
-        raws.append(take_channels(take, face, calibration, camera))
-        stamps.append(take.timestamps_us)
-        landmarks = landmarks or has_landmarks(take)
-    take = None  # the last piece's landmarks go before the channels are gathered
-    values = np.empty((sum(len(raw) for raw in raws), N_CHANNELS))
-    row = 0
-    while raws:  # each piece's channels go as soon as they are copied
-        raw = raws.pop(0)
-        values[row:row + len(raw)] = raw
-        row += len(raw)
-    times = (np.concatenate(stamps) if stamps else np.empty(0, np.int64)) / 1e6
+    runs on the whole channel arrays, so the values are map_take's exactly. `frame_count`
+    (the take's, from its headers): the channels go straight into one array made for them."""
+    stamps, values, landmarks = _raw_channels(chunks, face, calibration, camera, frame_count)
+    times = stamps / 1e6
     # the defaults, as live capture uses them, MediaPipe's or (no landmarks) ARKit's
     cal = _calibration_for(calibration, landmarks)
     _by_rows(lambda rows: calibrate_stage(rows, cal), values, out=values)  # in place: no second copy
@@ -279,8 +268,38 @@ def map_take_chunks(chunks: Iterable[Take], table: MappingTable, calibration: Ca
     elif len(values):
         values = smooth_live(times, values, settings)
     targets = retarget_stage(table, values[:0])[0]
-    out = _by_rows(lambda rows: retarget_stage(table, rows)[1], values, out=np.empty((len(values), len(targets))))
+    # each block of frames is mapped from its channels, then written over them: no second take-long array
+    fits = len(targets) <= values.shape[1]
+    out = values[:, :len(targets)] if fits else np.empty((len(values), len(targets)))
+    _by_rows(lambda rows: retarget_stage(table, rows)[1], values, out=out)
     return times, {t: out[:, i] for i, t in enumerate(targets)}
+
+
+def _raw_channels(chunks: Iterable[Take], face: CanonicalFace | None, calibration: Calibration | None,
+                  camera: PerspectiveCamera | None, frame_count: int | None
+                  ) -> tuple[np.ndarray, np.ndarray, bool]:
+    """(timestamps_us, raw channels (N, N_CHANNELS) float64, any landmarks) of the pieces.
+
+    The first `frame_count` frames go into one array allocated once; frames beyond it (all of
+    them without a count) are kept piece by piece and joined at the end."""
+    values = np.empty((frame_count or 0, N_CHANNELS))
+    stamps = np.empty(len(values), np.int64)
+    more, row, landmarks = [], 0, False
+    for take in chunks:
+        # the neutral pose is all the raw channels read from the calibration
+        raw = take_channels(take, face, calibration, camera)
+        fits = min(len(raw), len(values) - row)
+        values[row:row + fits], stamps[row:row + fits] = raw[:fits], take.timestamps_us[:fits]
+        row += fits
+        if fits < len(raw):
+            more.append((take.timestamps_us[fits:], raw[fits:]))
+        landmarks = landmarks or has_landmarks(take)
+    take = raw = None  # the last piece's landmarks go before any join
+    values, stamps = values[:row], stamps[:row]
+    if more:
+        stamps = np.concatenate([stamps, *(piece for piece, _ in more)])
+        values = np.concatenate([values, *(piece for _, piece in more)])
+    return stamps, values, landmarks
 
 
 _BLOCK_ROWS = 1024  # per-frame stages run on this many frames at a time: their temporaries stay small

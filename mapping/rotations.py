@@ -176,9 +176,22 @@ def euler_near(quats: np.ndarray, order: str, references: np.ndarray) -> np.ndar
     return np.where(use_b[:, None], b, a)
 
 
+_EULER_BLOCK = 8192  # frames converted at once: the temporaries (~400 bytes a frame) stay this long
+
+
 def continuous_euler(quats: np.ndarray, order: str, reference=None) -> np.ndarray:
     """(N,4) quaternions -> (N,3) Euler angles in `order`, each frame the closest to the one
-    before (the first closest to `reference`): no jumps of 360 degrees, no flips near gimbal lock."""
+    before (the first closest to `reference`): no jumps of 360 degrees, no flips near gimbal lock.
+
+    A long take goes in blocks, each continuing from the last angles of the one before."""
+    parts: list[np.ndarray] = []
+    for start in range(0, len(quats), _EULER_BLOCK):
+        parts.append(_continuous_euler(quats[start:start + _EULER_BLOCK], order,
+                                       parts[-1][-1] if parts else reference))
+    return np.concatenate(parts) if len(parts) > 1 else parts[0] if parts else _continuous_euler(quats, order)
+
+
+def _continuous_euler(quats: np.ndarray, order: str, reference=None) -> np.ndarray:
     pair = _euler_pair(quats, order)
     if not len(pair[0]):
         return pair[0]

@@ -70,7 +70,13 @@ class _Curve:
     data_path: str
     index: int
     group: str
-    values: np.ndarray
+    values: np.ndarray | None  # one value per scene frame; None: resampled from `take_values` when written
+    take_values: np.ndarray | None = None  # one per take frame (the mapped values themselves, not a copy)
+
+    def frame_values(self, resampler: keyframes.Resampler) -> np.ndarray:
+        """Its value at every scene frame: a curve resampled only when it is written holds
+        no take-long array until then (a bake holds one such curve at a time, not all)."""
+        return self.values if self.values is not None else resampler(self.take_values)
 
 
 @dataclass
@@ -136,7 +142,8 @@ def bake_steps(values: Mapping[Target, np.ndarray], times_s: np.ndarray,
             action, slot, writer = _new_action(owner)
             written.append((owner, action, slot))
             for curve in owner.curves:
-                result.key_count += _write_curve(writer(curve), frames, curve.values, settings.reduce_tolerance)
+                result.key_count += _write_curve(writer(curve), frames, curve.frame_values(resampler),
+                                                 settings.reduce_tolerance)
                 result.fcurve_count += 1
                 yield result.fcurve_count / curve_total
     except BaseException:  # cancelled, closed or failed: nothing is left half-made
@@ -177,7 +184,8 @@ def _check_times(times_s: np.ndarray, settings: BakeSettings) -> np.ndarray:
 
 def _plan(values: Mapping[Target, np.ndarray], resampler: keyframes.Resampler, settings: BakeSettings,
           result: BakeResult) -> list[_Owner]:
-    """Resolve targets to data-blocks and data paths, and compute every curve's values."""
+    """Resolve targets to data-blocks and data paths; bone and custom property curves get their
+    values now, shape keys (most curves) when written."""
     owners: dict[tuple[str, str], _Owner] = {}
     bone_axes: dict[tuple[bpy.types.Object, str], dict[tuple[str, int], np.ndarray]] = defaultdict(dict)
 
@@ -191,11 +199,11 @@ def _plan(values: Mapping[Target, np.ndarray], resampler: keyframes.Resampler, s
     for target in missing:
         result.skipped.append(f"object {target.owner!r} not found for {target.label}")
     for target, rig_target in bound.items():
-        series = np.asarray(values[target], np.float64).ravel()
+        series = np.asarray(values[target])  # a view of the mapped values: no copy is kept
+        series = series if series.ndim == 1 else series.ravel()
         if len(series) != len(resampler.times):
             raise BakeError(f"{target.label} has {len(series)} values for {len(resampler.times)} frames")
-        sampled = resampler(series)
-        if sampled is None:
+        if not np.isfinite(series).any():
             result.skipped.append(f"{target.name}: no value in any frame")
             continue
         obj, name = rig_target.obj, target.name
@@ -204,13 +212,15 @@ def _plan(values: Mapping[Target, np.ndarray], resampler: keyframes.Resampler, s
                 result.skipped.append(f"shape key {name!r} not found on {obj.name!r}")
                 continue
             owner_for(obj.data.shape_keys, "KEY", "_shapes", obj.name).curves.append(
-                _Curve(f"key_blocks[{quoted(name)}].value", 0, "", sampled))
+                _Curve(f"key_blocks[{quoted(name)}].value", 0, "", None, series))
         elif rig_target.channel:
             if pose_bone(obj, name) is None:
                 result.skipped.append(f"bone {name!r} not found on {obj.name!r}")
                 continue
-            bone_axes[rig_target.bone_key][(rig_target.channel, target.axis)] = sampled
+            # a bone's rotation axes become its rotation together
+            bone_axes[rig_target.bone_key][(rig_target.channel, target.axis)] = resampler(series)
         else:
+            sampled = resampler(series)
             owner = owner_for(obj, "OBJECT", "", obj.name)
             owner.curves.append(_Curve(f"[{quoted(name)}]", 0, "", sampled))
             if name not in obj:  # an f-curve only animates a property that exists

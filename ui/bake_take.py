@@ -57,12 +57,14 @@ def prepare_bake(scene: bpy.types.Scene, path: Path, mesh, armature, name: str, 
     calibration = calibration or scene_settings.scene_calibration(scene)
     # the take a few chunks at a time: Blender never holds its landmarks, only the mapped channels
     forward = ForwardOnly()  # takes recorded before the writer dropped such frames
+    info = take_info(path)  # the headers: the frame count, so the channels go into one array
     times, values = map_take_chunks(map(forward, person_chunks(path, person)), table, calibration, smoothing,
-                                    face=scene_settings.canonical_face(), zero_phase_smoothing=True)
+                                    face=scene_settings.canonical_face(), zero_phase_smoothing=True,
+                                    frame_count=info.frame_count)
     if len(times) < 2:
         raise bake.BakeError(f"take '{name}' has {len(times)} frame(s): record a longer take")
     if start_frame is None:
-        start_frame = take_timing.start_frame(scene, take_info(path).metadata, name, start_at)
+        start_frame = take_timing.start_frame(scene, info.metadata, name, start_at)
     as_strips = {"STRIPS": True, "ACTION": False}.get(takes or settings.bake_takes)  # AUTO: None
     bake_settings = bake.BakeSettings(fps=bake.scene_fps(scene), name=name, reduce_tolerance=reduce_tolerance,
                                       start_frame=start_frame, as_strips=as_strips)

@@ -86,6 +86,20 @@ def test_continuous_euler_never_jumps_and_matches_mathutils_compatible_angles(or
         assert np.allclose(angle, previous, atol=1e-4)
 
 
+@pytest.mark.parametrize("order", ["XYZ", "YZX"])
+def test_a_long_take_converts_in_blocks_to_the_angles_of_one_pass(order):
+    """20,000 frames (three blocks) of a head turning 30 times about a wobbling axis: the
+    blocks continue each other, so the angles are those of converting every frame at once."""
+    t = np.linspace(0.0, 60.0 * np.pi, 20_000)[:, None]
+    axis = np.column_stack([0.3 + 0.2 * np.sin(t[:, 0] / 7), np.full(len(t), 0.9), -0.3 * np.cos(t[:, 0] / 5)])
+    quats = rotations.rotation_vector_to_quaternion(t * axis / np.linalg.norm(axis, axis=1, keepdims=True))
+    assert len(quats) > 2 * rotations._EULER_BLOCK
+    start = np.array([0.0, 0.0, 2.0 * np.pi])
+    angles = rotations.continuous_euler(quats, order, start)
+    np.testing.assert_allclose(angles, rotations._continuous_euler(quats, order, start), rtol=0, atol=1e-9)
+    assert np.ptp(angles) > 20 * np.pi  # the turns add up across the blocks
+
+
 @pytest.mark.parametrize("mode", ["QUATERNION", "AXIS_ANGLE", "XYZ", "ZXY"])
 def test_bone_rotation_channels_hold_the_rotation_in_each_mode(mode):
     quats = rotations.euler_to_quaternion(np.random.default_rng(5).uniform(-1, 1, (20, 3)))
