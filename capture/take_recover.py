@@ -55,24 +55,33 @@ def recover_take(partial_path: str | os.PathLike) -> Path:
 
 
 def _copy(source: BinaryIO, name: str, staged: Path) -> int:
-    """Copy the header and every sound frame chunk to `staged`, end it and sync it; the frame count."""
+    """Copy the header and every sound frame chunk to `staged`, end it and sync it; the frame count.
+
+    A chunk whose checksum fails is left out and the copy goes on: its header is sound (the
+    scan checked its length against its frame count), so the chunks after it are found."""
     take = TakeScan(source, name)
     with open(staged, "wb") as out:  # buffered: a short write raises instead of passing unnoticed
         out.write(MAGIC + chunk(META, take.meta_payload))
-        frames, problem = 0, ""
+        frames, damaged, lost = 0, [], 0
         for frame_chunk in take.frames():
             start = out.tell()
             out.write(CHUNK_HEADER.pack(frame_chunk.tag, frame_chunk.length, frame_chunk.crc))
             if not copy_chunk(source, frame_chunk, out.write):
                 out.truncate(start)
                 out.seek(start)
-                problem = f"checksum mismatch at byte {frame_chunk.offset}"
-                break
+                damaged.append(frame_chunk.offset)
+                lost += frame_chunk.count
+                continue
             frames += frame_chunk.count
         ended = take.end[1] if take.end is not None else take.metadata
         additions = {key: value for key, value in ended.items() if take.metadata.get(key) != value}
-        additions["recovered"] = (problem or take.problem or ("the recording was interrupted" if take.end is None
-                                  else "the take was finished but not renamed into place"))
+        why = take.problem or ("the recording was interrupted" if take.end is None
+                               else "the take was finished but not renamed into place")
+        if damaged:
+            why = (f"{len(damaged)} damaged chunk(s) left out, {lost} frames (checksum mismatch at byte "
+                   f"{damaged[0]}{' and later' if len(damaged) > 1 else ''}); {why}")
+            additions["frames_left_out"] = lost
+        additions["recovered"] = why
         out.write(chunk(END, encode_json({"frame_count": frames, "metadata": additions})))
         out.flush()
         os.fsync(out.fileno())

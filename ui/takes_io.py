@@ -13,6 +13,7 @@ from ..capture.takes import (PARTIAL_SUFFIX, TAKE_SUFFIX, TakeError, TakeInfo, i
                              take_info)
 from ..capture.timecode import take_start
 from .bake import scene_fps
+from .i18n import rpt_
 from .preferences import ADDON_ID
 
 TAKES_FOLDER = "face_mocap_takes"
@@ -209,9 +210,21 @@ def recover_interrupted_takes(scene: bpy.types.Scene) -> list[RecoveryNote]:
             list_take(scene, partial)
             continue
         item = _relist(scene, partial, recovered)
-        notes.append(RecoveryNote(f"Recovered take '{item.name}' ({item.frame_count} frames) "
-                                  "from an interrupted recording"))
+        text = rpt_("Recovered take '{take}' ({frames} frames) from an interrupted recording").format(
+            take=item.name, frames=item.frame_count)
+        left_out = _frames_left_out(recovered)
+        if left_out:
+            text += rpt_("; {frames} frames in damaged parts of the file were left out").format(frames=left_out)
+        notes.append(RecoveryNote(text))
     return notes
+
+
+def _frames_left_out(path: Path) -> int:
+    """Frames of damaged chunks that recovery could not keep (the take's headers say)."""
+    try:
+        return int(take_info(path).metadata.get("frames_left_out", 0))
+    except (TakeError, TypeError, ValueError):
+        return 0
 
 
 def _relist(scene: bpy.types.Scene, partial: Path, recovered: Path):

@@ -9,6 +9,7 @@ import bpy
 import numpy as np
 
 from face_mocap.capture.protocol import Face, FaceFrame
+from face_mocap.capture.take_read import TakeScan
 from face_mocap.capture.takes import TakeWriter, read_take, write_take
 from face_mocap.ui import takes_io
 from take_corpus import recording_elsewhere
@@ -42,6 +43,20 @@ def test_opening_the_file_after_a_crash_recovers_and_lists_the_interrupted_take(
     runtime = bpy.context.window_manager.face_mocap
     assert "Recovered take 'Crashed' (30 frames)" in runtime.last_note
     assert runtime.last_error == "", "a successful recovery is information, not an error"
+
+
+def test_a_damaged_part_of_a_crashed_recording_is_left_out_and_said_so(addon):
+    partial = crashed_recording(takes_io.takes_dir(), "Damaged")
+    with open(partial, "r+b") as file:
+        second = list(TakeScan(file, partial.name).frames())[1]  # frames 10-19, a bad sector in them
+        file.seek(second.payload + second.length // 2)
+        file.write(b"\xff\x00\xff")
+    bpy.ops.wm.open_mainfile(filepath=bpy.data.filepath)
+    takes = bpy.context.scene.face_mocap.takes
+    assert [(take.name, take.frame_count, take.complete) for take in takes] == [("Damaged", 20, True)]
+    assert list(read_take(takes_io.resolve(takes[0])).frame_indices) == [*range(10), *range(20, 30)]
+    note = bpy.context.window_manager.face_mocap.last_note
+    assert "Recovered take 'Damaged' (20 frames)" in note and "10 frames in damaged parts" in note, note
 
 
 def test_a_crash_a_moment_ago_is_recovered_at_once(addon):

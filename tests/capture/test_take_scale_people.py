@@ -4,7 +4,8 @@ The two-person clip (two_people.py: two speakers who walk past each other) track
 capture process with --num-faces 2, its frames repeated end to end through the take writer
 (timestamps and indices continued): a version 3 take of 1.2 GB. Each person is read piece by
 piece with their own frames in every piece, in memory bounded by a piece; a recording of it
-whose process was killed, with a damaged tail, is recovered with every complete chunk.
+whose process was killed, with a torn tail and a damaged chunk halfway, is recovered with every
+sound chunk, the ones after the damage too.
 """
 
 from __future__ import annotations
@@ -98,10 +99,10 @@ def test_each_person_of_a_100k_frame_two_face_take_reads_piece_by_piece_with_the
         path.unlink()
 
 
-def test_a_killed_100k_frame_two_face_recording_with_a_damaged_tail_is_recovered_with_every_whole_chunk(
-        two_faces, tmp_path):
+def test_a_killed_100k_frame_two_face_recording_with_damage_is_recovered_with_every_sound_chunk(two_faces, tmp_path):
     source = takes.read_take(two_faces)
-    repeats = -(-FRAMES // source.frame_count)
+    per_chunk = source.frame_count  # the recorder writes a chunk per pass over the clip
+    repeats = -(-FRAMES // per_chunk)
     final = tmp_path / "killed.fmtake"
     recorder = subprocess.Popen([sys.executable, "-c", _RECORDER, str(CONFTEST), str(two_faces), str(final),
                                  str(repeats)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -113,37 +114,48 @@ def test_a_killed_100k_frame_two_face_recording_with_a_damaged_tail_is_recovered
         recorder.stdin.close()
         recorder.stdout.close()
     partial = final.with_name(final.name + takes.PARTIAL_SUFFIX)
-    assert written == repeats * source.frame_count and not takes.is_being_written(partial)
-    # The last chunk is torn, as when the machine lost power while it was being written.
-    last_chunk = takes.frame_bytes(source.frame_count, 0, slots=2) + 12  # the recorder wrote a chunk per pass
-    kept = written - source.frame_count
+    assert written == repeats * per_chunk and not takes.is_being_written(partial)
+    chunk_bytes = takes.frame_bytes(per_chunk, 0, slots=2) + 12
+    first_chunk = partial.stat().st_size - repeats * chunk_bytes
+    # The last chunk is torn, as when the machine lost power while it was being written, and
+    # one chunk halfway is damaged (a bad sector): the chunks after it are sound.
+    bad = repeats // 2
     with open(partial, "r+b") as file:
-        file.truncate(partial.stat().st_size - last_chunk // 2)
+        file.seek(first_chunk + bad * chunk_bytes + chunk_bytes // 2)
+        byte = file.read(1)[0]
+        file.seek(-1, 1)
+        file.write(bytes([byte ^ 0x55]))
+        file.truncate(partial.stat().st_size - chunk_bytes // 2)
     size = partial.stat().st_size
+    kept = written - 2 * per_chunk
     try:
-        info = takes.take_info(partial)
-        assert (info.frame_count, info.complete) == (kept, False)
+        info = takes.take_info(partial)  # the headers only: the damaged chunk's frames are counted
+        assert (info.frame_count, info.complete) == (kept + per_chunk, False)
         assert "ends inside a chunk" in info.problem, info.problem
 
         started = time.perf_counter()
         recovered, peak = peak_of(lambda: takes.recover_take(partial))
         seconds = time.perf_counter() - started
+        why = takes.take_info(final).metadata["recovered"]
         print(f"\nrecovered {kept:,} of {written:,} frames from a {size / MiB:.0f} MiB .partial in {seconds:.1f} s, "
-              f"traced peak {peak / MiB:.1f} MiB")
+              f"traced peak {peak / MiB:.1f} MiB: {why}")
         assert recovered == final and not partial.exists()
         assert peak < 8 * MiB, f"recovering {size / MiB:.0f} MiB allocated {peak / MiB:.1f} MiB at peak"
         info = takes.take_info(final)
         assert (info.frame_count, info.complete, info.metadata["face_slots"]) == (kept, True, 2)
-        assert "ends inside a chunk" in info.metadata["recovered"], info.metadata["recovered"]
+        assert f"1 damaged chunk(s) left out, {per_chunk} frames" in why and "ends inside a chunk" in why, why
 
-        rows_seen = 0
+        indices = []
         for piece in takes.read_chunks(final):  # every kept frame is the frame that was recorded
-            rows = np.arange(rows_seen, rows_seen + piece.frame_count) % source.frame_count
+            rows = piece.frame_indices % per_chunk
             np.testing.assert_array_equal(piece.person_ids, source.person_ids[rows])
             np.testing.assert_array_equal(piece.other_blendshapes, source.other_blendshapes[rows])
             np.testing.assert_array_equal(piece.blendshapes, source.blendshapes[rows])
-            rows_seen += piece.frame_count
-        assert rows_seen == kept and piece.complete
+            indices.append(piece.frame_indices)
+        missing = np.setdiff1d(np.arange(written), np.concatenate(indices))
+        np.testing.assert_array_equal(missing, np.r_[bad * per_chunk:(bad + 1) * per_chunk,
+                                                     written - per_chunk:written])
+        assert piece.complete
     finally:
         for path in tmp_path.iterdir():
             path.unlink()
