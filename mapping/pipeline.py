@@ -243,7 +243,7 @@ def map_take(take: Take, table: MappingTable, calibration: Calibration | None = 
              ) -> dict[Target, np.ndarray]:
     """Bake a whole take: {target: (N,) values, NaN where there is no value}."""
     return map_take_chunks([take], table, calibration, smoothing, face=face, camera=camera,
-                           zero_phase_smoothing=zero_phase_smoothing, frame_count=take.frame_count)[1]
+                           zero_phase_smoothing=zero_phase_smoothing)[1]
 
 
 def map_take_chunks(chunks: Iterable[Take], table: MappingTable, calibration: Calibration | None = None,
@@ -257,7 +257,10 @@ def map_take_chunks(chunks: Iterable[Take], table: MappingTable, calibration: Ca
     comes and then dropped: memory holds one piece's landmarks, never the take's. Smoothing
     runs on the whole channel arrays, so the values are map_take's exactly. `frame_count`
     (the take's, from its headers): the channels go straight into one array made for them."""
-    stamps, values, landmarks = _raw_channels(chunks, face, calibration, camera, frame_count)
+    targets = retarget_stage(table, np.empty((0, N_CHANNELS)))[0]
+    stamps, frames, landmarks = _raw_channels(chunks, face, calibration, camera, frame_count,
+                                              width=max(N_CHANNELS, len(targets)))
+    values = frames[:, :N_CHANNELS]  # the channels; each frame's row has room for its mapped values
     times = stamps / 1e6
     # the defaults, as live capture uses them, MediaPipe's or (no landmarks) ARKit's
     cal = _calibration_for(calibration, landmarks)
@@ -266,39 +269,41 @@ def map_take_chunks(chunks: Iterable[Take], table: MappingTable, calibration: Ca
     if zero_phase_smoothing:
         values = zero_phase(times, values, settings, in_place=True)
     elif len(values):
-        values = smooth_live(times, values, settings)
-    targets = retarget_stage(table, values[:0])[0]
+        values = frames = smooth_live(times, values, settings)
     # each block of frames is mapped from its channels, then written over them: no second take-long array
-    fits = len(targets) <= values.shape[1]
-    out = values[:, :len(targets)] if fits else np.empty((len(values), len(targets)))
+    fits = len(targets) <= frames.shape[1]
+    out = frames[:, :len(targets)] if fits else np.empty((len(values), len(targets)))
     _by_rows(lambda rows: retarget_stage(table, rows)[1], values, out=out)
     return times, {t: out[:, i] for i, t in enumerate(targets)}
 
 
 def _raw_channels(chunks: Iterable[Take], face: CanonicalFace | None, calibration: Calibration | None,
-                  camera: PerspectiveCamera | None, frame_count: int | None
+                  camera: PerspectiveCamera | None, frame_count: int | None, width: int = N_CHANNELS
                   ) -> tuple[np.ndarray, np.ndarray, bool]:
-    """(timestamps_us, raw channels (N, N_CHANNELS) float64, any landmarks) of the pieces.
+    """(timestamps_us, (N, >= N_CHANNELS) float64 with the raw channels first, any landmarks).
 
-    The first `frame_count` frames go into one array allocated once; frames beyond it (all of
-    them without a count) are kept piece by piece and joined at the end."""
-    values = np.empty((frame_count or 0, N_CHANNELS))
+    The first `frame_count` frames go into one array of `width` columns allocated once; frames
+    beyond it (all of them without a count) are kept piece by piece and joined at the end
+    (N_CHANNELS columns), and a take given as one piece keeps its own channels (no copy)."""
+    values = np.empty((frame_count or 0, width))
     stamps = np.empty(len(values), np.int64)
     more, row, landmarks = [], 0, False
     for take in chunks:
         # the neutral pose is all the raw channels read from the calibration
         raw = take_channels(take, face, calibration, camera)
         fits = min(len(raw), len(values) - row)
-        values[row:row + fits], stamps[row:row + fits] = raw[:fits], take.timestamps_us[:fits]
+        values[row:row + fits, :N_CHANNELS], stamps[row:row + fits] = raw[:fits], take.timestamps_us[:fits]
         row += fits
         if fits < len(raw):
             more.append((take.timestamps_us[fits:], raw[fits:]))
         landmarks = landmarks or has_landmarks(take)
     take = raw = None  # the last piece's landmarks go before any join
+    if len(more) == 1 and not row:
+        return *more[0], landmarks
     values, stamps = values[:row], stamps[:row]
     if more:
         stamps = np.concatenate([stamps, *(piece for piece, _ in more)])
-        values = np.concatenate([values, *(piece for _, piece in more)])
+        values = np.concatenate([values[:, :N_CHANNELS], *(piece for _, piece in more)])
     return stamps, values, landmarks
 
 
