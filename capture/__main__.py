@@ -27,7 +27,7 @@ def missing_dependency() -> str | None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line (see README.md in this folder)."""
-    from .settings import RUNNING_MODES, LandmarkerOptions
+    from .landmarker import RUNNING_MODES, LandmarkerOptions
     from .progress import PROGRESS_MODES
 
     parser = argparse.ArgumentParser(
@@ -61,8 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "within memory; default 1)")
     off.add_argument("--segment", metavar="WARMUP_US:KEEP_US:STOP_US",
                      help="(used by --processes) track a video file from WARMUP_US, keep frames from KEEP_US "
-                          "up to STOP_US (empty: the end); or K/N: the K-th (from 0) of N shares, cut as "
-                          "--processes N cuts; stops when stdin closes")
+                          "up to STOP_US (empty: the end); stops when stdin closes")
     live = parser.add_argument_group("live (--connect)")
     live.add_argument("--token-stdin", action="store_true",
                       help="read the session token from one line of stdin (default: $FACE_MOCAP_TOKEN)")
@@ -79,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def settings_from(args: argparse.Namespace, segment: tuple[int, int, int | None] | None = None):
     """Plain settings object (CaptureSettings) from parsed arguments."""
-    from .settings import CaptureSettings, LandmarkerOptions
+    from .landmarker import LandmarkerOptions
+    from .pipeline import CaptureSettings
 
     return CaptureSettings(segment=segment,
         source=args.source or "", width=args.width, height=args.height, fps=args.fps, mirror=args.mirror,
@@ -90,6 +90,19 @@ def settings_from(args: argparse.Namespace, segment: tuple[int, int, int | None]
             min_face_detection_confidence=args.min_face_detection_confidence,
             min_face_presence_confidence=args.min_face_presence_confidence,
             min_tracking_confidence=args.min_tracking_confidence))
+
+
+def stop_when_stdin_closes(stop: threading.Event) -> None:
+    """A segment worker stops when its parent is gone (its end of our stdin closes), even if killed."""
+    def watch() -> None:
+        try:  # the raw descriptor: a thread blocked in sys.stdin would hold its lock at exit
+            while os.read(0, 1024):
+                pass
+        except (OSError, ValueError):
+            pass
+        stop.set()
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,15 +126,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--max-frames must be at least 1")
     if args.processes < 0:
         parser.error("--processes must be 0 (one per CPU) or more")
-    segment = share = None
+    segment = None
     if args.segment is not None:
-        from .segments import parse_segment, parse_share
+        from .segments import parse_segment
 
         if args.out is None:
             parser.error("--segment is for offline capture (--out) only")
         try:
-            share = parse_share(args.segment)
-            segment = None if share else parse_segment(args.segment)
+            segment = parse_segment(args.segment)
         except ValueError as exc:
             parser.error(str(exc))
     stop = threading.Event()
@@ -129,18 +141,12 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, lambda *_: stop.set())
     try:
         if args.out is not None:
-            from .segment_workers import start_early, stop_when_stdin_closes
+            from .parallel import run_import
 
-            settings = settings_from(args, segment)
-            # before numpy and OpenCV load here: the workers start up while this process does
-            workers = start_early(settings, args.out, args.processes, args.rerun is not None)
-            if args.segment is not None:
+            if segment is not None:
                 stop_when_stdin_closes(stop)
-            from .parallel import run_import, run_share
-
-            if share is not None:
-                return run_share(settings, args.out, share, args.progress, stop)
-            return run_import(settings, args.out, args.progress, stop, args.rerun, args.processes, workers)
+            return run_import(settings_from(args, segment), args.out, args.progress, stop, args.rerun,
+                              args.processes)
         from .live import read_token, run_live
 
         token = read_token(args.token_stdin)

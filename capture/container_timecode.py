@@ -7,7 +7,7 @@ things in them give a start time:
 2. otherwise the movie header's creation time (seconds since 1904, UTC), as the local time of
    day it was recorded (a wall clock, like a live recording's), when the file sets one.
 Other containers (AVI, MPEG, Matroska) give none. Only the 'moov' box is read (at most
-mp4_boxes.MAX_MOOV_BYTES), wherever it lies in the file.
+MAX_MOOV_BYTES), wherever it lies in the file.
 """
 
 from __future__ import annotations
@@ -15,12 +15,13 @@ from __future__ import annotations
 import datetime
 import struct
 from pathlib import Path
-from typing import BinaryIO, NamedTuple
+from typing import BinaryIO, Iterator, NamedTuple
 
-from .mp4_boxes import box_path, boxes, child, find_moov
 from .timecode import Timecode, TimecodeError, clock_rate, exact_rate
 
+MAX_MOOV_BYTES = 64 * 1024 * 1024
 _EPOCH_1904 = datetime.datetime(1904, 1, 1, tzinfo=datetime.timezone.utc)
+_CONTAINERS = {b"trak", b"mdia", b"minf", b"stbl"}
 _TMCD_DROP_FRAME = 0x1  # flags of a 'tmcd' sample description
 
 
@@ -59,7 +60,7 @@ def container_timecode(path: str | Path, fps: float) -> StartTimecode | None:
     gives none or cannot be read. fps: the video's rate, for a creation time's frames."""
     try:
         with open(path, "rb") as fh:
-            moov = find_moov(fh)
+            moov = _find_moov(fh)
             if moov is None:
                 return None
             return _tmcd_start(fh, moov) or _creation_time(moov, fps)
@@ -67,20 +68,80 @@ def container_timecode(path: str | Path, fps: float) -> StartTimecode | None:
         return None
 
 
+def _boxes(data: bytes | memoryview, start: int = 0, end: int | None = None) -> Iterator[tuple[bytes, int, int]]:
+    """(type, payload start, payload end) of each box in data[start:end]."""
+    end = len(data) if end is None else end
+    pos = start
+    while pos + 8 <= end:
+        size, kind = struct.unpack_from(">I4s", data, pos)
+        header = 8
+        if size == 1:
+            size, header = struct.unpack_from(">Q", data, pos + 8)[0], 16
+        elif size == 0:
+            size = end - pos
+        if size < header or pos + size > end:
+            return
+        yield bytes(kind), pos + header, pos + size
+        pos += size
+
+
+def _find_moov(fh: BinaryIO) -> bytes | None:
+    """The payload of the top-level 'moov' box, walking box headers only."""
+    fh.seek(0, 2)
+    file_size = fh.tell()
+    pos = 0
+    while pos + 8 <= file_size:
+        fh.seek(pos)
+        header = fh.read(16)
+        if len(header) < 8:
+            return None
+        size, kind = struct.unpack_from(">I4s", header)
+        skip = 8
+        if size == 1 and len(header) == 16:
+            size, skip = struct.unpack_from(">Q", header, 8)[0], 16
+        elif size == 0:
+            size = file_size - pos
+        if size < skip:
+            return None
+        if kind == b"moov":
+            if size - skip > MAX_MOOV_BYTES:
+                return None
+            fh.seek(pos + skip)
+            return fh.read(size - skip)
+        pos += size
+    return None
+
+
+def _child(data: bytes, start: int, end: int, kind: bytes) -> tuple[int, int] | None:
+    for found, child_start, child_end in _boxes(data, start, end):
+        if found == kind:
+            return child_start, child_end
+    return None
+
+
+def _path(data: bytes, start: int, end: int, *kinds: bytes) -> tuple[int, int] | None:
+    span: tuple[int, int] | None = (start, end)
+    for kind in kinds:
+        span = _child(data, *span, kind)
+        if span is None:
+            return None
+    return span
+
+
 def _tmcd_start(fh: BinaryIO, moov: bytes) -> StartTimecode | None:
     """The first sample of a timecode track, as a timecode at the track's rate."""
-    for kind, start, end in boxes(moov):
+    for kind, start, end in _boxes(moov):
         if kind != b"trak":
             continue
-        handler = box_path(moov, start, end, b"mdia", b"hdlr")
+        handler = _path(moov, start, end, b"mdia", b"hdlr")
         if handler is None or moov[handler[0] + 8:handler[0] + 12] != b"tmcd":
             continue
-        stbl = box_path(moov, start, end, b"mdia", b"minf", b"stbl")
-        stsd = stbl and child(moov, *stbl, b"stsd")
+        stbl = _path(moov, start, end, b"mdia", b"minf", b"stbl")
+        stsd = stbl and _child(moov, *stbl, b"stsd")
         if stsd is None:
             continue
         entries = stsd[0] + 8  # version, flags, entry count
-        entry = next(boxes(moov, entries, stsd[1]), None)
+        entry = next(_boxes(moov, entries, stsd[1]), None)
         if entry is None or entry[0] != b"tmcd":
             continue
         # reserved (6), data reference index (2), reserved (4), flags, timescale, frame duration, frames
@@ -102,7 +163,7 @@ def _tmcd_start(fh: BinaryIO, moov: bytes) -> StartTimecode | None:
 def _first_chunk_offset(moov: bytes, stbl: tuple[int, int]) -> int | None:
     """Where a track's first chunk of samples lies in the file ('stco' or 'co64')."""
     for kind, fmt in ((b"stco", ">I"), (b"co64", ">Q")):
-        box = child(moov, *stbl, kind)
+        box = _child(moov, *stbl, kind)
         if box is not None:
             count = struct.unpack_from(">I", moov, box[0] + 4)[0]
             return struct.unpack_from(fmt, moov, box[0] + 8)[0] if count else None
@@ -110,7 +171,7 @@ def _first_chunk_offset(moov: bytes, stbl: tuple[int, int]) -> int | None:
 
 
 def _creation_time(moov: bytes, fps: float) -> StartTimecode | None:
-    mvhd = child(moov, 0, len(moov), b"mvhd")
+    mvhd = _child(moov, 0, len(moov), b"mvhd")
     if mvhd is None:
         return None
     version = moov[mvhd[0]]

@@ -8,16 +8,41 @@ import queue
 import sys
 import tempfile
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
-from .errors import ModelError
+from .errors import ModelError, UsageError
 from .mediapipe_face import face_landmarker_api
 from .protocol import MAX_FACES, Face, FaceFrame
-from .settings import LandmarkerOptions
 from .sources import VideoFrame
+
+RUNNING_MODES = ("VIDEO", "LIVE_STREAM")
+
+
+@dataclass
+class LandmarkerOptions:
+    """FaceLandmarker options under MediaPipe's own names; blendshapes and matrices are always on."""
+
+    running_mode: str = "VIDEO"
+    num_faces: int = 1
+    min_face_detection_confidence: float = 0.5
+    min_face_presence_confidence: float = 0.5
+    min_tracking_confidence: float = 0.5
+
+    def check(self) -> None:
+        """Raise UsageError for values MediaPipe would reject or misbehave on."""
+        if self.running_mode not in RUNNING_MODES:
+            raise UsageError(f"running mode must be one of {', '.join(RUNNING_MODES)}, not {self.running_mode}")
+        if not 1 <= self.num_faces <= MAX_FACES:
+            raise UsageError(f"num_faces must be between 1 and {MAX_FACES}, not {self.num_faces}")
+        for name in ("min_face_detection_confidence", "min_face_presence_confidence", "min_tracking_confidence"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise UsageError(f"{name} must be between 0 and 1, not {value}")
+
 
 @contextlib.contextmanager
 def quiet_native_logs(enabled: bool = True) -> Iterator[None]:

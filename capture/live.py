@@ -21,10 +21,9 @@ import cv2
 
 from .errors import EXIT_OK, CaptureProcessError, ConnectionFailed, UsageError
 from .landmarker import Landmarker
-from .pipeline import checked_model, open_input, track
+from .pipeline import CaptureSettings, checked_model, open_input, track
 from .protocol import (ACCEPTED, MAX_PREVIEW_BYTES, STANDBY, TOKEN_ENV, Bye, Decoder, Error, Heartbeat, Hello,
                        Message, Preview, ProtocolError, Start, Status, encode)
-from .settings import CaptureSettings
 from .sources import VideoFrame
 from .standby import StartSlot, started_settings
 

@@ -14,10 +14,9 @@ from .errors import EXIT_INTERRUPTED, EXIT_OK, OutputError
 from .face_choice import FaceTracker
 from .landmarker import Landmarker
 from .model import MODEL_SHA256
-from .pipeline import open_inputs, track
+from .pipeline import CaptureSettings, open_inputs, track
 from .progress import Progress
 from .protocol import BLENDSHAPE_NAMES, FaceFrame
-from .settings import CaptureSettings
 from .sources import VideoFileSource
 from .takes import TakeError, TakeWriter
 

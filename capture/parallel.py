@@ -1,17 +1,18 @@
 """Offline capture on all cores: one capture process per segment of the clip, merged in order.
 
-The parent (`python -m capture --out TAKE --processes N`) starts one tracking process per
-segment, each told its share of the clip and cutting it as the parent does (segment_workers.py,
-segments.py); each writes its own segment take into a folder next to TAKE. The parent adds up
-their progress and copies each finished segment, chunk by chunk, into one TakeWriter as soon
-as every segment before it is in: memory stays at one chunk whatever the length. The workers share the parent's process group, so Blender's
+The parent (`python -m capture --out TAKE --processes N`) plans the cuts (segments.py), starts
+one `python -m capture --segment ...` per segment, each writing its own segment take into a
+folder next to TAKE, adds up their progress, and copies each finished segment, chunk by
+chunk, into one TakeWriter as soon as every segment before it is in: memory stays at one
+chunk whatever the length. The workers share the parent's process group, so Blender's
 Cancel (a signal to the group) stops them all; a worker whose parent is gone (its stdin
 closes) stops by itself. The segment folder is removed however the run ends.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import json
+import subprocess
 import sys
 import threading
 import time
@@ -19,19 +20,98 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import EXIT_INTERRUPTED, EXIT_OK, OutputError
+from .errors import EXIT_INTERRUPTED, CaptureProcessError, OutputError
 from .face_choice import FaceTracker
 from .offline import print_summary, run_offline, take_metadata
-from .pipeline import open_inputs
+from .pipeline import CaptureSettings, is_video_file, open_inputs
 from .progress import Progress
-from .segment_workers import POLL_S, SegmentWorker, may_split, start_workers
-from .segments import Segment, available_memory, plan_shares, remove_segments, segment_count, worker_count
-from .settings import CaptureSettings
-from .sources import clip_length
+from .segments import Segment, available_memory, plan_segments, process_count, remove_segments, segment_folder
+from .sources import VideoFileSource
 from .take_format import COUNT, face_slots
 from .take_people import retrack
 from .take_read import TakeScan, copy_chunk, open_take
 from .takes import MAX_CHUNK_FRAMES, TakeError, TakeWriter, frame_fields
+
+POLL_S = 0.05
+
+
+class WorkerFailed(CaptureProcessError):
+    """A segment's capture process failed; carries its exit code and its one-line error."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class _Worker:
+    """One segment's capture process, its progress and its last words."""
+
+    def __init__(self, segment: Segment, path: Path, command: list[str]) -> None:
+        self.segment, self.path = segment, path
+        self.done = 0
+        self.summary: dict = {}
+        self.errors: list[str] = []
+        # stdin stays open and unused: the worker stops when it closes (this process is gone)
+        # Windows: no console window of its own (the import runs without one)
+        self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True, creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0))
+        self._readers = [threading.Thread(target=self._read_progress, daemon=True),
+                         threading.Thread(target=self._read_errors, daemon=True)]
+        for reader in self._readers:
+            reader.start()
+
+    def _read_progress(self) -> None:
+        for line in self.proc.stdout:
+            try:
+                update = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(update, dict) and isinstance(update.get("done"), int):
+                self.done = update["done"]
+            elif isinstance(update, dict) and isinstance(update.get("summary"), dict):
+                self.summary = update["summary"]
+
+    def _read_errors(self) -> None:
+        for line in self.proc.stderr:
+            self.errors = (self.errors + [line.rstrip()])[-20:]
+
+    def finished(self) -> bool:
+        """True once the process has ended and its output is read."""
+        if self.proc.poll() is None:
+            return False
+        for reader in self._readers:
+            reader.join()
+        return True
+
+    def failure(self) -> WorkerFailed:
+        last = next((line for line in reversed(self.errors) if line.startswith("error: ")), "")
+        message = last.removeprefix("error: ") or f"a tracking process exited with code {self.proc.returncode}"
+        return WorkerFailed(message, self.proc.returncode or 1)
+
+    def stop(self) -> None:
+        """End the process (it is asked first: SIGTERM) and wait for it."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5.0)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc.stdin:
+            self.proc.stdin.close()
+
+
+def worker_command(settings: CaptureSettings, model: Path, segment: Segment, out: Path) -> list[str]:
+    """`python -m capture` for one segment, with the same MediaPipe options as the whole import."""
+    options = settings.landmarker
+    command = [sys.executable, "-m", __package__, "--source", settings.source, "--out", str(out),
+               "--segment", segment.argument(), "--progress", "jsonl", "--model", str(model),
+               "--num-faces", str(options.num_faces),
+               "--min-face-detection-confidence", repr(options.min_face_detection_confidence),
+               "--min-face-presence-confidence", repr(options.min_face_presence_confidence),
+               "--min-tracking-confidence", repr(options.min_tracking_confidence)]
+    return command + (["--mirror"] if settings.mirror else [])
+
 
 class _Merge:
     """The take being assembled: segment takes appended in order, renumbered, in whole chunks.
@@ -120,16 +200,23 @@ def _chunk_arrays(scan: TakeScan, chunk) -> dict[str, np.ndarray]:
     return arrays
 
 
-def run_parallel(settings: CaptureSettings, out: Path, source, segments: list[Segment],
-                 workers: list[SegmentWorker], progress_mode: str, stop: threading.Event) -> int:
-    """Track `segments` of an opened video file into `out`, one per worker; return the exit code."""
+def run_parallel(settings: CaptureSettings, out: Path, model: Path, source, segments: list[Segment],
+                 progress_mode: str, stop: threading.Event) -> int:
+    """Track `segments` of an opened video file in parallel into `out`; return the exit code."""
     width, height = source.size
     metadata = {**take_metadata(settings, source, width, height), "processes": len(segments)}
+    total = source.total
+    folder = segment_folder(out)
+    remove_segments(out)  # what a killed earlier run left
+    folder.mkdir(parents=True)
+    workers: list[_Worker] = []
     merge: _Merge | None = None
     try:
         merge = _Merge(out, metadata)
-        progress = Progress(progress_mode, source.total)
+        progress = Progress(progress_mode, total)
         started = time.monotonic()
+        workers = [_Worker(s, folder / f"{s.index:03d}.fmtake",
+                           worker_command(settings, model, s, folder / f"{s.index:03d}.fmtake")) for s in segments]
         merged = 0
         while merged < len(workers):
             if stop.is_set():
@@ -160,6 +247,7 @@ def run_parallel(settings: CaptureSettings, out: Path, source, segments: list[Se
             worker.stop()
         if merge is not None:
             merge.abort()
+        remove_segments(out)
     frames = finishing.frames
     print_summary({
         "out": str(out), "source": source.description, "frames": frames, "frames_with_face": with_face,
@@ -171,40 +259,19 @@ def run_parallel(settings: CaptureSettings, out: Path, source, segments: list[Se
 
 
 def run_import(settings: CaptureSettings, out: Path, progress_mode: str, stop: threading.Event,
-               rerun_path: Path | None = None, processes: int = 1, workers: list[SegmentWorker] = ()) -> int:
-    """Offline capture into `out`: a video file long enough to gain from it in segments on up to
-    `processes` CPUs (0 = all), one per worker (started early by the caller when the clip's
-    header gave its length: segment_workers.start_early); else in this process. Every worker
-    is stopped when this returns."""
-    workers = list(workers)
-    try:
-        if workers or may_split(settings, processes, rerun_path is not None):
-            _, source = open_inputs(settings)  # every input problem shows up before anything is written
-            try:
-                if not workers:  # its length is known now
-                    count = segment_count(source.total, worker_count(processes, memory=available_memory()))
-                    workers = start_workers(settings, out, count)
-                if workers:
-                    segments = plan_shares(source.total, source.fps, len(workers))  # as each worker plans it
-                    return run_parallel(settings, out, source, segments, workers[:len(segments)], progress_mode,
-                                        stop)
-            finally:
-                source.close()
-    finally:
-        for worker in workers:  # any a header's length did not need have left by themselves
-            worker.stop()
-        if workers:
-            remove_segments(out)  # however the import ended
+               rerun_path: Path | None = None, processes: int = 1) -> int:
+    """Offline capture into `out`: in segments on up to `processes` CPUs (0 = all) when the input
+    is a video file long enough to gain from it, else in this process."""
+    if (processes != 1 and rerun_path is None and settings.max_frames is None and settings.segment is None
+            and is_video_file(settings.source)):  # never opens a camera twice
+        model, source = open_inputs(settings)  # every input problem shows up before anything is started
+        try:
+            if isinstance(source, VideoFileSource) and source.total:
+                width, height = source.size
+                count = process_count(processes, source.total, width * height * 3, memory=available_memory())
+                if count > 1:
+                    segments = plan_segments(source.total, source.fps, count)
+                    return run_parallel(settings, out, model, source, segments, progress_mode, stop)
+        finally:
+            source.close()
     return run_offline(settings, out, progress_mode, stop, rerun_path)
-
-
-def run_share(settings: CaptureSettings, out: Path, share: tuple[int, int], progress_mode: str,
-              stop: threading.Event) -> int:
-    """A worker's share of a video file (--segment K/N): its segment, cut as the import cuts it,
-    tracked into `out`; nothing (before MediaPipe loads) if the clip is too short to need it."""
-    index, workers = share
-    plan = plan_shares(*clip_length(settings.source), workers)
-    if index >= len(plan):  # not JSON, so an import reading our progress passes over it
-        print(f"share {index}/{workers} not needed: the clip makes {len(plan)} segment(s)", flush=True)
-        return EXIT_OK
-    return run_offline(dataclasses.replace(settings, segment=plan[index].bounds()), out, progress_mode, stop)

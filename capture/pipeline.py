@@ -4,16 +4,44 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from .landmarker import Landmarker
+from .landmarker import Landmarker, LandmarkerOptions
 from .model import find_model
 from .protocol import FaceFrame
 from .errors import UsageError
 from .segment_source import VideoSegmentSource
-from .settings import CaptureSettings, is_video_file
-from .sources import Source, VideoFrame, open_source, prefetch
+from .sources import IMAGE_SUFFIXES, Source, VideoFrame, open_source, prefetch
+
+
+@dataclass
+class CaptureSettings:
+    """Everything the command line says about what to capture and how (no transport)."""
+
+    source: str
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+    mirror: bool = False
+    model: str | None = None
+    landmarker: LandmarkerOptions = None  # type: ignore[assignment]
+    max_frames: int | None = None
+    realtime: bool = False
+    loop: bool = False  # play a file source over and over
+    quiet_native_logs: bool = True
+    segment: tuple[int, int, int | None] | None = None  # (warm-up from, keep from, stop) in us: one worker's share
+
+    def __post_init__(self) -> None:
+        if self.landmarker is None:
+            self.landmarker = LandmarkerOptions()
+
+
+def is_video_file(spec: str) -> bool:
+    """True for a source that is a file and not an image (a camera or an image folder is not)."""
+    path = Path(spec).expanduser()
+    return path.is_file() and path.suffix.lower() not in IMAGE_SUFFIXES
 
 
 def open_segment(spec: str, segment: tuple[int, int, int | None], mirror: bool) -> Source:

@@ -21,7 +21,6 @@ WARMUP_FRAMES = 24  # tracked before each cut, not kept: more no longer brings t
 MIN_SEGMENT_FRAMES = 120  # shorter segments are not worth a process start (about 0.3 s each)
 PROCESS_BYTES = 300 * 1024 * 1024  # a FaceLandmarker process (measured ~200 MB RSS) plus headroom
 PREFETCH_FRAMES = 8  # decoded frames queued ahead of inference (sources.prefetch)
-LARGE_FRAME_BYTES = 1920 * 1080 * 3  # an RGB 1080p frame: workers are counted before the clip is opened
 
 
 @dataclass(frozen=True)
@@ -33,10 +32,6 @@ class Segment:
     keep_from_us: int
     stop_us: int | None
     frames: int  # expected frames kept, for progress
-
-    def bounds(self) -> tuple[int, int, int | None]:
-        """(warmup_from_us, keep_from_us, stop_us), as parse_segment gives them."""
-        return self.warmup_from_us, self.keep_from_us, self.stop_us
 
     def argument(self) -> str:
         """The --segment value that hands this share to a capture process."""
@@ -80,46 +75,18 @@ def available_memory() -> int | None:
     return None
 
 
-def worker_count(cap: int, cpus: int | None = None, memory: int | None = None) -> int:
-    """How many tracking processes an import may start: one per CPU, at most `cap` (0 = no
-    cap), within `memory` (bytes available; None = unknown). Decided before the clip is opened,
-    so each is counted with room for a queue of 1080p frames."""
+def process_count(cap: int, frames: int | None, frame_bytes: int, cpus: int | None = None,
+                  memory: int | None = None) -> int:
+    """How many tracking processes to run: one per CPU, at most `cap` (0 = no cap), within
+    memory, and no segment shorter than MIN_SEGMENT_FRAMES (an unknown length gets one)."""
     count = cpus if cpus is not None else cpu_count()
     if cap > 0:
         count = min(count, cap)
     if memory is not None:
-        count = min(count, memory // (PROCESS_BYTES + PREFETCH_FRAMES * LARGE_FRAME_BYTES))
-    return max(1, count)
-
-
-def segment_count(frames: int | None, workers: int) -> int:
-    """How many of `workers` processes a clip of `frames` needs: no segment shorter than
-    MIN_SEGMENT_FRAMES (one for an unknown length)."""
-    return max(1, min(workers, (frames or 0) // MIN_SEGMENT_FRAMES))
-
-
-def plan_shares(frames: int | None, fps: float, workers: int) -> list[Segment]:
-    """The segments `workers` processes track the clip in (segment_count of them: one, the whole
-    clip, if its length is unknown). The import and each worker work this out alike from the
-    clip's frame count and rate."""
+        count = min(count, memory // (PROCESS_BYTES + PREFETCH_FRAMES * frame_bytes))
     if not frames:
-        return [Segment(0, 0, 0, None, 0)]
-    return plan_segments(frames, fps, segment_count(frames, workers))
-
-
-def share_argument(index: int, workers: int) -> str:
-    """The --segment value that gives a worker the index-th (from 0) of `workers` shares."""
-    return f"{index}/{workers}"
-
-
-def parse_share(text: str) -> tuple[int, int] | None:
-    """(index, workers) from a --segment K/N value; None for a value of the other form."""
-    if "/" not in text:
-        return None
-    index, _, workers = text.partition("/")
-    if not (index.isdecimal() and workers.isdecimal() and int(index) < int(workers)):
-        raise ValueError(f"--segment K/N takes the K-th (from 0) of N shares, not {text!r}")
-    return int(index), int(workers)
+        return 1
+    return max(1, min(count, frames // MIN_SEGMENT_FRAMES))
 
 
 def plan_segments(frames: int, fps: float, processes: int, warmup_frames: int = WARMUP_FRAMES) -> list[Segment]:

@@ -21,8 +21,8 @@ import numpy as np
 
 from .container_timecode import StartTimecode, container_timecode, wall_clock
 from .errors import InputError
-from .settings import IMAGE_SUFFIXES
 
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 _WEBCAM = re.compile(r"^(?:webcam|camera|cam):(\d+)$")
 
 
@@ -285,16 +285,6 @@ def open_source(spec: str, width: int | None = None, height: int | None = None,
         def open_pass() -> Source:
             return VideoFileSource(path, mirror)
     return LoopedSource(open_pass) if loop else open_pass()
-
-
-def clip_length(spec: str) -> tuple[int | None, float]:
-    """A video file's frame count (None if its container does not say) and frame rate, as
-    VideoFileSource reads them: every process of an import plans its cuts from these."""
-    source = open_source(spec)
-    try:
-        return source.total, source.fps
-    finally:
-        source.close()
 
 
 def prefetch(frames: Iterator[VideoFrame], depth: int = 8) -> Iterator[VideoFrame]:

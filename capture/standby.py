@@ -11,8 +11,8 @@ import dataclasses
 import threading
 
 from .errors import UsageError
+from .pipeline import CaptureSettings
 from .protocol import Start, landmarker_key
-from .settings import CaptureSettings
 
 
 def settings_key(settings: CaptureSettings) -> dict[str, str]:

