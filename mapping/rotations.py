@@ -184,11 +184,13 @@ def continuous_euler(quats: np.ndarray, order: str, reference=None) -> np.ndarra
     before (the first closest to `reference`): no jumps of 360 degrees, no flips near gimbal lock.
 
     A long take goes in blocks, each continuing from the last angles of the one before."""
+    if len(quats) <= _EULER_BLOCK:
+        return _continuous_euler(quats, order, reference)
     parts: list[np.ndarray] = []
     for start in range(0, len(quats), _EULER_BLOCK):
         parts.append(_continuous_euler(quats[start:start + _EULER_BLOCK], order,
                                        parts[-1][-1] if parts else reference))
-    return np.concatenate(parts) if len(parts) > 1 else parts[0] if parts else _continuous_euler(quats, order)
+    return np.concatenate(parts)
 
 
 def _continuous_euler(quats: np.ndarray, order: str, reference=None) -> np.ndarray:
