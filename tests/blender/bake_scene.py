@@ -138,15 +138,25 @@ def skinned_box(rig: bpy.types.Object) -> bpy.types.Object:
     return obj
 
 
-def export_rig_as_gltf(path: Path) -> None:
-    """head_rig() with a skinned box, written as a .glb by a fresh Python: Blender 4.2's glTF
-    exporter leaves the session in a state that crashes later (at a later export, or at exit),
-    so it runs in a process of its own that ends without bpy's teardown once the file is written."""
+def gltf_round_tripped_rig(folder: Path) -> bpy.types.Object:
+    """head_rig() with a skinned box, exported to .glb, imported again and returned in an empty file.
+
+    Blender 4.2's glTF add-on crashes bpy now and then, in export, in import (in create_bones) or
+    later at exit, so both run in a fresh Python that saves the imported scene as a .blend and ends
+    without bpy's teardown; this session only reads that .blend."""
     script = ("import os, sys; sys.path.insert(0, sys.argv[1]); import bpy; "
               "from bake_scene import head_rig, reset, skinned_box; "
               "reset(); skinned_box(head_rig('Rig')); "
-              "done = bpy.ops.export_scene.gltf(filepath=sys.argv[2], export_format='GLB'); "
-              "sys.stdout.flush(); os._exit(0 if done == {'FINISHED'} else 1)")
-    done = subprocess.run([sys.executable, "-c", script, str(Path(__file__).parent), str(path)],
+              "assert bpy.ops.export_scene.gltf(filepath=sys.argv[2], export_format='GLB') == {'FINISHED'}; "
+              "reset(); assert bpy.ops.import_scene.gltf(filepath=sys.argv[2]) == {'FINISHED'}; "
+              "bpy.ops.wm.save_as_mainfile(filepath=sys.argv[3]); sys.stdout.flush(); os._exit(0)")
+    glb, blend = folder / "character.glb", folder / "character.blend"
+    done = subprocess.run([sys.executable, "-c", script, str(Path(__file__).parent), str(glb), str(blend)],
                           capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0 and path.is_file(), done.stderr[-2000:]
+    assert done.returncode == 0 and blend.is_file(), done.stderr[-2000:]
+    reset()
+    with bpy.data.libraries.load(str(blend)) as (source, loaded):
+        loaded.objects = list(source.objects)
+    for obj in loaded.objects:
+        bpy.context.scene.collection.objects.link(obj)
+    return next(obj for obj in loaded.objects if obj.type == "ARMATURE")
