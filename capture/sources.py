@@ -79,11 +79,13 @@ class _Timestamps:
 class VideoFileSource(Source):
     """A video file decoded with OpenCV; timestamps come from the container."""
 
+    decode_threads = 0  # OpenCV's choice (one per core)
+
     def __init__(self, path: Path, mirror: bool = False) -> None:
         self.path = path
         self.mirror = mirror
         self.description = path.name
-        self._cap = cv2.VideoCapture(str(path))
+        self._cap = self._open()
         if not self._cap.isOpened():
             raise InputError(f"cannot open video '{path}': not a video file, damaged, or an unsupported format")
         self.fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
@@ -96,6 +98,11 @@ class VideoFileSource(Source):
             self._cap.release()
             raise InputError(f"video '{path}' has no readable frames")
         self.size = (int(self._first.shape[1]), int(self._first.shape[0]))  # (width, height)
+
+    def _open(self) -> cv2.VideoCapture:
+        if not self.decode_threads:
+            return cv2.VideoCapture(str(self.path))
+        return cv2.VideoCapture(str(self.path), cv2.CAP_ANY, [cv2.CAP_PROP_N_THREADS, self.decode_threads])
 
     def start_timecode(self, first_us: int) -> StartTimecode | None:
         """The container's, moved on to the first kept frame (timestamps are the container's)."""
