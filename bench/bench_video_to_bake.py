@@ -7,7 +7,7 @@ Each configuration in a fresh file; Import Processes 1 (one process, as before i
 0 (one per core), interleaved rounds, medians. Target (issue 12): >= 150 fps on 2 cores,
 about the same fps at 1x and 10x (linear).
 
-    <blender env python> bench/bench_video_to_bake.py [--rounds 3] [--repeats 1 10]
+    <blender env python> bench/bench_video_to_bake.py [--rounds 3] [--repeats 1 10] [--processes 1 0]
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--repeats", type=int, nargs="+", default=[1, 10])
+    parser.add_argument("--processes", type=int, nargs="+", default=[1, 0], help="Import Processes (0: one per core)")
     args = parser.parse_args()
     import_addon()
     use_test_helpers()
@@ -71,7 +72,7 @@ def main() -> None:
                                    str(clip)], check=True, capture_output=True, text=True)
             frames = int(made.stdout.strip())
             clip = clip if repeats > 1 else CLIP
-            times: dict[int, list[tuple[float, float]]] = {1: [], 0: []}
+            times: dict[int, list[tuple[float, float]]] = {processes: [] for processes in args.processes}
             for round_ in range(args.rounds):
                 for processes in times:
                     times[processes].append(video_to_bake(clip, Path(tmp) / f"x{repeats}_{processes}_{round_}",

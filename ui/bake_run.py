@@ -1,10 +1,12 @@
 """Bake Take and Retarget Take in steps, so that Esc can stop them and nothing is left half-made.
 
-The take is mapped first (bake_take.prepare_bake: nothing in the file changes), then the
-f-curves are written a slice at a time (bake.bake_steps). Cancelling removes the actions made
-so far and the rows auto-detected for a Retarget: the rig is exactly as it was. The modal
-operator (operators_bake.py) hands each event to on_event(); scripts and `blender -b` run
-every step at once.
+For each rig (BakeRun) the take is mapped first (bake_take.prepare_bake: nothing in the file
+changes), then the f-curves are written a slice at a time (bake.bake_steps), and last the
+actions are placed on the rig. Bake Take bakes the scene's targets and every character of the
+list (BakeBatch): all their f-curves are written before any action is placed, so Esc, or an
+error on any rig, removes the actions made so far and the rows auto-detected for a Retarget,
+and every rig is exactly as it was. The modal operator (operators_bake.py) hands each event to
+on_event(); scripts and `blender -b` run every step at once.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from pathlib import Path
 
 import bpy
 
+from ..capture.takes import TakeError
+from ..mapping.calibration import Calibration
+from ..mapping.errors import MappingError
 from . import bake, presets
 from .bake_take import PreparedBake, prepare_bake
 from .i18n import rpt_
@@ -23,15 +28,18 @@ STEP_BUDGET_S = 0.05  # writing per timer event: short enough that Esc and the p
 
 
 class BakeRun:
-    """One bake onto a rig, in steps."""
+    """One bake onto a rig, in steps: write() a slice at a time, then place()."""
 
     def __init__(self, scene: bpy.types.Scene, take_path: Path, take_name: str, mesh, armature, *,
-                 start_frame: int | None = None, detect_when_empty: bool = False) -> None:
+                 start_frame: int | None = None, detect_when_empty: bool = False, person: int = 1,
+                 calibration: Calibration | None = None, label: str = "") -> None:
         self.scene, self.take_path, self.take_name = scene, take_path, take_name
         self.objects = [obj for obj in (mesh, armature) if obj is not None]
         self.mesh, self.armature = mesh, armature
         self.start_frame = start_frame
         self.detect_when_empty = detect_when_empty
+        self.person, self.calibration = person, calibration  # whose frames; None: the scene's calibration
+        self.label = label  # a character's name in messages ("": the scene's targets)
         self.fraction = 0.0
         self.detected_rows = 0
         self.result: bake.BakeResult | None = None
@@ -39,30 +47,31 @@ class BakeRun:
         self._steps = None
         self._presets_before: list[tuple[bpy.types.Object, str]] = []  # rows auto-detected here: (object, preset)
 
-    def step(self, budget_s: float | None = None) -> bool:
-        """The next slice of work (the first maps the take); True once the bake is done."""
+    def write(self, budget_s: float | None = None) -> bool:
+        """The next slice of work (the first maps the take); True once every f-curve is written.
+        The actions are not on the rig until place()."""
         budget_s = STEP_BUDGET_S if budget_s is None else budget_s
         try:
             if self._job is None:
                 self._prepare()
                 return False
             deadline = time.monotonic() + budget_s
-            while True:
+            while self.fraction < 1.0:  # bake_steps yields exactly 1.0 after the last f-curve
                 self.fraction = next(self._steps)
                 if time.monotonic() >= deadline:
-                    return False
-        except StopIteration as done:
-            self.result = self._job.finish(done.value)
-            self._steps = None
-            return True
+                    break
+            return self.fraction >= 1.0
         except BaseException:  # an error half-way: bake_steps removed its actions
             self._forget_detected_rows()
             raise
 
-    def run_all(self) -> bake.BakeResult:
-        """Every step at once (scripts, background)."""
-        while not self.step(math.inf):
-            pass
+    def place(self) -> bake.BakeResult:
+        """Put the written actions on the rig, or on its NLA: the short last step."""
+        try:
+            next(self._steps)
+        except StopIteration as done:
+            self.result = self._job.finish(done.value)
+        self._steps = None
         return self.result
 
     def cancel(self) -> None:
@@ -77,7 +86,7 @@ class BakeRun:
             self._presets_before = [(obj, obj.face_mocap.preset) for obj in self.objects]
             self.detected_rows, _ = presets.auto_detect(self.scene, self.mesh, self.armature)
         self._job = prepare_bake(self.scene, self.take_path, self.mesh, self.armature, self.take_name,
-                                 start_frame=self.start_frame)
+                                 start_frame=self.start_frame, calibration=self.calibration, person=self.person)
         self._steps = bake.bake_steps(self._job.values, self._job.times_s, self._job.settings)
 
     def _forget_detected_rows(self) -> None:
@@ -106,7 +115,61 @@ class BakeRun:
         return message
 
 
-def on_event(run: BakeRun, event_type: str) -> str:
+class BakeBatch:
+    """Bakes onto several rigs, all or nothing (Bake Take: the scene's targets, then every
+    character of the list): each rig's f-curves are written in turn, and the actions are placed
+    on the rigs only once every rig's are written."""
+
+    def __init__(self, runs: list[BakeRun]) -> None:
+        self.runs = runs
+        self.main = runs[0]  # the rig the operator was asked for: its frames place sound and reference
+        self._current = 0
+
+    @property
+    def current(self) -> BakeRun:
+        return self.runs[min(self._current, len(self.runs) - 1)]
+
+    @property
+    def fraction(self) -> float:
+        return min(1.0, (self._current + self.current.fraction) / len(self.runs))
+
+    def step(self, budget_s: float | None = None) -> bool:
+        """The next slice of the rig being written; True once every rig is baked."""
+        run = self.current
+        try:
+            if run.write(budget_s):
+                self._current += 1
+            if self._current < len(self.runs):
+                return False
+            for run in self.runs:  # placing is quick and does not fail on a rig that was written
+                run.place()
+        except BaseException as exc:
+            self.cancel()
+            if run.label and isinstance(exc, (bake.BakeError, MappingError, TakeError)):
+                raise bake.BakeError(rpt_("character '{name}': {error}").format(name=run.label, error=exc)) from exc
+            raise
+        return True
+
+    def run_all(self) -> BakeRun:
+        """Every step at once (scripts, background); the main rig's run."""
+        while not self.step(math.inf):
+            pass
+        return self.main
+
+    def cancel(self) -> None:
+        """Every rig as it was: no new action, no partial keys, no new rows."""
+        for run in self.runs:
+            run.cancel()
+
+    def report(self) -> str:
+        """What the bake made, for the operator's report."""
+        message = self.main.report()
+        if more := [run.label for run in self.runs[1:]]:
+            message += rpt_("; {count} more character(s): {names}").format(count=len(more), names=", ".join(more))
+        return message
+
+
+def on_event(run: BakeBatch, event_type: str) -> str:
     """One event of the modal Bake/Retarget: Esc cancels (nothing left behind), a timer event
     does the next slice. 'CANCELLED', 'FINISHED', or 'RUNNING' while there is more to do."""
     if event_type == "ESC":

@@ -19,8 +19,8 @@ from ..capture.protocol import FaceFrame
 from ..mapping.calibration import Calibration
 from ..mapping.errors import MappingError
 from ..mapping.pipeline import LivePipeline
-from . import bake, mapping_tables, scene_settings
-from .bake_take import bake_take
+from . import mapping_tables, scene_settings
+from .bake_run import BakeRun
 from .live_rig import LiveRig
 
 log = logging.getLogger(__name__)
@@ -91,18 +91,12 @@ def live_rigs(scene: bpy.types.Scene) -> list[CharacterRig]:
             if len(mapping_tables.character_table(item.mesh, item.armature))]
 
 
-def bake_characters(scene: bpy.types.Scene, path: Path, name: str, start_frame: int | None = None,
-                    progress=None) -> list[tuple[str, bake.BakeResult]]:
-    """Bake the take onto every character of the list that has mapping rows, each from its own
-    person's frames."""
-    results = []
-    for item in characters(scene):
-        if not len(mapping_tables.character_table(item.mesh, item.armature)):
-            continue  # nothing mapped yet: the panel says so
-        result = bake_take(scene, path, item.mesh, item.armature, name, progress, start_frame=start_frame,
-                           calibration=item_calibration(item) or Calibration(), person=item.person)
-        results.append((item.name, result))
-    return results
+def character_runs(scene: bpy.types.Scene, path: Path, name: str, start_frame: int | None = None) -> list[BakeRun]:
+    """A bake of the take for every character of the list that has mapping rows, each from its
+    own person's frames and with its own calibration (run by Bake Take after the targets')."""
+    return [BakeRun(scene, path, name, item.mesh, item.armature, start_frame=start_frame, person=item.person,
+                    calibration=item_calibration(item) or Calibration(), label=item.name)
+            for item in characters(scene) if len(mapping_tables.character_table(item.mesh, item.armature))]
 
 
 class _Live:

@@ -12,7 +12,7 @@ from ..link.errors import SessionError
 from ..mapping.errors import MappingError
 from . import characters, live, reference_media, takes_io
 from .bake import BakeError, objects_to_bake
-from .bake_run import BakeRun, on_event
+from .bake_run import BakeBatch, BakeRun, on_event
 from .i18n import iface_, rpt_
 from .operators_takes import end_progress, take_poll
 
@@ -24,7 +24,7 @@ class _BakeBase:
     armature_setting = "target_armature"
     missing_rig = "Pick a target mesh or armature under Targets"
     detect_when_empty = False  # Retarget: a rig without a table gets an auto-detected one
-    _run: BakeRun | None = None
+    _run: BakeBatch | None = None
     _timer = None
     with_characters = True  # Bake: the list's characters too, each from its own person (not Retarget)
 
@@ -78,8 +78,11 @@ class _BakeBase:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
         start = self.start_frame if self.properties.is_property_set("start_frame") else None
-        self._run = BakeRun(context.scene, take_path, take_name, mesh, armature, start_frame=start,
-                            detect_when_empty=self.detect_when_empty)
+        runs = [BakeRun(context.scene, take_path, take_name, mesh, armature, start_frame=start,
+                        detect_when_empty=self.detect_when_empty)]
+        if self.with_characters and not (self.mesh or self.armature):  # a script's own objects: those alone
+            runs += characters.character_runs(context.scene, take_path, take_name, start)
+        self._run = BakeBatch(runs)
         if bpy.app.background or context.window is None:
             return self._reported(self._run.run_all)
         wm = context.window_manager
@@ -108,7 +111,6 @@ class _BakeBase:
         """Run work (a whole bake, or one event of it) and report how it ended."""
         try:
             outcome = work()
-            more = [] if outcome in ("CANCELLED", "RUNNING") else self._bake_characters()
         except (BakeError, MappingError, TakeError, SessionError) as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
@@ -117,31 +119,19 @@ class _BakeBase:
             return {"CANCELLED"}
         if outcome == "RUNNING":
             return {"RUNNING_MODAL"}
-        run = self._run
+        run = self._run.main
         media = reference_media.after_bake(run.scene, run.take_path, run.take_name, run.result.frame_range)
         for warning in media.warnings:
             self.report({"WARNING"}, warning)
-        message = run.report()
-        if more:
-            message += rpt_("; {count} more character(s): {names}").format(
-                count=len(more), names=", ".join(name for name, _ in more))
-        self.report({"INFO"}, "; ".join([message, *media.infos]))
+        self.report({"INFO"}, "; ".join([self._run.report(), *media.infos]))
         return {"FINISHED"}
 
-    def _bake_characters(self) -> list:
-        """Once the targets are baked: every character of More Characters, each from its own
-        person (Bake only, and only when no script named other objects)."""
-        if not self.with_characters or self.mesh or self.armature:
-            return []
-        run = self._run
-        return characters.bake_characters(run.scene, run.take_path, run.take_name, run.start_frame)
-
     def _show_progress(self, context: bpy.types.Context) -> None:
-        percent = int(100 * self._run.fraction)
+        percent, run = int(100 * self._run.fraction), self._run.current
         context.window_manager.progress_update(percent)
-        context.workspace.status_text_set(
-            iface_("Baking take '{take}': {percent}% (Esc to cancel)").format(take=self._run.take_name,
-                                                                               percent=percent))
+        text = (iface_("Baking take '{take}' onto {character}: {percent}% (Esc to cancel)") if run.label
+                else iface_("Baking take '{take}': {percent}% (Esc to cancel)"))
+        context.workspace.status_text_set(text.format(take=run.take_name, character=run.label, percent=percent))
 
     def _end(self, context: bpy.types.Context) -> None:
         end_progress(self, context.window_manager)

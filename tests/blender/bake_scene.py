@@ -110,6 +110,38 @@ def action_keys(actions) -> dict[tuple[str, str, int], np.ndarray]:
             for action in actions for fc in channelbag_fcurves(action)}
 
 
+def curve_keys(action: bpy.types.Action) -> list:
+    """Every f-curve of an action with its keys, on 4.2 (legacy) and 4.4+ (layered) actions."""
+    if hasattr(action, "layers"):
+        fcurves = [fc for layer in action.layers for strip in layer.strips for bag in strip.channelbags
+                   for fc in bag.fcurves]
+    else:
+        fcurves = list(action.fcurves)
+    return sorted((fc.data_path, fc.array_index, tuple(tuple(k.co) for k in fc.keyframe_points)) for fc in fcurves)
+
+
+def file_state() -> dict:
+    """Everything a bake could leave behind: actions and their keys, what each object plays,
+    mapping rows, shape key values and the pose."""
+    state = {"actions": sorted((a.name, a.users, a.use_fake_user) for a in bpy.data.actions)}
+    for obj in bpy.data.objects:
+        data = obj.data.shape_keys if obj.type == "MESH" else obj
+        anim = data.animation_data if data is not None else None
+        state[obj.name] = {
+            "action": anim.action.name if anim is not None and anim.action is not None else None,
+            "curves": curve_keys(anim.action) if anim is not None and anim.action is not None else [],
+            "rows": [(r.source, r.target, r.target_type) for r in obj.face_mocap.rows],
+            "preset": obj.face_mocap.preset,
+            "props": sorted(obj.keys()),
+        }
+        if obj.type == "MESH" and obj.data.shape_keys is not None:
+            state[obj.name]["keys"] = [(k.name, k.value) for k in obj.data.shape_keys.key_blocks]
+        if obj.type == "ARMATURE":
+            state[obj.name]["pose"] = [(b.name, tuple(b.rotation_quaternion), tuple(b.rotation_euler),
+                                        tuple(b.location)) for b in obj.pose.bones]
+    return state
+
+
 def rotation_vector(vector) -> Quaternion:
     """exp(vector): the rotation about `vector` by its length (what a bone's three rotation
     targets stand for)."""

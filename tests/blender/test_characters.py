@@ -12,11 +12,12 @@ import bpy
 import numpy as np
 import pytest
 
-from bake_scene import curves_by_path
+from bake_scene import curves_by_path, file_state
 from face_mocap.capture.face_choice import FaceBox
 from face_mocap.capture.protocol import BLENDSHAPE_NAMES
 from face_mocap.capture.takes import read_take
-from face_mocap.ui import characters, live, takes_io
+from face_mocap.ui import bake, bake_run, characters, live, takes_io
+from face_mocap.ui.bake_run import BakeBatch, BakeRun, on_event
 from live_scene import run_timer_until, use_video
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1] / "capture"))
@@ -164,3 +165,48 @@ def test_a_script_bakes_any_person_onto_any_rig(addon, clip_and_take):
     other = "A" if performer == "B" else "B"
     correlation = follows(head, jaw, np.arange(take.frame_count))
     assert correlation[other] > 0.8 and correlation[other] > correlation[performer] + 0.5
+
+
+def bake_of_both_heads(take_path) -> BakeBatch:
+    """Bake Take's run over the targets and the list's characters, as the operator makes it."""
+    scene = bpy.context.scene
+    settings = scene.face_mocap
+    name = takes_io.take_stem(take_path)
+    return BakeBatch([BakeRun(scene, take_path, name, settings.target_mesh, settings.target_armature),
+                      *characters.character_runs(scene, take_path, name)])
+
+
+def test_esc_while_the_second_head_bakes_leaves_both_as_they_were(addon, clip_and_take, monkeypatch):
+    """The characters bake inside the one modal run: the progress bar covers them and Esc takes
+    back the targets' bake too, although its f-curves were all written."""
+    monkeypatch.setattr(bake_run, "STEP_BUDGET_S", 0.0)  # one f-curve per event, as with a long take
+    _, take_path = clip_and_take
+    two_heads()
+    takes_io.list_take(bpy.context.scene, take_path)
+    before = file_state()
+    batch = bake_of_both_heads(take_path)
+    assert [run.label for run in batch.runs] == ["", bpy.context.scene.face_mocap.characters[0].name]
+    fractions = []
+    while batch.current is batch.main or batch.current.fraction < 0.5:
+        assert on_event(batch, "TIMER") == "RUNNING"
+        fractions.append(batch.fraction)
+    assert fractions == sorted(fractions) and 0.7 < fractions[-1] < 1.0, fractions[-3:]
+    assert file_state() != before  # half-made: the second head's actions, with some keys
+    assert on_event(batch, "ESC") == "CANCELLED"
+    assert file_state() == before
+
+
+def test_an_error_on_the_second_head_leaves_the_first_unbaked(addon, clip_and_take):
+    """A character with nothing to bake onto: the error names it and no rig keeps a bake."""
+    _, take_path = clip_and_take
+    two_heads()
+    item = bpy.context.scene.face_mocap.characters[0]
+    for obj in (item.mesh, item.armature):
+        for row in obj.face_mocap.rows:
+            row.target = "not on this head"
+    takes_io.list_take(bpy.context.scene, take_path)
+    before = file_state()
+    batch = bake_of_both_heads(take_path)
+    with pytest.raises(bake.BakeError, match=f"character '{item.name}': nothing to bake"):
+        batch.run_all()
+    assert file_state() == before
