@@ -1,7 +1,8 @@
 """Bake Take and Retarget Take in steps, so that Esc can stop them and nothing is left half-made.
 
-For each rig (BakeRun) the take is mapped first (bake_take.prepare_bake: nothing in the file
-changes), then the f-curves are written a slice at a time (bake.bake_steps), and last the
+For each rig (BakeRun) the take is mapped first, in a worker thread that touches no bpy
+(bake_take.TakeMapping: nothing in the file changes, and Blender stays responsive on a long
+take), then the f-curves are written a slice at a time (bake.bake_steps), and last the
 actions are placed on the rig. Bake Take bakes the scene's targets and every character of the
 list (BakeBatch): all their f-curves are written before any action is placed, so Esc, or an
 error on any rig, removes the actions made so far and the rows auto-detected for a Retarget,
@@ -12,6 +13,7 @@ on_event(); scripts and `blender -b` run every step at once.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from pathlib import Path
 
@@ -21,10 +23,44 @@ from ..capture.takes import TakeError
 from ..mapping.calibration import Calibration
 from ..mapping.errors import MappingError
 from . import bake, presets
-from .bake_take import PreparedBake, prepare_bake
+from .bake_take import PreparedBake, TakeMapping, prepared_bake, take_mapping
 from .i18n import rpt_
 
 STEP_BUDGET_S = 0.05  # writing per timer event: short enough that Esc and the progress bar respond
+MAPPING_SHARE = 0.5  # of a rig's progress bar: mapping and writing take about as long (BENCHMARKS.md)
+
+
+class _MappingThread:
+    """TakeMapping.run() in a worker thread; its result or error is taken on the main thread."""
+
+    def __init__(self, mapping: TakeMapping) -> None:
+        self.mapping, self._stop = mapping, threading.Event()
+        self._outcome: tuple | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="face_mocap bake mapping", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._outcome = self.mapping.run(self._stop)
+        except BaseException as exc:  # handed to the main thread by result()
+            self._error = exc
+
+    @property
+    def done(self) -> bool:
+        return not self._thread.is_alive()
+
+    def result(self) -> tuple:
+        """The mapping's result (once done); its error is raised here."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._outcome
+
+    def stop(self) -> None:
+        """Stop at the next piece of the take and wait for the thread to end."""
+        self._stop.set()
+        self._thread.join()
 
 
 class BakeRun:
@@ -44,17 +80,18 @@ class BakeRun:
         self.detected_rows = 0
         self.result: bake.BakeResult | None = None
         self._job: PreparedBake | None = None
+        self._mapping: _MappingThread | None = None
         self._steps = None
         self._presets_before: list[tuple[bpy.types.Object, str]] = []  # rows auto-detected here: (object, preset)
 
     def write(self, budget_s: float | None = None) -> bool:
-        """The next slice of work (the first maps the take); True once every f-curve is written.
-        The actions are not on the rig until place()."""
+        """The next slice of work: mapping the take (in a worker thread, or here when the budget
+        is unlimited), then writing f-curves; True once every f-curve is written. The actions
+        are not on the rig until place()."""
         budget_s = STEP_BUDGET_S if budget_s is None else budget_s
         try:
             if self._job is None:
-                self._prepare()
-                return False
+                return self._map(wait=math.isinf(budget_s))
             deadline = time.monotonic() + budget_s
             while self.fraction < 1.0:  # bake_steps yields exactly 1.0 after the last f-curve
                 self.fraction = next(self._steps)
@@ -64,6 +101,14 @@ class BakeRun:
         except BaseException:  # an error half-way: bake_steps removed its actions
             self._forget_detected_rows()
             raise
+
+    @property
+    def progress(self) -> float:
+        """How far this rig's bake is, 0 to 1: the take mapped, then its f-curves written."""
+        mapping = self._mapping.mapping if self._mapping is not None else None
+        mapped = 1.0 if self._job is not None else (
+            mapping.frames_read / max(mapping.info.frame_count, 1) if mapping is not None else 0.0)
+        return MAPPING_SHARE * min(mapped, 1.0) + (1.0 - MAPPING_SHARE) * self.fraction
 
     def place(self) -> bake.BakeResult:
         """Put the written actions on the rig, or on its NLA: the short last step."""
@@ -76,17 +121,32 @@ class BakeRun:
 
     def cancel(self) -> None:
         """Stop here and leave the rig as it was: no new action, no partial keys, no new rows."""
+        if self._mapping is not None and self._job is None:
+            self._mapping.stop()  # the mapping changed nothing in the file
         if self._steps is not None:
             self._steps.close()  # bake_steps removes every action it made
             self._steps = None
         self._forget_detected_rows()
 
-    def _prepare(self) -> None:
-        if self.detect_when_empty and not any(len(obj.face_mocap.rows) for obj in self.objects):
-            self._presets_before = [(obj, obj.face_mocap.preset) for obj in self.objects]
-            self.detected_rows, _ = presets.auto_detect(self.scene, self.mesh, self.armature)
-        self._job = prepare_bake(self.scene, self.take_path, self.mesh, self.armature, self.take_name,
-                                 start_frame=self.start_frame, calibration=self.calibration, person=self.person)
+    def _map(self, wait: bool) -> bool:
+        """Start mapping the take (auto-detecting rows first for a Retarget), or take its result
+        once the worker thread is done; then the f-curves can be written. Always False."""
+        if self._mapping is None:
+            if self.detect_when_empty and not any(len(obj.face_mocap.rows) for obj in self.objects):
+                self._presets_before = [(obj, obj.face_mocap.preset) for obj in self.objects]
+                self.detected_rows, _ = presets.auto_detect(self.scene, self.mesh, self.armature)
+            mapping = take_mapping(self.scene, self.take_path, self.mesh, self.armature, self.take_name,
+                                   calibration=self.calibration, person=self.person)
+            if wait:  # scripts and `blender -b`: no thread to wait for
+                self._prepared(mapping, mapping.run())
+                return False
+            self._mapping = _MappingThread(mapping)
+        if wait or self._mapping.done:
+            self._prepared(self._mapping.mapping, self._mapping.result())
+        return False
+
+    def _prepared(self, mapping: TakeMapping, mapped: tuple) -> None:
+        self._job = prepared_bake(self.scene, mapping, self.take_name, mapped, start_frame=self.start_frame)
         self._steps = bake.bake_steps(self._job.values, self._job.times_s, self._job.settings)
 
     def _forget_detected_rows(self) -> None:
@@ -131,7 +191,7 @@ class BakeBatch:
 
     @property
     def fraction(self) -> float:
-        return min(1.0, (self._current + self.current.fraction) / len(self.runs))
+        return min(1.0, (self._current + self.current.progress) / len(self.runs))
 
     def step(self, budget_s: float | None = None) -> bool:
         """The next slice of the rig being written; True once every rig is baked."""

@@ -4,6 +4,7 @@ actions (bake_run.py: in steps)."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,10 +12,13 @@ import bpy
 import numpy as np
 
 from ..capture.take_people import person_chunks
-from ..capture.takes import ForwardOnly, take_info
+from ..capture.takes import ForwardOnly, TakeInfo, take_info
 from ..mapping.calibration import Calibration
 from ..mapping.errors import RetargetError
+from ..mapping.canonical import CanonicalFace
 from ..mapping.pipeline import map_take_chunks
+from ..mapping.retarget import MappingTable
+from ..mapping.smoothing import SmoothingSettings
 from . import bake, mapping_tables, scene_settings, take_timing
 
 
@@ -34,13 +38,42 @@ class PreparedBake:
         return result
 
 
-def prepare_bake(scene: bpy.types.Scene, path: Path, mesh, armature, name: str, *,
-                 start_frame: float | None = None, start_at: str | None = None, takes: str | None = None,
+@dataclass
+class TakeMapping:
+    """A take to map through a rig's table, with everything read from Blender beforehand: run()
+    touches no bpy, so Bake Take runs it in a worker thread while Blender stays responsive."""
+
+    path: Path
+    table: MappingTable
+    calibration: Calibration
+    smoothing: str | SmoothingSettings
+    face: CanonicalFace | None
+    person: int
+    info: TakeInfo  # from the take's headers: its frame count sizes the channels' one array
+    frames_read: int = 0  # how far run() is, for a progress bar
+
+    def run(self, stop: threading.Event | None = None) -> tuple[np.ndarray, dict, int]:
+        """(times in seconds, {Target: values}, frames dropped for going backwards); BakeCancelled
+        once `stop` is set (checked between pieces of the take)."""
+        forward = ForwardOnly()  # takes recorded before the writer dropped such frames
+
+        def pieces():
+            for piece in map(forward, person_chunks(self.path, self.person)):
+                if stop is not None and stop.is_set():
+                    raise bake.BakeCancelled("the bake was cancelled while the take was mapped")
+                yield piece
+                self.frames_read += piece.frame_count
+
+        # the take a few chunks at a time: Blender never holds its landmarks, only the mapped channels
+        times, values = map_take_chunks(pieces(), self.table, self.calibration, self.smoothing, face=self.face,
+                                        zero_phase_smoothing=True, frame_count=self.info.frame_count)
+        return times, values, forward.dropped
+
+
+def take_mapping(scene: bpy.types.Scene, path: Path, mesh, armature, name: str, *,
                  smoothing: str | bool | None = None, calibration: Calibration | None = None,
-                 reduce_tolerance: float | None = None, person: int = 1) -> PreparedBake:
-    """Read a take and map it through the objects' tables (options as bake_take's). `person`:
-    whose frames drive the rig, by rank (1 = the performer, 2 = the next person seen...;
-    capture/take_people.py)."""
+                 person: int = 1) -> TakeMapping:
+    """What mapping the take onto these objects needs, read from the scene (the main thread)."""
     settings = scene.face_mocap
     # the collection of more meshes belongs to the scene's character, not to a retarget rig
     own = (mesh, armature) == (settings.target_mesh, settings.target_armature)
@@ -52,23 +85,37 @@ def prepare_bake(scene: bpy.types.Scene, path: Path, mesh, armature, name: str, 
         smoothing = scene_settings.smoothing_settings(scene) if settings.bake_smoothing else "off"
     elif smoothing is False:
         smoothing = "off"
-    if reduce_tolerance is None:
-        reduce_tolerance = settings.bake_tolerance if settings.bake_reduce else 0.0
-    calibration = calibration or scene_settings.scene_calibration(scene)
-    # the take a few chunks at a time: Blender never holds its landmarks, only the mapped channels
-    forward = ForwardOnly()  # takes recorded before the writer dropped such frames
-    info = take_info(path)  # the headers: the frame count, so the channels go into one array
-    times, values = map_take_chunks(map(forward, person_chunks(path, person)), table, calibration, smoothing,
-                                    face=scene_settings.canonical_face(), zero_phase_smoothing=True,
-                                    frame_count=info.frame_count)
+    return TakeMapping(path, table, calibration or scene_settings.scene_calibration(scene), smoothing,
+                       scene_settings.canonical_face(), person, take_info(path))
+
+
+def prepared_bake(scene: bpy.types.Scene, mapping: TakeMapping, name: str, mapped: tuple[np.ndarray, dict, int], *,
+                  start_frame: float | None = None, start_at: str | None = None, takes: str | None = None,
+                  reduce_tolerance: float | None = None) -> PreparedBake:
+    """The mapped take with the scene's bake settings (the main thread: nothing in the file changes)."""
+    times, values, dropped = mapped
     if len(times) < 2:
         raise bake.BakeError(f"take '{name}' has {len(times)} frame(s): record a longer take")
+    settings = scene.face_mocap
+    if reduce_tolerance is None:
+        reduce_tolerance = settings.bake_tolerance if settings.bake_reduce else 0.0
     if start_frame is None:
-        start_frame = take_timing.start_frame(scene, info.metadata, name, start_at)
+        start_frame = take_timing.start_frame(scene, mapping.info.metadata, name, start_at)
     as_strips = {"STRIPS": True, "ACTION": False}.get(takes or settings.bake_takes)  # AUTO: None
     bake_settings = bake.BakeSettings(fps=bake.scene_fps(scene), name=name, reduce_tolerance=reduce_tolerance,
                                       start_frame=start_frame, as_strips=as_strips)
-    return PreparedBake(values, times, bake_settings, forward.dropped)
+    return PreparedBake(values, times, bake_settings, dropped)
+
+
+def prepare_bake(scene: bpy.types.Scene, path: Path, mesh, armature, name: str, *,
+                 smoothing: str | bool | None = None, calibration: Calibration | None = None, person: int = 1,
+                 **placing) -> PreparedBake:
+    """Read a take and map it through the objects' tables, all on this thread (options as
+    bake_take's). `person`: whose frames drive the rig, by rank (1 = the performer, 2 = the
+    next person seen...; capture/take_people.py)."""
+    mapping = take_mapping(scene, path, mesh, armature, name, smoothing=smoothing, calibration=calibration,
+                           person=person)
+    return prepared_bake(scene, mapping, name, mapping.run(), **placing)
 
 
 def bake_take(scene: bpy.types.Scene, path: Path, mesh, armature, name: str, progress=None, **options

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import addon_utils
@@ -140,6 +141,15 @@ def file_state() -> dict:
             state[obj.name]["pose"] = [(b.name, tuple(b.rotation_quaternion), tuple(b.rotation_euler),
                                         tuple(b.location)) for b in obj.pose.bones]
     return state
+
+
+def timer_event(run) -> str:
+    """One timer event of the modal Bake, a short while after the last one as Blender's timer
+    comes (the take is mapped in a worker thread meanwhile)."""
+    from face_mocap.ui.bake_run import on_event
+
+    time.sleep(0.002)
+    return on_event(run, "TIMER")
 
 
 def rotation_vector(vector) -> Quaternion:

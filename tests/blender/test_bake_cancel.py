@@ -7,7 +7,7 @@ from __future__ import annotations
 import bpy
 import pytest
 
-from bake_scene import curves_by_path, file_state, keys, set_fps
+from bake_scene import curves_by_path, file_state, keys, set_fps, timer_event
 from face_mocap.ui import bake_run, livelink_io, takes_io
 from face_mocap.ui.bake_run import BakeBatch, BakeRun, on_event
 from live_scene import make_rig
@@ -39,7 +39,7 @@ def scene_with_a_take(interop):
 def bake_until(run: BakeBatch, curves: int) -> None:
     """Timer events until at least `curves` f-curves are written (and not all of them)."""
     for _ in range(10_000):
-        assert on_event(run, "TIMER") == "RUNNING"
+        assert timer_event(run) == "RUNNING"
         if run.fraction and len(bpy.data.actions) > 1 and run.fraction * 100 >= curves:
             return
     raise AssertionError("the bake never got going")
@@ -74,12 +74,13 @@ def test_a_bake_run_to_the_end_keys_the_whole_take(addon, interop, one_curve_per
     face, rig, item = scene_with_a_take(interop)
     run = BakeBatch([BakeRun(bpy.context.scene, takes_io.resolve(item), item.name, face, rig, start_frame=1)])
     events = 0
-    while (state := on_event(run, "TIMER")) == "RUNNING":
+    while (state := timer_event(run)) == "RUNNING":
         events += 1
     assert state == "FINISHED" and run.fraction == 1.0
     result = run.main.result
-    # the mapping, then a curve per event; the event of the last one also places the actions
-    assert events == result.fcurve_count > 50
+    # the mapping (polled until its thread is done), then a curve per event; the event of the
+    # last one also places the actions
+    assert events >= result.fcurve_count > 50
     shape_curves = curves_by_path(face.data.shape_keys)
     jaw = keys(shape_curves[('key_blocks["jawOpen"].value', 0)])
     assert jaw[0, 0] == 1.0 and abs(len(jaw) - item.duration * FPS) <= 1

@@ -12,7 +12,7 @@ import bpy
 import numpy as np
 import pytest
 
-from bake_scene import curves_by_path, file_state
+from bake_scene import curves_by_path, file_state, timer_event
 from face_mocap.capture.face_choice import FaceBox
 from face_mocap.capture.protocol import BLENDSHAPE_NAMES
 from face_mocap.capture.takes import read_take
@@ -188,7 +188,7 @@ def test_esc_while_the_second_head_bakes_leaves_both_as_they_were(addon, clip_an
     assert [run.label for run in batch.runs] == ["", bpy.context.scene.face_mocap.characters[0].name]
     fractions = []
     while batch.current is batch.main or batch.current.fraction < 0.5:
-        assert on_event(batch, "TIMER") == "RUNNING"
+        assert timer_event(batch) == "RUNNING"
         fractions.append(batch.fraction)
     assert fractions == sorted(fractions) and 0.7 < fractions[-1] < 1.0, fractions[-3:]
     assert file_state() != before  # half-made: the second head's actions, with some keys

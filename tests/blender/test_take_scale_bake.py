@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 from pathlib import Path
 
 import bpy
 import numpy as np
 import pytest
 
-from bake_scene import action_keys, channelbag_fcurves
+from bake_scene import action_keys, channelbag_fcurves, file_state, timer_event
 from face_mocap.capture.takes import take_info
 from face_mocap.mapping.keyframes import frame_count
 from face_mocap.ui import takes_io
+from face_mocap.ui.bake_run import MAPPING_SHARE, BakeBatch, BakeRun, on_event
 from live_scene import make_rig
 from take_corpus import peak_of, read_chars, repeated_take
 
@@ -107,3 +109,32 @@ def test_a_100k_frame_take_is_listed_from_its_headers_and_baked_one_key_per_fram
         assert (off <= 0).all(), f"{curve}: the last keys differ from the clip's by up to {off.max():.2g} more than allowed"
     moving = [curve for curve, k in clip.items() if np.ptp(k[:, 1]) > 0.1]
     assert len(moving) > 10  # a real performance, not a still face
+
+
+def mapping_threads() -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.name == "face_mocap bake mapping"]
+
+
+def test_esc_while_a_100k_frame_take_is_mapped_stops_the_mapping_and_changes_nothing(addon, long_take):
+    """Bake Take maps the take in a worker thread, so Blender keeps answering on a 70-minute take:
+    the progress bar moves while it maps, and Esc stops the thread at its next piece with nothing
+    in the file changed."""
+    _, long = long_take
+    make_rig()
+    assert bpy.ops.facemocap.auto_detect_mapping() == {"FINISHED"}
+    scene = bpy.context.scene
+    item = takes_io.list_take(scene, long)
+    before = file_state()
+    settings = scene.face_mocap
+    batch = BakeBatch([BakeRun(scene, long, item.name, settings.target_mesh, settings.target_armature)])
+    assert on_event(batch, "TIMER") == "RUNNING" and len(mapping_threads()) == 1
+    for _ in range(20_000):  # the timer's events while the first pieces are mapped
+        if batch.fraction > 0.0:
+            break
+        assert timer_event(batch) == "RUNNING"
+    mapped = batch.fraction
+    assert 0.0 < mapped < MAPPING_SHARE, f"progress {mapped:.3f} while mapping"
+    assert on_event(batch, "ESC") == "CANCELLED"
+    assert mapping_threads() == [] and batch.fraction < MAPPING_SHARE  # stopped before the end of the take
+    assert file_state() == before
+    print(f"\nEsc at {batch.fraction / MAPPING_SHARE:.1%} of the take mapped")
