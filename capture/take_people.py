@@ -16,7 +16,7 @@ from .face_choice import FaceTracker, Tracked
 from .people import rank_people
 from .protocol import Face, FaceFrame
 from .take_format import Take, empty_arrays
-from .take_read import read_chunks
+from .take_read import read_chunks, read_columns
 
 
 def fill_slots(arrays: dict[str, np.ndarray], row: int, tracked: Tracked, slots: int) -> None:
@@ -114,17 +114,16 @@ def person_take(take: Take, rank: int) -> Take:
 
 
 def person_chunks(path, rank: int) -> Iterator[Take]:
-    """read_chunks() of a take as if the person at `rank` were its only face: the ranking is read
-    first (person ids and times only are kept), then the pieces; one piece in memory at a time."""
+    """read_chunks() of a take as if the person at `rank` were its only face: the ranking comes
+    first, from the person ids and times alone (take_read.read_columns, a few bytes a frame),
+    then the pieces; one piece in memory at a time."""
     _check_rank(rank)
     if rank == 1:
         yield from read_chunks(path)
         return
-    ids, stamps = [], []
-    for piece in read_chunks(path):
-        ids.append(piece.person_ids)
-        stamps.append(piece.timestamps_us)
-    ranked = _ranked(np.concatenate(ids), np.concatenate(stamps)) if ids else [None]
+    columns = read_columns(path, ("person_ids", "timestamps_us"))
+    ids = columns.get("person_ids")  # none in a one-face take: nobody but the performer
+    ranked = _ranked(ids, columns["timestamps_us"]) if ids is not None and len(ids) else [None]
     person = ranked[rank - 1] if rank <= len(ranked) else None
     for piece in read_chunks(path):
         yield _alone(piece, _frames_of(piece, person), rank)

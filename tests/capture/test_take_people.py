@@ -159,3 +159,31 @@ def test_a_person_take_is_that_person_alone_as_its_only_face(tmp_path):
     np.testing.assert_array_equal(second.face_found, np.arange(30) % 10 != 5)
     np.testing.assert_allclose(second.blendshapes[1, 0], 0.101, atol=1e-6)
     np.testing.assert_array_equal(second.timestamps_us, take.timestamps_us)
+
+
+def test_a_person_is_ranked_from_ids_and_times_alone_and_read_piece_by_piece(tmp_path):
+    """Baking a character reads the take's person ids and times (a few bytes a frame) to rank
+    people, then the pieces: the same frames as the whole take gives, over several chunks."""
+    from face_mocap.capture.take_people import person_chunks
+    from face_mocap.capture.take_read import read_columns
+    from take_corpus import read_chars
+
+    path, one = tmp_path / "three.fmtake", tmp_path / "one.fmtake"
+    record(path, people_frames(4500, third_from=2500), slots=3)  # three chunks
+    record(one, people_frames(20), slots=1)
+    take = takes.read_take(path)
+    before = read_chars()
+    columns = read_columns(path, ("person_ids", "timestamps_us"))
+    read = read_chars() - before
+    size = path.stat().st_size
+    np.testing.assert_array_equal(columns["person_ids"], take.person_ids)
+    np.testing.assert_array_equal(columns["timestamps_us"], take.timestamps_us)
+    assert read < size / 200, f"read {read:,} bytes of a {size:,}-byte take to rank its people"
+    for rank in (2, 3, 4):
+        pieces = list(person_chunks(path, rank))
+        assert len(pieces) == 3
+        found, landmarks, blendshapes, _ = person_frames(take, rank)
+        np.testing.assert_array_equal(np.concatenate([piece.face_found for piece in pieces]), found)
+        np.testing.assert_array_equal(np.concatenate([piece.blendshapes for piece in pieces]), blendshapes)
+    assert "person_ids" not in read_columns(one, ("person_ids", "timestamps_us"))
+    assert not any(piece.face_found.any() for piece in person_chunks(one, 2))  # nobody but the performer
