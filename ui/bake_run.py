@@ -135,7 +135,7 @@ class BakeRun:
             if self.detect_when_empty and not any(len(obj.face_mocap.rows) for obj in self.objects):
                 self._presets_before = [(obj, obj.face_mocap.preset) for obj in self.objects]
                 self.detected_rows, _ = presets.auto_detect(self.scene, self.mesh, self.armature)
-            mapping = take_mapping(self.scene, self.take_path, self.mesh, self.armature, self.take_name,
+            mapping = take_mapping(self.scene, self.take_path, self.mesh, self.armature,
                                    calibration=self.calibration, person=self.person)
             if wait:  # scripts and `blender -b`: no thread to wait for
                 self._prepared(mapping, mapping.run())

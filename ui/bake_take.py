@@ -70,7 +70,7 @@ class TakeMapping:
         return times, values, forward.dropped
 
 
-def take_mapping(scene: bpy.types.Scene, path: Path, mesh, armature, name: str, *,
+def take_mapping(scene: bpy.types.Scene, path: Path, mesh, armature, *,
                  smoothing: str | bool | None = None, calibration: Calibration | None = None,
                  person: int = 1) -> TakeMapping:
     """What mapping the take onto these objects needs, read from the scene (the main thread)."""
@@ -108,14 +108,15 @@ def prepared_bake(scene: bpy.types.Scene, mapping: TakeMapping, name: str, mappe
 
 
 def prepare_bake(scene: bpy.types.Scene, path: Path, mesh, armature, name: str, *,
-                 smoothing: str | bool | None = None, calibration: Calibration | None = None, person: int = 1,
-                 **placing) -> PreparedBake:
+                 start_frame: float | None = None, start_at: str | None = None, takes: str | None = None,
+                 smoothing: str | bool | None = None, calibration: Calibration | None = None,
+                 reduce_tolerance: float | None = None, person: int = 1) -> PreparedBake:
     """Read a take and map it through the objects' tables, all on this thread (options as
     bake_take's). `person`: whose frames drive the rig, by rank (1 = the performer, 2 = the
     next person seen...; capture/take_people.py)."""
-    mapping = take_mapping(scene, path, mesh, armature, name, smoothing=smoothing, calibration=calibration,
-                           person=person)
-    return prepared_bake(scene, mapping, name, mapping.run(), **placing)
+    mapping = take_mapping(scene, path, mesh, armature, smoothing=smoothing, calibration=calibration, person=person)
+    return prepared_bake(scene, mapping, name, mapping.run(), start_frame=start_frame, start_at=start_at,
+                         takes=takes, reduce_tolerance=reduce_tolerance)
 
 
 def bake_take(scene: bpy.types.Scene, path: Path, mesh, armature, name: str, progress=None, **options
