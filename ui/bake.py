@@ -125,11 +125,14 @@ def bake_steps(values: Mapping[Target, np.ndarray], times_s: np.ndarray,
                settings: BakeSettings) -> Generator[float, None, BakeResult]:
     """bake_values() one f-curve at a time, for a bake that runs in steps (a modal operator):
     yields the fraction done after each curve and returns the BakeResult. Closing it, or
-    throwing BakeCancelled into it, before the end removes every action it made."""
+    throwing BakeCancelled into it, before the end removes every action it made. Each curve's
+    values are let go once it is written: with no other reference to `values`, a rig whose
+    curves are written holds none of the take's values until its actions are placed."""
     times = _check_times(times_s, settings)
     result = BakeResult()
     resampler = keyframes.Resampler(times, settings.fps)
     owners = _plan(values, resampler, settings, result)
+    del values  # the curves hold what they write, each only until it is written
     if not owners:
         why = "; ".join(result.skipped[:3]) or "the mapping has no rows"
         raise BakeError(f"nothing to bake onto this rig: {why}")
@@ -144,6 +147,7 @@ def bake_steps(values: Mapping[Target, np.ndarray], times_s: np.ndarray,
             for curve in owner.curves:
                 result.key_count += _write_curve(writer(curve), frames, curve.frame_values(resampler),
                                                  settings.reduce_tolerance)
+                curve.values = curve.take_values = None  # a written rig holds no take-long values
                 result.fcurve_count += 1
                 yield result.fcurve_count / curve_total
     except BaseException:  # cancelled, closed or failed: nothing is left half-made

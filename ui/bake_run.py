@@ -6,7 +6,8 @@ take), then the f-curves are written a slice at a time (bake.bake_steps), and la
 actions are placed on the rig. Bake Take bakes the scene's targets and every character of the
 list (BakeBatch): all their f-curves are written before any action is placed, so Esc, or an
 error on any rig, removes the actions made so far and the rows auto-detected for a Retarget,
-and every rig is exactly as it was. The modal operator (operators_bake.py) hands each event to
+and every rig is exactly as it was. A rig's mapped take is let go as its f-curves are written:
+the batch holds one rig's at a time, however many characters there are. The modal operator (operators_bake.py) hands each event to
 on_event(); scripts and `blender -b` run every step at once.
 """
 
@@ -55,7 +56,8 @@ class _MappingThread:
         self._thread.join()
         if self._error is not None:
             raise self._error
-        return self._outcome
+        outcome, self._outcome = self._outcome, None  # the mapped take is the caller's to let go
+        return outcome
 
     def stop(self) -> None:
         """Stop at the next piece of the take and wait for the thread to end."""
@@ -147,7 +149,7 @@ class BakeRun:
 
     def _prepared(self, mapping: TakeMapping, mapped: tuple) -> None:
         self._job = prepared_bake(self.scene, mapping, self.take_name, mapped, start_frame=self.start_frame)
-        self._steps = bake.bake_steps(self._job.values, self._job.times_s, self._job.settings)
+        self._steps = self._job.steps()
 
     def _forget_detected_rows(self) -> None:
         for obj, preset in self._presets_before:

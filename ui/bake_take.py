@@ -31,6 +31,12 @@ class PreparedBake:
     settings: bake.BakeSettings
     dropped: int  # frames left out because their timestamps went backwards
 
+    def steps(self):
+        """bake.bake_steps() over the mapped values, handed over to it: a bake of several rigs
+        (BakeBatch) holds the mapped take of the rig being written, not of every rig written."""
+        values, self.values = self.values, {}
+        return bake.bake_steps(values, self.times_s, self.settings)
+
     def finish(self, result: bake.BakeResult) -> bake.BakeResult:
         """The result, with what was left out of the take."""
         if self.dropped:

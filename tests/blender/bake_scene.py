@@ -111,6 +111,30 @@ def action_keys(actions) -> dict[tuple[str, str, int], np.ndarray]:
             for action in actions for fc in channelbag_fcurves(action)}
 
 
+
+def check_one_key_per_frame(fcurves, frames: int, start: float, what: str = "") -> None:
+    """Each f-curve keyed once on every scene frame from `start` on, `frames` keys in order, all finite."""
+    for fc in fcurves:
+        co = np.empty(2 * len(fc.keyframe_points), np.float32)
+        fc.keyframe_points.foreach_get("co", co)
+        assert len(co) == 2 * frames, (what, fc.data_path, len(co) // 2)
+        assert co[0] == start and co[-2] == start + frames - 1, (what, fc.data_path, co[0], co[-2])
+        assert (np.diff(co[0::2]) == 1).all() and np.isfinite(co[1::2]).all(), (what, fc.data_path)
+
+
+def check_same_ends(clip: dict, whole: dict, edge: int, drift_frames: float = 0.0, what: str = "") -> None:
+    """The first and last `edge` keys of a bake of a clip repeated end to end are the clip's own
+    bake (both as action_keys): the start exactly, the end within what each curve moves in
+    `drift_frames` (how far off the clip's own frames the scene frames sample the last repeat)."""
+    assert clip.keys() == whole.keys(), what
+    for curve, short in clip.items():
+        np.testing.assert_allclose(whole[curve][:edge], short[:edge], rtol=0, atol=1e-5, err_msg=f"{what} {curve}")
+        values, end = short[:, 1], whole[curve][-edge:, 1]
+        moves = np.maximum(np.abs(np.diff(values, prepend=values[0])), np.abs(np.diff(values, append=values[-1])))
+        off = np.abs(end - values[-edge:]) - (drift_frames * moves[-edge:] + 1e-5)
+        assert (off <= 0).all(), (
+            f"{what} {curve}: the last keys differ from the clip's by up to {off.max():.2g} more than allowed")
+
 def curve_keys(action: bpy.types.Action) -> list:
     """Every f-curve of an action with its keys, on 4.2 (legacy) and 4.4+ (layered) actions."""
     if hasattr(action, "layers"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import bpy
 import pytest
 
@@ -55,3 +57,17 @@ def extension_dist(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("dist")
     return out, build_zips(out)
+
+
+@pytest.fixture(scope="session")
+def clip_and_take(capture_python, repo_root, model_path, facedata, tmp_path_factory):
+    """The two-person clip (tests/capture/two_people.py) and its take of both faces (Import Video's
+    own capture process), made once per session."""
+    folder = tmp_path_factory.mktemp("characters")
+    clip, take = folder / "two_people.avi", folder / "two_people.fmtake"
+    env = {"PYTHONPATH": str(repo_root), "FACE_MOCAP_MODEL": str(model_path), "PATH": "/usr/bin:/bin"}
+    subprocess.run([capture_python, str(repo_root / "tests/capture/two_people.py"), str(facedata), str(clip)],
+                   check=True, timeout=120, capture_output=True)
+    subprocess.run([capture_python, "-m", "capture", "--source", str(clip), "--out", str(take), "--num-faces", "2",
+                    "--progress", "none"], check=True, timeout=300, capture_output=True, env=env, cwd=repo_root)
+    return clip, take

@@ -5,91 +5,17 @@ the real capture process), and the heads do not swap."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import bpy
 import numpy as np
 import pytest
 
 from bake_scene import curves_by_path, file_state, timer_event
-from face_mocap.capture.face_choice import FaceBox
-from face_mocap.capture.protocol import BLENDSHAPE_NAMES
 from face_mocap.capture.takes import read_take
 from face_mocap.ui import bake, bake_run, characters, live, takes_io
 from face_mocap.ui.bake_run import BakeBatch, BakeRun, on_event
 from live_scene import run_timer_until, use_video
-
-sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1] / "capture"))
-import two_people  # noqa: E402  (the clip's layout; the clip itself is made in the capture interpreter)
-
-JAW = BLENDSHAPE_NAMES.index("jawOpen")
-
-
-@pytest.fixture(scope="module")
-def clip_and_take(capture_python, repo_root, model_path, facedata, tmp_path_factory):
-    """The two-person clip and its take of both faces (Import Video's own capture process)."""
-    folder = tmp_path_factory.mktemp("characters")
-    clip, take = folder / "two_people.avi", folder / "two_people.fmtake"
-    env = {"PYTHONPATH": str(repo_root), "FACE_MOCAP_MODEL": str(model_path), "PATH": "/usr/bin:/bin"}
-    subprocess.run([capture_python, str(repo_root / "tests/capture/two_people.py"), str(facedata), str(clip)],
-                   check=True, timeout=120, capture_output=True)
-    subprocess.run([capture_python, "-m", "capture", "--source", str(clip), "--out", str(take), "--num-faces", "2",
-                    "--progress", "none"], check=True, timeout=300, capture_output=True, env=env, cwd=repo_root)
-    return clip, take
-
-
-def jaw_by_person(take) -> dict[str, np.ndarray]:
-    """Each person's own jawOpen per frame (MediaPipe's raw score; NaN where not told apart),
-    known by where the clip put them, whatever id the tracker gave."""
-    w, h = take.image_size
-    jaw = {person: np.full(take.frame_count, np.nan) for person in "AB"}
-    for i in range(take.frame_count):
-        for slot in np.flatnonzero(take.person_ids[i] >= 0):
-            landmarks = take.landmarks[i] if slot == 0 else take.other_landmarks[i, slot - 1]
-            scores = take.blendshapes[i] if slot == 0 else take.other_blendshapes[i, slot - 1]
-            whose = two_people.owner(FaceBox.of(landmarks, w, h).x, i)
-            if whose:
-                jaw[whose][i] = scores[JAW]
-    return jaw
-
-
-def two_heads() -> tuple:
-    """The demo head as the targets (person 1) and a second one as a character (person 2)."""
-    assert bpy.ops.facemocap.add_demo_head() == {"FINISHED"}
-    assert bpy.ops.facemocap.add_demo_head(as_character=True) == {"FINISHED"}
-    settings = bpy.context.scene.face_mocap
-    (second,) = settings.characters
-    assert second.person == 2 and second.mesh is not None and second.mesh != settings.target_mesh
-    assert len(second.mesh.face_mocap.rows) > 0
-    bpy.context.view_layer.update()
-    gap = second.mesh.matrix_world.translation.x - settings.target_mesh.matrix_world.translation.x
-    assert gap > second.mesh.dimensions.x  # side by side, not one inside the other
-    return settings.target_mesh, second.mesh
-
-
-def follows(head: np.ndarray, jaw: dict[str, np.ndarray], frames: np.ndarray) -> dict[str, float]:
-    """Correlation of a head's jaw with each person's own, over `frames` where both are seen."""
-    both = frames[~np.isnan(jaw["A"][frames]) & ~np.isnan(jaw["B"][frames]) & ~np.isnan(head[frames])]
-    return {person: float(np.corrcoef(head[both], jaw[person][both])[0, 1]) for person in "AB"}
-
-
-def check_each_head_follows_its_person(heads: dict[str, np.ndarray], jaw, performer: str, what: str) -> None:
-    other = "A" if performer == "B" else "B"
-    halves = {"before they change places": np.arange(0, two_people.CROSS[0]),
-              "after": np.arange(two_people.CROSS[1], len(jaw["A"]))}
-    for half, frames in halves.items():
-        first, second = follows(heads["first"], jaw, frames), follows(heads["second"], jaw, frames)
-        print(f"{what}, {half}: head 1 jaw vs A/B {first}, head 2 {second}")
-        assert first[performer] > 0.8 and first[performer] > first[other] + 0.5
-        assert second[other] > 0.8 and second[other] > second[performer] + 0.5
-
-
-def performer_of(take, jaw) -> str:
-    seen = {person for person in "AB" if np.allclose(take.blendshapes[:, JAW][~np.isnan(jaw[person])],
-                                                     jaw[person][~np.isnan(jaw[person])])}
-    assert len(seen) == 1
-    return seen.pop()
+from people_scene import check_each_head_follows_its_person, follows, jaw_by_person, performer_of, two_heads
 
 
 def test_two_faces_bake_onto_two_heads_each_following_its_person(addon, clip_and_take):

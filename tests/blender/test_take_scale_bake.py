@@ -14,7 +14,8 @@ import bpy
 import numpy as np
 import pytest
 
-from bake_scene import action_keys, channelbag_fcurves, file_state, timer_event
+from bake_scene import (action_keys, channelbag_fcurves, check_one_key_per_frame, check_same_ends, file_state,
+                        timer_event)
 from face_mocap.capture.takes import take_info
 from face_mocap.mapping.keyframes import frame_count
 from face_mocap.ui import takes_io
@@ -79,11 +80,7 @@ def test_a_100k_frame_take_is_listed_from_its_headers_and_baked_one_key_per_fram
                f"({bake_peak * MB / frames:.0f} bytes a frame), {keys:,} keys on {len(curves)} curves")
     print("\n" + figures)
     assert len(curves) > 60 and counts == {frames}, figures
-    for fc in curves:  # every scene frame of the take, from the start frame on, in order
-        co = np.empty(2 * frames, np.float32)
-        fc.keyframe_points.foreach_get("co", co)
-        assert co[0] == start and co[-2] == start + frames - 1, (fc.data_path, co[0], co[-2])
-        assert (np.diff(co[0::2]) == 1).all() and np.isfinite(co[1::2]).all(), fc.data_path
+    check_one_key_per_frame(curves, frames, start)  # every scene frame of the take, from the start frame on
     # The whole take as arrays (what read_take holds) would be the file's size, 6 KB a frame. The
     # bake holds the take's 63 channels (float64) once, mapped in place, and one piece of the
     # take at a time (its landmarks and their pose solve); each curve is resampled as it is
@@ -95,18 +92,11 @@ def test_a_100k_frame_take_is_listed_from_its_headers_and_baked_one_key_per_fram
     scene.face_mocap.active_take = list(scene.face_mocap.takes).index(item)
     assert bpy.ops.facemocap.bake_take() == {"FINISHED"}
     clip, whole = action_keys(baked("Clip")), action_keys(baked("Long"))
-    assert clip.keys() == whole.keys()
-    edge = 100
-    for curve, short in clip.items():
-        np.testing.assert_allclose(whole[curve][:edge], short[:edge], rtol=0, atol=1e-5, err_msg=str(curve))
-        # By the last repeat the scene frames sample the take up to 0.01 frames off the clip's own
-        # frames: the repeats are continued in whole microseconds (41,708 us a frame, not 41,708.3)
-        # and Blender keeps fps_base (1.001) as a float32. A key may differ by what its curve moves
-        # in 0.01 frames.
-        values, end = short[:, 1], whole[curve][-edge:, 1]
-        moves = np.maximum(np.abs(np.diff(values, prepend=values[0])), np.abs(np.diff(values, append=values[-1])))
-        off = np.abs(end - values[-edge:]) - (0.01 * moves[-edge:] + 1e-5)
-        assert (off <= 0).all(), f"{curve}: the last keys differ from the clip's by up to {off.max():.2g} more than allowed"
+    # By the last repeat the scene frames sample the take up to 0.01 frames off the clip's own
+    # frames: the repeats are continued in whole microseconds (41,708 us a frame, not 41,708.3)
+    # and Blender keeps fps_base (1.001) as a float32. A key may differ by what its curve moves
+    # in 0.01 frames.
+    check_same_ends(clip, whole, edge=100, drift_frames=0.01)
     moving = [curve for curve, k in clip.items() if np.ptp(k[:, 1]) > 0.1]
     assert len(moving) > 10  # a real performance, not a still face
 
