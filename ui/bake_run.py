@@ -7,8 +7,9 @@ actions are placed on the rig. Bake Take bakes the scene's targets and every cha
 list (BakeBatch): all their f-curves are written before any action is placed, so Esc, or an
 error on any rig, removes the actions made so far and the rows auto-detected for a Retarget,
 and every rig is exactly as it was. A rig's mapped take is let go as its f-curves are written:
-the batch holds one rig's at a time, however many characters there are. The modal operator (operators_bake.py) hands each event to
-on_event(); scripts and `blender -b` run every step at once.
+the batch holds one rig's at a time, however many characters there are. The modal operator
+(operators_bake.py) hands each event to on_event(); scripts and `blender -b` run every step
+at once.
 """
 
 from __future__ import annotations
