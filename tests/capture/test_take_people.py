@@ -169,7 +169,7 @@ def test_a_person_is_ranked_from_ids_and_times_alone_and_read_piece_by_piece(tmp
     from take_corpus import read_chars
 
     path, one = tmp_path / "three.fmtake", tmp_path / "one.fmtake"
-    record(path, people_frames(4500, third_from=2500), slots=3)  # three chunks
+    record(path, people_frames(4500, third_from=2500), slots=3)  # read in three pieces
     record(one, people_frames(20), slots=1)
     take = takes.read_take(path)
     before = read_chars()
@@ -185,5 +185,16 @@ def test_a_person_is_ranked_from_ids_and_times_alone_and_read_piece_by_piece(tmp
         found, landmarks, blendshapes, _ = person_frames(take, rank)
         np.testing.assert_array_equal(np.concatenate([piece.face_found for piece in pieces]), found)
         np.testing.assert_array_equal(np.concatenate([piece.blendshapes for piece in pieces]), blendshapes)
+    # a bad sector in a late frame's faces (frame 3,937, past its ids): the ranking still reads
+    # the ids, the frames stop where read_take stops, and no one changes rank
+    damaged = tmp_path / "damaged.fmtake"
+    data = bytearray(path.read_bytes())
+    data[-size // 8] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    readable = takes.read_take(damaged)
+    assert 0 < readable.frame_count < take.frame_count and readable.problem
+    pieces = list(person_chunks(damaged, 2))
+    np.testing.assert_array_equal(np.concatenate([piece.face_found for piece in pieces]),
+                                  person_frames(take, 2)[0][:readable.frame_count])
     assert "person_ids" not in read_columns(one, ("person_ids", "timestamps_us"))
     assert not any(piece.face_found.any() for piece in person_chunks(one, 2))  # nobody but the performer
